@@ -1,0 +1,423 @@
+"""The ``mc-console`` command line: list plugins and protocols, and run a treatment headless.
+
+Every error a user can cause (unknown protocol, bad fault spec, a step outside the machine's
+range) ends with one sentence on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from console import __version__
+from console.drivers import DriverError
+from console.engine.clock import Clock, ScaledClock, VirtualClock
+from console.engine.events import (
+    EngineEvent,
+    EngineState,
+    Progress,
+    SafetyEventRaised,
+    SessionSummary,
+    StateChanged,
+    StepStarted,
+)
+from console.engine.runner import TreatmentEngine
+from console.engine.safety import PreflightError
+from console.faults import FaultInjector, FaultSpec, parse_fault_spec
+from console.plugins import PluginHost, load_plugins
+from console.protocols import Protocol, comfort_notes
+from console.report import format_duration, format_table, zone_summary_rows
+from console.zones import zone_catalog
+
+EXIT_FINISHED = 0
+EXIT_NOT_FINISHED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED_BY_USER = 130
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; printed as one line, exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``mc-console``."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="mc-console: %(levelname)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return EXIT_FINISHED
+    try:
+        return int(args.handler(args, sys.stdout))
+    except UsageError as error:
+        print(f"mc-console: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mc-console",
+        description="Microcurrent Console: run microcurrent facial treatments, "
+        "on a real machine or the simulated one.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log plugin loading and hooks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    plugins = commands.add_parser("plugins", help="list plugins, what they register, and failures")
+    plugins.set_defaults(handler=cmd_plugins)
+
+    protocols = commands.add_parser("protocols", help="list protocols, or show one")
+    protocols.add_argument("action", nargs="?", choices=["show"], help="show one protocol")
+    protocols.add_argument("protocol_id", nargs="?", metavar="ID", help="protocol to show")
+    protocols.set_defaults(handler=cmd_protocols)
+
+    run = commands.add_parser(
+        "run", help="run a whole treatment headless and print what it delivered"
+    )
+    run.add_argument(
+        "--protocol", required=True, metavar="ID", help="protocol id (see 'protocols')"
+    )
+    run.add_argument(
+        "--driver", default="simulator", metavar="ID", help="driver id (default: simulator)"
+    )
+    run.add_argument("--port", help="serial port or pyserial URL, for machines on a port")
+    run.add_argument(
+        "--speed",
+        default="1",
+        metavar="FACTOR",
+        help="clock speed for the simulated machine: 1 = real time, 60 = a minute a second, "
+        "'max' = as fast as the computer can (default 1)",
+    )
+    run.add_argument(
+        "--inject",
+        action="append",
+        default=[],
+        metavar="FAULT@SECONDS[+DURATION]",
+        help="simulate a fault, e.g. contact_loss@90+5 or disconnect@12:30 (repeatable)",
+    )
+    run.add_argument("--sample-rate", type=float, default=None, metavar="HZ", help="simulator S/s")
+    run.add_argument(
+        "--seed", type=int, default=None, help="simulator noise seed (repeatable runs)"
+    )
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+# -- plugins -----------------------------------------------------------------------------------
+
+
+def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
+    """``mc-console plugins``."""
+    host = load_plugins()
+    rows = []
+    for record in host.records.values():
+        status = "blocked" if record.blocked else ("FAILED" if record.error else "active")
+        rows.append(
+            [
+                record.name,
+                record.version or "-",
+                record.origin,
+                record.api_version or "-",
+                status,
+                ", ".join(record.drivers) or "-",
+                ", ".join(record.protocols) or "-",
+            ]
+        )
+    print(
+        format_table(
+            ["plugin", "version", "origin", "API", "status", "drivers", "protocols"], rows
+        ),
+        file=out,
+    )
+    problems = [(r.name, r.error) for r in host.records.values() if r.error]
+    refused = [(r.name, item) for r in host.records.values() for item in r.refused]
+    if problems:
+        print("\nFailed plugins:", file=out)
+        for name, reason in problems:
+            print(f"  {name}: {reason}", file=out)
+    if refused:
+        print("\nRefused or adjusted items:", file=out)
+        for name, item in refused:
+            print(f"  {name}: {item}", file=out)
+    if host.drivers:
+        print("\nDrivers:", file=out)
+        for info in host.drivers.values():
+            kind = "simulated" if info.simulated else info.transport.value
+            print(
+                f"  {info.id}: {info.vendor} {info.model} ({kind}); {info.capabilities.describe()}",
+                file=out,
+            )
+    return EXIT_FINISHED
+
+
+# -- protocols ---------------------------------------------------------------------------------
+
+
+def cmd_protocols(args: argparse.Namespace, out: TextIO) -> int:
+    """``mc-console protocols [show ID]``."""
+    host = load_plugins()
+    _note_failures(host)
+    if args.action == "show" or args.protocol_id:
+        if not args.protocol_id:
+            raise UsageError("'protocols show' needs a protocol id")
+        _print_protocol(_protocol(host, args.protocol_id), out)
+        return EXIT_FINISHED
+    rows = [
+        [
+            p.id,
+            p.name,
+            p.category,
+            str(len(p.steps)),
+            format_duration(p.duration_s),
+            p.series.describe(),
+        ]
+        for p in sorted(host.protocols.values(), key=lambda p: p.id)
+    ]
+    print(
+        format_table(["id", "name", "category", "steps", "time", "recommended series"], rows),
+        file=out,
+    )
+    return EXIT_FINISHED
+
+
+def _print_protocol(protocol: Protocol, out: TextIO) -> None:
+    zones = zone_catalog()
+    print(f"{protocol.name}  [{protocol.id} v{protocol.version}, {protocol.category}]", file=out)
+    print(protocol.description, file=out)
+    rows = []
+    for number, step in enumerate(protocol.steps, start=1):
+        wf = step.waveform
+        polarity = (
+            f"alt/{wf.reversal_interval_s:g}s"
+            if wf.polarity.value == "alternating"
+            else wf.polarity.value
+        )
+        rows.append(
+            [
+                str(number),
+                zones[step.zone].name if step.zone in zones else step.zone,
+                wf.shape.value,
+                f"{wf.frequency_hz:g}",
+                f"{wf.current_ua:g}",
+                polarity,
+                f"{wf.ramp_s:g}",
+                format_duration(step.duration_s),
+                step.technique,
+            ]
+        )
+    print(
+        format_table(
+            ["#", "zone", "wave", "Hz", "µA", "polarity", "ramp s", "time", "technique"],
+            rows,
+            right_align={0, 3, 4, 6, 7},
+            wrap={8: 48},
+        ),
+        file=out,
+    )
+    print(
+        f"Total {format_duration(protocol.duration_s)}, planned charge "
+        f"{protocol.planned_charge_uc:,.0f} µC. Series: {protocol.series.describe()}.",
+        file=out,
+    )
+    notes = comfort_notes(protocol)
+    if notes:
+        print("Notes:", file=out)
+        for note in notes:
+            print(f"  - {note}", file=out)
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    """``mc-console run``: a whole treatment, headless."""
+    host = load_plugins()
+    _note_failures(host)
+    protocol = _protocol(host, args.protocol)
+    info = host.drivers.get(args.driver)
+    if info is None:
+        known = ", ".join(sorted(host.drivers)) or "none (is the package installed?)"
+        raise UsageError(f"unknown driver {args.driver!r}; known drivers: {known}")
+    clock = _clock(args.speed, simulated=info.simulated)
+    options: dict[str, object] = {"clock": clock}
+    if args.port:
+        options["port"] = args.port
+    if args.sample_rate is not None:
+        options["sample_rate_hz"] = args.sample_rate
+    if args.seed is not None:
+        options["seed"] = args.seed
+    try:
+        driver = info.factory(**options)
+    except DriverError as error:
+        raise UsageError(f"driver {info.id!r}: {error}") from None
+    faults = _faults(args.inject, driver)
+    engine = TreatmentEngine(driver, info, clock, notify_hook=host.notify)
+    printer = ProgressPrinter(out, protocol, live=out.isatty())
+    engine.subscribe(printer)
+    try:
+        engine.prepare(protocol)
+    except PreflightError as error:
+        engine.close()
+        raise UsageError(str(error)) from None
+    except DriverError as error:
+        engine.close()
+        raise UsageError(f"could not connect to {info.name}: {error}") from None
+    assert engine.identity is not None
+    mode = "SIMULATION" if info.simulated else "REAL MACHINE"
+    print(
+        f"{mode}: {engine.identity.describe()} — {protocol.name}, {len(protocol.steps)} steps, "
+        f"{format_duration(protocol.duration_s)} at speed {args.speed}",
+        file=out,
+    )
+    start = clock.now()
+    for fault in faults:
+        assert isinstance(driver, FaultInjector)
+        driver.schedule_fault(fault.name, start + fault.at_s, fault.duration_s)
+        print(f"  planned fault: {fault.describe()}", file=out)
+    interrupted_by_user = False
+    engine.start()
+    try:
+        while not engine.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        engine.emergency_stop()  # output off first, then everything else
+        interrupted_by_user = True
+        print("\nCtrl-C: emergency stop, output off.", file=out)
+        engine.wait(5.0)
+    finally:
+        engine.close()
+    summary = engine.summary()
+    printer.finish()
+    _print_summary(summary, out)
+    if interrupted_by_user:
+        return EXIT_INTERRUPTED_BY_USER
+    return EXIT_FINISHED if summary.state is EngineState.FINISHED else EXIT_NOT_FINISHED
+
+
+def _clock(speed: str, simulated: bool) -> Clock:
+    if speed == "max":
+        clock: Clock = VirtualClock()
+    else:
+        try:
+            factor = float(speed)
+        except ValueError:
+            raise UsageError(f"--speed {speed!r} is not a number or 'max'") from None
+        if not 0 < factor <= 10_000:
+            raise UsageError(f"--speed {speed!r} must be above 0 and at most 10000, or 'max'")
+        clock = ScaledClock(factor)
+    if not simulated and not clock.follows_wall_time:
+        raise UsageError(
+            "--speed is for the simulated machine only: a real machine runs in real time"
+        )
+    return clock
+
+
+def _faults(specs: list[str], driver: object) -> list[FaultSpec]:
+    if not specs:
+        return []
+    if not isinstance(driver, FaultInjector):
+        raise UsageError("--inject needs a simulated machine; this driver cannot simulate faults")
+    try:
+        return [parse_fault_spec(spec, driver.fault_names) for spec in specs]
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _protocol(host: PluginHost, protocol_id: str) -> Protocol:
+    protocol = host.protocols.get(protocol_id)
+    if protocol is None:
+        known = ", ".join(sorted(host.protocols)) or "none (is the package installed?)"
+        raise UsageError(f"unknown protocol {protocol_id!r}; known protocols: {known}")
+    return protocol
+
+
+def _note_failures(host: PluginHost) -> None:
+    failed = host.failures
+    if failed:
+        names = ", ".join(record.name for record in failed)
+        print(
+            f"mc-console: note: {len(failed)} plugin(s) disabled ({names}); "
+            "see 'mc-console plugins'",
+            file=sys.stderr,
+        )
+
+
+def _print_summary(summary: SessionSummary, out: TextIO) -> None:
+    print(f"\nSession {summary.state.value}: {summary.reason}", file=out)
+    rows = zone_summary_rows(summary)
+    print(
+        format_table(
+            ["zone", "duration", "mean µA", "charge µC", "mean kΩ"],
+            rows,
+            right_align={1, 2, 3, 4},
+        ),
+        file=out,
+    )
+    if summary.events:
+        print("Safety events:", file=out)
+        for event in summary.events:
+            at = format_duration(event.at_s - summary.started_at_s)
+            print(f"  [{at}] {event.kind.value}: {event.message}", file=out)
+    else:
+        print("Safety events: none", file=out)
+
+
+class ProgressPrinter:
+    """Prints step changes and safety events as they happen, plus a live line on a terminal."""
+
+    def __init__(self, out: TextIO, protocol: Protocol, live: bool) -> None:
+        self.out = out
+        self.protocol = protocol
+        self.live = live
+        self.zones = zone_catalog()
+        self._origin: float | None = None
+        self._live_shown = False
+
+    def __call__(self, event: EngineEvent) -> None:
+        if isinstance(event, StepStarted):
+            self._line(
+                event.at_s,
+                f"step {event.index + 1}/{len(self.protocol.steps)} "
+                f"{self._zone(event.zone)}: {event.step.technique}",
+            )
+        elif isinstance(event, SafetyEventRaised):
+            self._line(event.event.at_s, f"SAFETY {event.event.kind.value}: {event.event.message}")
+        elif isinstance(event, StateChanged) and event.state is EngineState.PAUSED:
+            self._line(event.at_s, f"paused: {event.reason}")
+        elif isinstance(event, Progress) and self.live:
+            impedance = f"{event.impedance_kohm:.1f} kΩ" if event.impedance_kohm else "—"
+            text = (
+                f"\r  {event.setpoint_ua:5.0f}/{event.target_ua:.0f} µA  contact {impedance:>9}  "
+                f"step left {format_duration(event.step_remaining_s)}  "
+                f"session left {format_duration(event.session_remaining_s)}"
+            )
+            self.out.write(text)
+            self.out.flush()
+            self._live_shown = True
+
+    def finish(self) -> None:
+        """End the live line."""
+        if self._live_shown:
+            self.out.write("\n")
+            self._live_shown = False
+
+    def _line(self, at_s: float, text: str) -> None:
+        if self._origin is None:
+            self._origin = at_s
+        self.finish()
+        print(f"[{format_duration(at_s - self._origin)}] {text}", file=self.out, flush=True)
+
+    def _zone(self, zone_id: str) -> str:
+        zone = self.zones.get(zone_id)
+        return zone.name if zone else zone_id
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

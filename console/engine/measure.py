@@ -1,0 +1,121 @@
+"""Measuring what was delivered: per-block statistics, computed once, shared by safety and dose.
+
+Every block of samples is reduced to a handful of sums (:class:`BlockStats`) in one pass of numpy
+operations; the safety supervisor judges contact and over-current from them and the
+:class:`StepMeter` accumulates the dose of the running step from them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from console.drivers import SampleBlock
+from console.engine.events import StepDelivery
+
+#: A sample counts as "driving" when the current or the voltage is clearly above noise.
+DRIVING_CURRENT_UA = 5.0
+DRIVING_VOLTAGE_V = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class BlockStats:
+    """Sums over one block of samples."""
+
+    n: int
+    t_end: float
+    sum_abs_current_ua: float
+    peak_abs_current_ua: float
+    driving_n: int
+    driving_sum_i2: float  #: Σ i² over the block, A²
+    driving_sum_v2: float  #: Σ v² over the block, V²
+
+    @property
+    def impedance_ohm(self) -> float | None:
+        """RMS voltage / RMS current over the driving samples; None if nothing was driven."""
+        if self.driving_n == 0:
+            return None
+        if self.driving_sum_i2 <= 0.0:
+            return math.inf
+        return math.sqrt(self.driving_sum_v2 / self.driving_sum_i2)
+
+    @staticmethod
+    def of(block: SampleBlock) -> BlockStats:
+        """Reduce a block (an empty block gives zeros).
+
+        The sums of squares run over every sample: samples that do not drive (the off half of a
+        monophasic pulse) hold only noise, micro-amperes and millivolts, negligible against a
+        pulse. ``driving_n`` counts the samples that carry evidence about the contact.
+        """
+        n = len(block)
+        if n == 0:
+            return BlockStats(0, math.nan, 0.0, 0.0, 0, 0.0, 0.0)
+        current = block.current_ua
+        voltage = block.voltage_v
+        abs_current = np.abs(current)
+        driving_n = np.count_nonzero(
+            np.logical_or(abs_current > DRIVING_CURRENT_UA, np.abs(voltage) > DRIVING_VOLTAGE_V)
+        )
+        return BlockStats(
+            n=n,
+            t_end=float(block.t[-1]),
+            sum_abs_current_ua=float(np.add.reduce(abs_current)),
+            peak_abs_current_ua=float(np.maximum.reduce(abs_current)),
+            driving_n=int(driving_n),
+            driving_sum_i2=float(np.dot(current, current)) * 1e-12,
+            driving_sum_v2=float(np.dot(voltage, voltage)),
+        )
+
+
+class StepMeter:
+    """Accumulates the dose of one step from the blocks sampled while its output was on."""
+
+    def __init__(self, index: int, zone: str, planned_s: float, sample_period_s: float) -> None:
+        self.index = index
+        self.zone = zone
+        self.planned_s = planned_s
+        self.sample_period_s = sample_period_s
+        self.samples = 0
+        self.sum_abs_current_ua = 0.0
+        self.driving_sum_i2 = 0.0
+        self.driving_sum_v2 = 0.0
+        self.driving_n = 0
+
+    def add(self, stats: BlockStats) -> None:
+        """Count a block that was sampled while this step's output was on."""
+        self.samples += stats.n
+        self.sum_abs_current_ua += stats.sum_abs_current_ua
+        self.driving_sum_i2 += stats.driving_sum_i2
+        self.driving_sum_v2 += stats.driving_sum_v2
+        self.driving_n += stats.driving_n
+
+    @property
+    def time_under_current_s(self) -> float:
+        """Seconds of samples taken while the output was on."""
+        return self.samples * self.sample_period_s
+
+    @property
+    def charge_uc(self) -> float:
+        """∫|i| dt in microcoulombs."""
+        return self.sum_abs_current_ua * self.sample_period_s
+
+    def delivery(self, completed: bool) -> StepDelivery:
+        """The step's record."""
+        time_on = self.time_under_current_s
+        impedance = (
+            math.sqrt(self.driving_sum_v2 / self.driving_sum_i2) / 1000.0
+            if self.driving_n and self.driving_sum_i2 > 0
+            else None
+        )
+        return StepDelivery(
+            index=self.index,
+            zone=self.zone,
+            planned_s=self.planned_s,
+            time_under_current_s=time_on,
+            mean_current_ua=self.charge_uc / time_on if time_on > 0 else 0.0,
+            charge_uc=self.charge_uc,
+            mean_impedance_kohm=impedance,
+            completed=completed,
+        )

@@ -1,0 +1,678 @@
+"""The treatment engine: a state machine that runs a protocol on a driver, step by step, safely.
+
+States and transitions::
+
+    IDLE --prepare()--> READY --start()--> RAMPING <--> RUNNING --last step done--> FINISHED
+                                             |  ^            |
+                     pause / contact lost    v  | resume()   |   stop()/emergency_stop()/trip -> ABORTED
+                                            PAUSED ----------+   driver error / silence / hang -> INTERRUPTED
+
+How the safety rules of DESIGN.md are kept:
+
+1. *Hard limits*: :meth:`TreatmentEngine.prepare` checks every step against the hard limits and
+   the machine's capabilities and refuses before anything is sent; the amplitude the engine sends
+   is never above the step's setting.
+2. *Ramp*: output always starts at 0 µA and the engine raises the setpoint each tick at the step's
+   ramp rate — at start, at every step change, on resume and when the intensity goes up.
+3. *Contact*: every block of samples is judged; an impedance outside the window turns the output off
+   in that same tick and pauses; only :meth:`resume` (the operator) turns it back on, from zero.
+4. *Watchdog*: silence from the machine for ``device_silence_s`` (clock time), or a driver call that
+   raises, ends the session INTERRUPTED with the output off. A separate watchdog thread catches an
+   engine tick that hangs in a driver call for ``call_hang_s`` of wall time.
+5. *Emergency stop*: :meth:`emergency_stop` turns the output off in the caller's thread, at once,
+   from any state; no queue, no event loop in between.
+
+The engine thread owns the driver; other threads only ever call ``stop_output`` on it. Output-raising
+calls are fenced (:meth:`TreatmentEngine._may_drive`), checked before and after each call: a stop or
+pause requested by another thread sets a latch that the engine thread itself never clears (only
+the operator's resume clears a pause), so a stop that races with a ramp step always wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from console.drivers import DeviceIdentity, Driver, DriverInfo
+from console.engine.clock import Clock
+from console.engine.dispatch import EventDispatcher, HookNotifier, Subscriber
+from console.engine.events import (
+    EngineEvent,
+    EngineState,
+    PolarityReversed,
+    Progress,
+    SafetyEvent,
+    SafetyEventRaised,
+    SafetyKind,
+    SessionEnded,
+    SessionInfo,
+    SessionStarted,
+    SessionSummary,
+    StateChanged,
+    StepDelivery,
+    StepEnded,
+    StepStarted,
+)
+from console.engine.measure import BlockStats, StepMeter
+from console.engine.ringbuffer import SampleRing
+from console.engine.safety import (
+    ContactMonitor,
+    PreflightError,
+    SafetyLimits,
+    describe_ohm,
+    over_current,
+    preflight_problems,
+)
+from console.protocols import Protocol, Step
+from console.screening import ScreeningResult
+from console.waveforms import Polarity
+
+log = logging.getLogger(__name__)
+
+#: Engine tick in clock seconds: how often samples are judged and the ramp advances. In real time
+#: the safety loop reacts within 20 ms; faster than real time it ticks every 50 ms of *simulated*
+#: time, so that a whole protocol simulates in seconds (per-tick cost is fixed, not per-sample).
+DEFAULT_TICK_S = 0.02
+FAST_TICK_S = 0.05
+#: How often a Progress event is posted, in clock seconds.
+PROGRESS_EVERY_S = 0.25
+#: Seconds of samples the ring buffer keeps (the scope's longest window plus margin).
+RING_SECONDS = 40.0
+
+
+class EngineError(RuntimeError):
+    """A command that does not fit the engine's state (e.g. start before prepare)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    name: str
+    value: float = 0.0
+
+
+class TreatmentEngine:
+    """Runs one treatment session at a time on one driver.
+
+    Construct it with an *unopened* driver; :meth:`prepare` opens, identifies and checks;
+    :meth:`start` runs the protocol on the engine's own thread; :meth:`wait` blocks until the
+    session has ended and every event has been delivered.
+    """
+
+    def __init__(
+        self,
+        driver: Driver,
+        driver_info: DriverInfo,
+        clock: Clock,
+        *,
+        limits: SafetyLimits | None = None,
+        tick_s: float | None = None,
+        notify_hook: HookNotifier | None = None,
+    ) -> None:
+        self.driver = driver
+        self.driver_info = driver_info
+        self.clock = clock
+        self.limits = limits or SafetyLimits()
+        self.tick_s = tick_s or (DEFAULT_TICK_S if clock.follows_wall_time else FAST_TICK_S)
+        self.state = EngineState.IDLE
+        self.protocol: Protocol | None = None
+        self.session: SessionInfo | None = None
+        self.identity: DeviceIdentity | None = None
+        self.capabilities = driver_info.capabilities.clamped()
+        rate = self.capabilities.sample_rate_hz
+        self.ring = SampleRing(int(rate * RING_SECONDS))
+        self.deliveries: list[StepDelivery] = []
+        self.safety_events: list[SafetyEvent] = []
+        self.end_reason = ""
+        self._dispatcher = EventDispatcher(notify_hook)
+        self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
+        self._state_lock = threading.RLock()
+        self._output_allowed = threading.Event()  # engine thread: output may be on in this step
+        self._halted = threading.Event()  # any thread: the session is ending; never cleared
+        self._hold = threading.Event()  # any thread: operator pause; cleared only by resume
+        self._wake = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._watchdog: threading.Thread | None = None
+        self._tick_started_wall: float | None = None
+        self._opened = False
+        self._started_clock_s = 0.0
+        # Step bookkeeping (engine thread only).
+        self._step_index = -1
+        self._step_elapsed_s = 0.0
+        self._meter: StepMeter | None = None
+        self._setpoint_ua = 0.0
+        self._previous_setpoint_ua = 0.0
+        self._intensity_offset_ua = 0.0
+        self._delivering = False
+        self._last_heard_s = 0.0
+        self._last_tick_s = 0.0
+        self._next_progress_s = 0.0
+        self._reversals_seen = 0
+        self._contact = ContactMonitor(self.limits, rate)
+
+    # -- observers -------------------------------------------------------------------------
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Receive every :data:`EngineEvent` on the event thread (not the engine thread)."""
+        self._dispatcher.subscribe(subscriber)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        protocol: Protocol,
+        screening: ScreeningResult | None = None,
+        client_ref: str | None = None,
+    ) -> None:
+        """Open the machine, identify it, and check the protocol; state becomes READY.
+
+        Raises :class:`PreflightError` with every reason when the treatment may not start; in that
+        case nothing has been sent to the machine beyond opening and identifying it.
+        """
+        if self.state is not EngineState.IDLE:
+            raise EngineError(f"prepare() needs an idle engine; it is {self.state.value}")
+        problems = preflight_problems(
+            protocol, self.driver_info, self.capabilities, self.clock, screening
+        )
+        if problems:
+            raise PreflightError(problems)
+        if not self._opened:
+            self.driver.open()
+            self._opened = True
+        self.identity = self.driver.identify()
+        # The connected machine may state narrower capabilities than its registration.
+        stated = getattr(self.driver, "capabilities", self.capabilities).clamped()
+        problems = preflight_problems(protocol, self.driver_info, stated, self.clock, screening)
+        if problems:
+            raise PreflightError(problems)
+        self.capabilities = stated
+        self.protocol = protocol
+        self.session = SessionInfo(
+            session_id=uuid.uuid4().hex,
+            protocol_id=protocol.id,
+            protocol_version=protocol.version,
+            protocol_name=protocol.name,
+            driver_id=self.driver_info.id,
+            machine=self.identity,
+            simulated=self.driver_info.simulated,
+            started_at=datetime.now(UTC),
+            client_ref=client_ref,
+        )
+        self._set_state(EngineState.READY, "protocol checked, machine ready")
+
+    def start(self) -> None:
+        """Start the session on the engine thread (output ramps up from zero)."""
+        if self.state is not EngineState.READY:
+            raise EngineError(f"start() needs a ready engine; it is {self.state.value}")
+        self._dispatcher.start()
+        self._thread = threading.Thread(target=self._run, name="mc-engine", daemon=True)
+        self._watchdog = threading.Thread(target=self._watch, name="mc-watchdog", daemon=True)
+        self._thread.start()
+        self._watchdog.start()
+
+    def run(self, timeout: float | None = None) -> SessionSummary:
+        """Start and wait: the whole session, blocking. Returns the summary."""
+        self.start()
+        if not self.wait(timeout):
+            self.emergency_stop()
+            raise TimeoutError("the treatment did not end within the timeout; output stopped")
+        return self.summary()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the session ended and its events were delivered; False on timeout."""
+        if not self._done.wait(timeout):
+            return False
+        self._dispatcher.close(timeout)
+        return True
+
+    def close(self) -> None:
+        """Turn the output off (ending a session still under way) and release the machine."""
+        if self.state is not EngineState.IDLE and not self.state.terminal:
+            self.emergency_stop()
+            self.wait(2.0)
+        self._safe_off()
+        if self._opened:
+            try:
+                self.driver.close()
+            except Exception:
+                log.exception("driver close failed")
+            self._opened = False
+
+    # -- operator commands (any thread) ----------------------------------------------------
+
+    def emergency_stop(self) -> None:
+        """Output off now, from any state, in the caller's thread; the session ends ABORTED."""
+        self._halted.set()
+        self._safe_off()
+        self._commands.put(_Command("estop"))
+        self._wake.set()
+        if self._thread is None or not self._thread.is_alive():
+            # No engine thread (never started, or already over): settle the state right here.
+            with self._state_lock:
+                if not self.state.terminal and self.state is not EngineState.IDLE:
+                    self._end(
+                        EngineState.ABORTED,
+                        self._safety(
+                            SafetyKind.EMERGENCY_STOP, "Emergency stop pressed.", "output off"
+                        ),
+                    )
+
+    def pause(self) -> None:
+        """Output off now; the step clock stops until :meth:`resume`."""
+        if self.state.output_may_be_on:
+            self._hold.set()
+            self._safe_off()
+        self._commands.put(_Command("pause"))
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Turn the output back on after a pause, ramping up from zero (the operator's decision)."""
+        self._commands.put(_Command("resume"))
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End the session early at the operator's request (output off, state ABORTED)."""
+        self._halted.set()
+        self._safe_off()
+        self._commands.put(_Command("stop"))
+        self._wake.set()
+
+    def adjust_intensity(self, delta_ua: float) -> None:
+        """Lower (negative) or raise the current; never above the step's setting, always ramped up."""
+        self._commands.put(_Command("intensity", float(delta_ua)))
+        self._wake.set()
+
+    # -- read-only views -------------------------------------------------------------------
+
+    @property
+    def step_index(self) -> int:
+        """Index of the running step (-1 before the first)."""
+        return self._step_index
+
+    @property
+    def setpoint_ua(self) -> float:
+        """The amplitude the engine last sent."""
+        return self._setpoint_ua
+
+    @property
+    def contact_ohm(self) -> float | None:
+        """Latest impedance measured while driving (None before any)."""
+        return self._contact.impedance_ohm
+
+    def summary(self) -> SessionSummary:
+        """What happened so far (the final summary once the session ended)."""
+        return SessionSummary(
+            state=self.state,
+            reason=self.end_reason,
+            steps=tuple(self.deliveries),
+            events=tuple(self.safety_events),
+            elapsed_s=max(0.0, self._last_tick_s - self._started_clock_s),
+            started_at_s=self._started_clock_s,
+        )
+
+    # -- engine thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        assert self.protocol is not None and self.session is not None
+        try:
+            now = self.clock.now()
+            self._started_clock_s = self._last_tick_s = now
+            self._last_heard_s = now
+            self._post(SessionStarted(self.session))
+            self._begin_step(0, now)
+            next_tick = now
+            while not self.state.terminal:
+                self._tick_started_wall = time.monotonic()
+                self._tick()
+                self._tick_started_wall = None
+                if self.state.terminal:
+                    break
+                next_tick += self.tick_s
+                self._wake.clear()
+                self.clock.wait_until(next_tick, self._wake)
+                if self.clock.now() > next_tick + 10 * self.tick_s:
+                    next_tick = self.clock.now()  # fell behind (a slow machine): do not burst
+        except Exception as exc:
+            self._halted.set()
+            self._safe_off()
+            kind = SafetyKind.DRIVER_ERROR
+            with self._state_lock:
+                if not self.state.terminal:
+                    self._end(
+                        EngineState.INTERRUPTED,
+                        self._safety(
+                            kind,
+                            f"The machine reported an error: {exc}. Output is off; check the "
+                            "machine and its cable before starting again.",
+                            "output off, session interrupted",
+                        ),
+                    )
+            log.debug("engine stopped by exception", exc_info=True)
+        finally:
+            self._tick_started_wall = None
+            self._safe_off()
+            self._done.set()
+
+    def _tick(self) -> None:
+        now = self.clock.now()
+        dt = max(0.0, now - self._last_tick_s)
+        self._last_tick_s = now
+        self._handle_commands(now)
+        if self.state.terminal:
+            return
+        block = self.driver.read_samples()
+        status = self.driver.status()
+        if self.state.terminal:  # the watchdog thread acted while we were in a driver call
+            return
+        self._last_heard_s = max(self._last_heard_s, status.last_heard_s)
+        if len(block):
+            self._last_heard_s = max(self._last_heard_s, float(block.t[-1]))
+        self.ring.append(block)
+        stats = BlockStats.of(block)
+        if self._delivering and self._meter is not None:
+            self._meter.add(stats)
+        if status.faults:
+            self._trip(
+                EngineState.ABORTED,
+                SafetyKind.DEVICE_FAULT,
+                f"The machine reported a fault: {', '.join(status.faults)}. Output is off.",
+                now,
+            )
+            return
+        if now - self._last_heard_s > self.limits.device_silence_s:
+            self._trip(
+                EngineState.INTERRUPTED,
+                SafetyKind.WATCHDOG,
+                f"The machine has not answered for {now - self._last_heard_s:.1f} s "
+                "(cable pulled or machine off). Output is off; the session is interrupted.",
+                now,
+            )
+            return
+        if self._delivering and self._judge(stats, now):
+            return
+        if self.state.output_may_be_on:
+            self._advance_step(dt, now)
+            if self.state.terminal:
+                return
+        if now >= self._next_progress_s:
+            self._next_progress_s = now + PROGRESS_EVERY_S
+            self._post_progress(now)
+
+    def _judge(self, stats: BlockStats, now: float) -> bool:
+        """Safety judgement of a block sampled while delivering; True if it stopped the output."""
+        setting = max(self._setpoint_ua, self._previous_setpoint_ua)
+        self._previous_setpoint_ua = self._setpoint_ua
+        if over_current(stats, setting, self.limits):
+            self._trip(
+                EngineState.ABORTED,
+                SafetyKind.OVER_CURRENT,
+                f"Measured {stats.peak_abs_current_ua:.0f} µA while the setting was {setting:.0f} µA. "
+                "Output is off; have the machine checked before further use.",
+                now,
+            )
+            return True
+        problem = self._contact.feed(stats)
+        if problem is None:
+            return False
+        kind, ohm = problem
+        self._output_allowed.clear()
+        self._safe_off()
+        self._delivering = False
+        if kind == "open":
+            event = self._safety(
+                SafetyKind.CONTACT_LOST,
+                f"Contact lost ({describe_ohm(ohm)}): a probe has lifted or the gel has dried. "
+                "Output is off. Put both probes back on gelled skin, then resume.",
+                "output off, paused",
+                now,
+            )
+        else:
+            event = self._safety(
+                SafetyKind.SHORT_CIRCUIT,
+                f"Short circuit ({describe_ohm(ohm)}): the probes are touching each other. "
+                "Output is off. Separate the probes, then resume.",
+                "output off, paused",
+                now,
+            )
+        self._set_state(EngineState.PAUSED, event.message)
+        return True
+
+    def _advance_step(self, dt: float, now: float) -> None:
+        assert self.protocol is not None
+        step = self.protocol.steps[self._step_index]
+        self._step_elapsed_s += dt
+        self._post_reversals(step, now)
+        if self._step_elapsed_s >= step.duration_s:
+            self._end_step(completed=True, now=now)
+            if self._step_index + 1 < len(self.protocol.steps):
+                self._begin_step(self._step_index + 1, now)
+            else:
+                self._halted.set()
+                self._safe_off()
+                self._delivering = False
+                with self._state_lock:
+                    self._end(EngineState.FINISHED, None, "every step delivered")
+            return
+        target = self._target_ua(step)
+        if self._setpoint_ua < target:
+            rate = step.waveform.current_ua / step.waveform.ramp_s
+            self._send_amplitude(min(target, self._setpoint_ua + rate * dt), now)
+        elif self._setpoint_ua > target:
+            self._send_amplitude(target, now)  # going down is immediate
+        if self.state is EngineState.RAMPING and self._setpoint_ua >= target:
+            self._set_state(EngineState.RUNNING, "at the step's setting")
+        elif self.state is EngineState.RUNNING and self._setpoint_ua < target:
+            self._set_state(EngineState.RAMPING, "intensity going up")
+
+    def _begin_step(self, index: int, now: float) -> None:
+        assert self.protocol is not None
+        step = self.protocol.steps[index]
+        self._step_index = index
+        self._step_elapsed_s = 0.0
+        self._reversals_seen = 0
+        self._meter = StepMeter(
+            index, step.zone, step.duration_s, 1.0 / self.capabilities.sample_rate_hz
+        )
+        self._post(StepStarted(index, step, now))
+        self._start_output(step, now, "ramping up")
+
+    def _start_output(self, step: Step, now: float, why: str) -> None:
+        """Zero, configure, turn on, and let the ramp bring the current up."""
+        self._setpoint_ua = 0.0
+        self._previous_setpoint_ua = 0.0
+        self._contact.reset()
+        self.driver.set_amplitude(0.0)
+        self.driver.configure(step.waveform)
+        self._output_allowed.set()
+        if self._drive(self.driver.start_output):
+            self._delivering = True
+            self._set_state(EngineState.RAMPING, why)
+
+    def _end_step(self, completed: bool, now: float) -> None:
+        if self._meter is None:
+            return
+        delivery = self._meter.delivery(completed)
+        self._meter = None
+        self.deliveries.append(delivery)
+        self._post(StepEnded(delivery, now))
+
+    def _send_amplitude(self, value_ua: float, now: float) -> None:
+        value_ua = min(value_ua, self.capabilities.current_ua[1])
+        if self._drive(self.driver.set_amplitude, value_ua):
+            self._setpoint_ua = value_ua
+
+    def _target_ua(self, step: Step) -> float:
+        floor = self.capabilities.current_ua[0]
+        return max(floor, step.waveform.current_ua + self._intensity_offset_ua)
+
+    def _may_drive(self) -> bool:
+        return (
+            self._output_allowed.is_set() and not self._halted.is_set() and not self._hold.is_set()
+        )
+
+    def _drive(self, call: Callable[..., None], *args: float) -> bool:
+        """Make an output-raising driver call unless a stop is latched (checked after, too)."""
+        if not self._may_drive():
+            return False
+        call(*args)
+        if not self._may_drive():
+            self._safe_off()
+            return False
+        return True
+
+    def _handle_commands(self, now: float) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if self.state.terminal:
+                continue
+            if command.name == "estop":
+                self._trip(
+                    EngineState.ABORTED, SafetyKind.EMERGENCY_STOP, "Emergency stop pressed.", now
+                )
+            elif command.name == "stop":
+                self._trip(
+                    EngineState.ABORTED,
+                    SafetyKind.OPERATOR_STOP,
+                    "Session stopped by the operator.",
+                    now,
+                )
+            elif command.name == "pause" and self.state.output_may_be_on:
+                self._hold.set()
+                self._safe_off()
+                self._delivering = False
+                self._set_state(EngineState.PAUSED, "paused by the operator")
+            elif command.name == "resume" and self.state is EngineState.PAUSED:
+                assert self.protocol is not None
+                self._hold.clear()
+                self._start_output(
+                    self.protocol.steps[self._step_index], now, "resumed: ramping up"
+                )
+            elif command.name == "intensity":
+                self._change_intensity(command.value)
+
+    def _change_intensity(self, delta_ua: float) -> None:
+        if self.protocol is None or self._step_index < 0:
+            return
+        step = self.protocol.steps[self._step_index]
+        floor = self.capabilities.current_ua[0]
+        lowest_offset = floor - step.waveform.current_ua
+        self._intensity_offset_ua = min(
+            0.0, max(lowest_offset, self._intensity_offset_ua + delta_ua)
+        )
+
+    def _trip(self, state: EngineState, kind: SafetyKind, message: str, now: float) -> None:
+        """Output off, record the event, end the session in ``state``."""
+        self._halted.set()
+        self._safe_off()
+        self._delivering = False
+        action = "output off, session " + state.value
+        with self._state_lock:
+            if self.state.terminal:
+                return
+            self._end(state, self._safety(kind, message, action, now))
+
+    def _end(self, state: EngineState, event: SafetyEvent | None, reason: str = "") -> None:
+        """Enter a terminal state (caller holds ``_state_lock``)."""
+        self._end_step(completed=False, now=self.clock.now())
+        self.end_reason = reason or (event.message if event else state.value)
+        self._set_state(state, self.end_reason)
+        if self.session is not None:
+            self._post(SessionEnded(self.session, self.summary()))
+
+    def _safety(
+        self, kind: SafetyKind, message: str, action: str, now: float | None = None
+    ) -> SafetyEvent:
+        event = SafetyEvent(
+            kind=kind,
+            at_s=self.clock.now() if now is None else now,
+            message=message,
+            action=action,
+            step_index=self._step_index if self._step_index >= 0 else None,
+        )
+        self.safety_events.append(event)
+        self._post(SafetyEventRaised(event))
+        return event
+
+    def _set_state(self, state: EngineState, reason: str = "") -> None:
+        with self._state_lock:
+            previous, self.state = self.state, state
+        if previous is not state:
+            self._post(StateChanged(state, previous, self.clock.now(), reason))
+
+    def _safe_off(self) -> None:
+        """stop_output, swallowing errors: used on every path that must end with the output off."""
+        try:
+            self.driver.stop_output()
+        except Exception:
+            log.exception("driver stop_output failed")
+
+    def _post(self, event: EngineEvent) -> None:
+        self._dispatcher.post(event)
+
+    def _post_progress(self, now: float) -> None:
+        if self.protocol is None or self._step_index < 0:
+            return
+        step = self.protocol.steps[self._step_index]
+        remaining_step = max(0.0, step.duration_s - self._step_elapsed_s)
+        later = sum(s.duration_s for s in self.protocol.steps[self._step_index + 1 :])
+        self._post(
+            Progress(
+                at_s=now,
+                step_index=self._step_index,
+                step_elapsed_s=self._step_elapsed_s,
+                step_remaining_s=remaining_step,
+                session_remaining_s=remaining_step + later,
+                setpoint_ua=self._setpoint_ua,
+                target_ua=self._target_ua(step),
+                impedance_kohm=_kohm(self._contact.impedance_ohm),
+            )
+        )
+
+    def _post_reversals(self, step: Step, now: float) -> None:
+        waveform = step.waveform
+        if waveform.polarity is not Polarity.ALTERNATING:
+            return
+        reversals = int(self._step_elapsed_s // waveform.reversal_interval_s)
+        while self._reversals_seen < reversals:
+            self._reversals_seen += 1
+            self._post(PolarityReversed(self._step_index, now))
+
+    # -- watchdog thread -------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Wall-clock watchdog: a tick stuck in a driver call too long interrupts the session."""
+        period = min(0.05, self.limits.call_hang_s / 4)
+        while not self._done.wait(period):
+            started = self._tick_started_wall
+            if started is None or time.monotonic() - started < self.limits.call_hang_s:
+                continue
+            self._halted.set()
+            with self._state_lock:
+                if not self.state.terminal:
+                    self._end(
+                        EngineState.INTERRUPTED,
+                        self._safety(
+                            SafetyKind.WATCHDOG,
+                            f"The machine stopped responding (a call hung for over "
+                            f"{self.limits.call_hang_s:g} s). Output is off; the session is "
+                            "interrupted. Check the machine and its cable.",
+                            "output off, session interrupted",
+                        ),
+                    )
+            self._safe_off()
+            self._done.set()  # the session is over even if the engine thread never returns
+            return
+
+
+def _kohm(ohm: float | None) -> float | None:
+    return None if ohm is None or math.isinf(ohm) else ohm / 1000.0

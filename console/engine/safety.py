@@ -1,0 +1,129 @@
+"""Safety rules as code: the limits, the checks before start, and the judgement of each block.
+
+DESIGN.md's safety rules 1–5 live here and in ``runner.py``. These functions decide; the runner
+acts on their decisions in the engine thread. No plugin can change the hard limits: drivers'
+capabilities are clamped (:meth:`Capabilities.clamped`) and every step is checked against both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from console.drivers import Capabilities, DriverInfo, capability_problems
+from console.engine.clock import Clock
+from console.engine.measure import BlockStats
+from console.protocols import Protocol, validate_protocol
+from console.screening import ScreeningResult
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyLimits:
+    """Thresholds of the safety supervisor; the defaults suit facial microcurrent."""
+
+    #: Contact window: above this the probe has lifted (or the gel is gone); below, a short.
+    contact_max_ohm: float = 60_000.0
+    contact_min_ohm: float = 250.0
+    #: Over-current: measured peak above ``setting × factor + margin`` trips the output.
+    over_current_factor: float = 1.2
+    over_current_margin_ua: float = 20.0
+    #: Watchdog: no sample or heartbeat from the machine for this long (clock seconds).
+    device_silence_s: float = 0.5
+    #: Watchdog: one driver call (or engine tick) taking this long in wall time is a hang.
+    call_hang_s: float = 1.0
+
+
+class PreflightError(ValueError):
+    """The treatment may not start; ``problems`` lists every reason, nothing was sent."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "the treatment cannot start:\n  - " + "\n  - ".join(problems)
+            if len(problems) > 1
+            else f"the treatment cannot start: {problems[0]}"
+        )
+
+
+def preflight_problems(
+    protocol: Protocol,
+    driver: DriverInfo,
+    capabilities: Capabilities,
+    clock: Clock,
+    screening: ScreeningResult | None,
+) -> list[str]:
+    """Every reason ``protocol`` may not run on this machine, for this client, on this clock.
+
+    ``capabilities`` are the ones the connected machine states (they may be narrower than the
+    registration's). Checked before anything reaches the machine (safety rule 1).
+    """
+    problems = [f"protocol: {problem}" for problem in validate_protocol(protocol)]
+    for number, step in enumerate(protocol.steps, start=1):
+        problems.extend(
+            f"step {number} ({step.zone}): {problem}"
+            for problem in capability_problems(step.waveform, capabilities)
+            if problem not in step.waveform.problems()
+        )
+    if not driver.simulated and not clock.follows_wall_time:
+        problems.append(
+            "time control is for the simulated machine only: a real machine runs in real time"
+        )
+    if screening is None:
+        if not driver.simulated:
+            problems.append("a real machine needs a completed contraindication screening")
+    elif not screening.cleared:
+        problems.extend(f"screening: {reason}" for reason in screening.reasons())
+    return problems
+
+
+class ContactMonitor:
+    """Judges the contact from the driving samples of consecutive blocks (safety rule 3).
+
+    Sums are pooled until ``window_s`` worth of driving samples has been seen, then judged: a
+    block that holds only the tail of a pulse (the skin capacitance discharging after a falling
+    edge) is too little evidence on its own, while an open circuit fills the window in the first
+    milliseconds of a pulse, with voltage at the rail and no current.
+    """
+
+    def __init__(self, limits: SafetyLimits, sample_rate_hz: float, window_s: float = 0.01) -> None:
+        self.limits = limits
+        self.min_samples = max(4, int(sample_rate_hz * window_s))
+        self.impedance_ohm: float | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget pooled samples (the output was turned off or reconfigured)."""
+        self._n = 0
+        self._sum_i2 = 0.0
+        self._sum_v2 = 0.0
+
+    def feed(self, stats: BlockStats) -> tuple[str, float] | None:
+        """Pool a block; ``("open", Ω)`` or ``("short", Ω)`` when the window shows a fault."""
+        self._n += stats.driving_n
+        self._sum_i2 += stats.driving_sum_i2
+        self._sum_v2 += stats.driving_sum_v2
+        if self._n < self.min_samples:
+            return None
+        impedance = math.sqrt(self._sum_v2 / self._sum_i2) if self._sum_i2 > 0 else math.inf
+        self.reset()
+        self.impedance_ohm = impedance
+        if impedance > self.limits.contact_max_ohm:
+            return ("open", impedance)
+        if impedance < self.limits.contact_min_ohm:
+            return ("short", impedance)
+        return None
+
+
+def over_current(stats: BlockStats, setting_ua: float, limits: SafetyLimits) -> bool:
+    """True when the measured peak exceeds what the setting allows."""
+    allowed = setting_ua * limits.over_current_factor + limits.over_current_margin_ua
+    return stats.n > 0 and stats.peak_abs_current_ua > allowed
+
+
+def describe_ohm(value: float) -> str:
+    """``12.3 kΩ``, ``40 Ω`` or ``open circuit``."""
+    if math.isinf(value) or value > 1e7:
+        return "open circuit"
+    if value >= 1000:
+        return f"{value / 1000:.1f} kΩ"
+    return f"{value:.0f} Ω"

@@ -1,0 +1,128 @@
+"""The plugin contract of Microcurrent Console — this file is the plugin author's manual.
+
+A plugin is a Python module (or an object) that implements some of the hooks below, declared
+as an entry point in the ``mc_console`` group of its distribution's ``pyproject.toml``::
+
+    [project.entry-points.mc_console]
+    acme_stim = "acme_stim.plugin"        # a module, never a class
+
+The module declares the plugin-API version it was written for, and marks its hooks::
+
+    from console import hookimpl
+
+    mc_console_api = "1.0"
+
+    @hookimpl
+    def register_drivers():
+        return [DriverInfo(id="acme-s2", ...)]
+
+Rules the console enforces:
+
+* **Version.** ``mc_console_api`` is ``"MAJOR.MINOR"``. A plugin is loaded when its major
+  version equals the console's and its minor is not newer (:data:`PLUGIN_API_VERSION`);
+  otherwise it is refused with a message that names both versions.
+* **Isolation.** A plugin that fails to import, implements an unknown hook, or raises inside
+  a hook is disabled and reported (``mc-console plugins``); the others keep working.
+* **Unique ids.** A driver or protocol id that another plugin already registered is refused.
+* **Safety.** Nothing a plugin returns can weaken the safety rules: capabilities are clamped
+  to the hard limits and every protocol step is validated before it can run.
+* **Observers must be quick.** The ``session_*``, ``step_started`` and ``safety_event`` hooks
+  are called from the console's event thread, never from the engine's safety loop, in the order
+  the events happened. A slow observer delays other observers, not the treatment.
+
+Set ``MC_CONSOLE_DISABLE=name,name`` to block plugins by entry-point name, and
+``MC_CONSOLE_TRACE=1`` to log every hook call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from console.drivers import DriverInfo
+    from console.engine.events import SafetyEvent, SessionInfo, SessionSummary
+    from console.protocols import Protocol, Step
+
+#: The project name shared by the hook markers and the entry-point group.
+PROJECT_NAME = "mc_console"
+#: The plugin-API version of this console (MAJOR.MINOR).
+PLUGIN_API_VERSION = "1.0"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: Decorate your hook functions with this marker.
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_drivers() -> list[DriverInfo]:
+    """Return the machine drivers this plugin provides.
+
+    Called once, when the console starts, after every plugin is loaded.
+
+    :return: a list of :class:`console.drivers.DriverInfo`. Each has a unique ``id`` (used on the
+        command line: ``mc-console run --driver ID``), metadata (vendor, model, transport,
+        :class:`console.drivers.Capabilities`) and a ``factory(**options)`` that returns a
+        :class:`console.drivers.Driver`. The factory receives ``clock`` and, for machines on a port,
+        ``port``; it must ignore options it does not use. Do not open ports here: the console calls
+        the factory, then ``open()``, only when the operator connects.
+
+    An id already registered by another plugin is refused and reported; the rest of your list is
+    still registered.
+    """
+
+
+@hookspec
+def register_protocols() -> list[Protocol]:
+    """Return the treatment protocols this plugin provides.
+
+    Called once, when the console starts, after every plugin is loaded.
+
+    :return: a list of :class:`console.protocols.Protocol`. Each is validated
+        (:func:`console.protocols.validate_protocol`): zones must exist, every step's waveform must
+        be within the hard limits (current 10–1000 µA in 10 µA steps, 0.1–1000 Hz, a ramp), durations
+        sensible, a recommended series stated. An invalid protocol is refused with every problem
+        listed; a valid one whose id is taken is refused too.
+    """
+
+
+@hookspec
+def session_started(session: SessionInfo) -> None:
+    """A treatment's application stage has started (before the output first turns on).
+
+    :param session: who, what and on which machine: protocol id and version, machine identity,
+        whether it is a simulation, the client reference if any, the start time.
+    """
+
+
+@hookspec
+def step_started(session: SessionInfo, index: int, step: Step) -> None:
+    """The engine moved to a new step: the operator is cued to move the probes to ``step.zone``.
+
+    :param session: the running session.
+    :param index: 0-based index of the step in the protocol.
+    :param step: the step, with its zone, waveform, duration and technique.
+    """
+
+
+@hookspec
+def safety_event(session: SessionInfo, event: SafetyEvent) -> None:
+    """The safety supervisor acted: contact lost, watchdog, over-current, emergency stop, ...
+
+    By the time this is called the output is already off (or was never turned on). Use it to log
+    or alert; it cannot undo or delay the action.
+
+    :param session: the running session.
+    :param event: kind, time, a sentence for the operator, and the action taken.
+    """
+
+
+@hookspec
+def session_ended(session: SessionInfo, summary: SessionSummary) -> None:
+    """The application stage ended: finished, aborted or interrupted.
+
+    :param session: the session that ended.
+    :param summary: the final state, the reason, per-step delivery (time under current, mean
+        current, charge, mean impedance) and every safety event.
+    """

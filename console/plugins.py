@@ -1,0 +1,329 @@
+"""The plugin manager: loads plugins from entry points, isolates faulty ones, collects what they offer.
+
+It follows pytest's and datasette's way with pluggy — one hookspec module, entry points in one
+group — with two additions a clinic needs: every hook implementation is called on its own, so a
+plugin that raises is disabled and reported while the others keep working; and nothing a plugin
+returns is trusted (ids must be unique, capabilities are clamped, protocols are validated).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from console import hookspecs
+from console.drivers import DriverInfo
+from console.hookspecs import PLUGIN_API_VERSION, PROJECT_NAME
+from console.protocols import Protocol, validate_protocol
+
+log = logging.getLogger(__name__)
+
+#: Comma-separated entry-point names that are not loaded.
+DISABLE_ENV = "MC_CONSOLE_DISABLE"
+#: Set to 1 to log every hook call at INFO level.
+TRACE_ENV = "MC_CONSOLE_TRACE"
+#: This distribution; its plugins are listed as built-in and registered first.
+OWN_DISTRIBUTION = "microcurrent-console"
+
+
+@dataclass
+class PluginRecord:
+    """What the console knows about one plugin, for ``mc-console plugins`` and the About box."""
+
+    name: str
+    origin: str  #: ``built-in``, a distribution ``name version``, or ``registered in code``
+    version: str
+    api_version: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    drivers: list[str] = field(default_factory=list)
+    protocols: list[str] = field(default_factory=list)
+    #: Items this plugin offered that were refused (duplicate id, invalid protocol...), and why.
+    refused: list[str] = field(default_factory=list)
+    #: Why the plugin is disabled; ``None`` while it is active.
+    error: str | None = None
+    blocked: bool = False
+
+    @property
+    def active(self) -> bool:
+        """True while the plugin is loaded and has not failed."""
+        return self.error is None and not self.blocked
+
+
+class PluginHost:
+    """Owns the pluggy manager and the registries of drivers and protocols.
+
+    Typical use::
+
+        host = PluginHost()
+        host.load_entrypoints()   # built-ins first, then vendors'; failures are recorded
+        host.collect()            # asks every plugin for drivers and protocols
+        host.drivers["simulator"].factory(clock=clock)
+    """
+
+    def __init__(self, blocked: Iterable[str] | None = None) -> None:
+        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        env_blocked = os.environ.get(DISABLE_ENV, "")
+        self.blocked = {n.strip() for n in env_blocked.split(",") if n.strip()} | set(blocked or ())
+        self.records: dict[str, PluginRecord] = {}
+        self.drivers: dict[str, DriverInfo] = {}
+        self.protocols: dict[str, Protocol] = {}
+        self._owner: dict[tuple[str, str], str] = {}  # (kind, id) -> plugin name
+        self._trace = os.environ.get(TRACE_ENV, "") not in ("", "0")
+        self._lock = threading.RLock()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load_entrypoints(self, group: str = PROJECT_NAME) -> None:
+        """Load every plugin declared in the entry-point ``group``, built-ins first.
+
+        A plugin that cannot be imported or registered is recorded with its reason and skipped.
+        """
+        entry_points = sorted(
+            importlib.metadata.entry_points(group=group),
+            key=lambda ep: (_dist_name(ep) != OWN_DISTRIBUTION, ep.name),
+        )
+        for ep in entry_points:
+            dist_name, dist_version = _dist_name(ep), _dist_version(ep)
+            origin = "built-in" if dist_name == OWN_DISTRIBUTION else f"{dist_name} {dist_version}"
+            if ep.name in self.records:
+                self._fail(
+                    PluginRecord(ep.name, origin, dist_version),
+                    f"another plugin is already registered as {ep.name!r}",
+                )
+                continue
+            if ep.name in self.blocked:
+                self.records[ep.name] = PluginRecord(ep.name, origin, dist_version, blocked=True)
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                self._fail(
+                    PluginRecord(ep.name, origin, dist_version),
+                    f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}",
+                )
+                continue
+            self.register(plugin, ep.name, origin=origin, version=dist_version)
+
+    def register(
+        self, plugin: object, name: str, *, origin: str = "registered in code", version: str = ""
+    ) -> PluginRecord:
+        """Register one plugin object (module or instance) after checking its API version.
+
+        Used for entry points and by tests. The returned record says whether it was accepted.
+        """
+        with self._lock:
+            record = PluginRecord(name, origin, version or _module_version(plugin))
+            record.api_version = getattr(plugin, "mc_console_api", None)
+            if name in self.blocked:
+                record.blocked = True
+                self.records[name] = record
+                return record
+            problem = api_version_problem(record.api_version)
+            if problem:
+                return self._fail(record, problem)
+            try:
+                self.pm.register(plugin, name=name)
+            except Exception as exc:
+                return self._fail(record, f"could not be registered: {exc}")
+            unknown = [
+                caller.name
+                for caller in self.pm.get_hookcallers(plugin) or []
+                if not caller.has_spec()
+            ]
+            if unknown:
+                self.pm.unregister(plugin)
+                return self._fail(
+                    record,
+                    f"implements unknown hook(s) {', '.join(unknown)}; see console/hookspecs.py",
+                )
+            record.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
+            self.records[name] = record
+            return record
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin and everything it registered (tests use this in their teardown)."""
+        with self._lock:
+            plugin = self.pm.get_plugin(name)
+            if plugin is not None:
+                self.pm.unregister(plugin)
+            self._forget_items(name)
+            self.records.pop(name, None)
+
+    # -- collecting ------------------------------------------------------------------------
+
+    def collect(self) -> None:
+        """Ask every active plugin for its drivers and protocols, and register what is valid."""
+        for plugin_name, items in self._call_each("register_drivers"):
+            self._add_drivers(plugin_name, items)
+        for plugin_name, items in self._call_each("register_protocols"):
+            self._add_protocols(plugin_name, items)
+
+    def _add_drivers(self, plugin_name: str, items: Any) -> None:
+        record = self.records[plugin_name]
+        if not isinstance(items, list | tuple):
+            self._disable(
+                plugin_name, f"register_drivers returned {type(items).__name__}, not a list"
+            )
+            return
+        for info in items:
+            if not isinstance(info, DriverInfo):
+                record.refused.append(f"driver {info!r}: not a DriverInfo")
+                continue
+            if not self._claim("driver", info.id, plugin_name):
+                continue
+            clamped = info.capabilities.clamped()
+            if clamped != info.capabilities:
+                record.refused.append(
+                    f"driver {info.id!r}: declared capabilities beyond the hard limits were clamped "
+                    f"({info.capabilities.current_ua[1]:g} µA → {clamped.current_ua[1]:g} µA max)"
+                )
+                info = replace(info, capabilities=clamped)
+            self.drivers[info.id] = info
+            record.drivers.append(info.id)
+
+    def _add_protocols(self, plugin_name: str, items: Any) -> None:
+        record = self.records[plugin_name]
+        if not isinstance(items, list | tuple):
+            self._disable(
+                plugin_name, f"register_protocols returned {type(items).__name__}, not a list"
+            )
+            return
+        for protocol in items:
+            if not isinstance(protocol, Protocol):
+                record.refused.append(f"protocol {protocol!r}: not a Protocol")
+                continue
+            problems = validate_protocol(protocol)
+            if problems:
+                record.refused.append(f"protocol {protocol.id!r}: " + "; ".join(problems))
+                continue
+            if not self._claim("protocol", protocol.id, plugin_name):
+                continue
+            self.protocols[protocol.id] = protocol
+            record.protocols.append(protocol.id)
+
+    def _claim(self, kind: str, item_id: str, plugin_name: str) -> bool:
+        owner = self._owner.get((kind, item_id))
+        if owner is not None:
+            self.records[plugin_name].refused.append(
+                f"{kind} {item_id!r}: id already registered by plugin {owner!r}"
+            )
+            return False
+        self._owner[(kind, item_id)] = plugin_name
+        return True
+
+    # -- calling hooks in isolation --------------------------------------------------------
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call an observer hook on every plugin; one that raises is disabled, the rest go on."""
+        for _ in self._call_each(hook_name, **kwargs):
+            pass
+
+    def _call_each(self, hook_name: str, **kwargs: Any) -> Iterable[tuple[str, Any]]:
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in list(caller.get_hookimpls()):
+            plugin_name = impl.plugin_name
+            if self._trace:
+                log.info("hook %s -> %s", hook_name, plugin_name)
+            try:
+                result = impl.function(*(kwargs[arg] for arg in impl.argnames))
+            except Exception as exc:
+                self._disable(plugin_name, f"raised in {hook_name}: {type(exc).__name__}: {exc}")
+                continue
+            yield plugin_name, result
+
+    # -- failure bookkeeping ---------------------------------------------------------------
+
+    def _fail(self, record: PluginRecord, reason: str) -> PluginRecord:
+        record.error = reason
+        self.records.setdefault(record.name, record)
+        if self.records[record.name] is not record:
+            # A second plugin under a taken name: keep both visible.
+            self.records[f"{record.name} (duplicate)"] = record
+        log.warning("plugin %s disabled: %s", record.name, reason)
+        return record
+
+    def _disable(self, plugin_name: str, reason: str) -> None:
+        with self._lock:
+            plugin = self.pm.get_plugin(plugin_name)
+            if plugin is not None:
+                self.pm.unregister(plugin)
+            self._forget_items(plugin_name)
+            record = self.records.get(plugin_name)
+            if record is not None:
+                record.error = reason
+            log.warning("plugin %s disabled: %s", plugin_name, reason)
+
+    def _forget_items(self, plugin_name: str) -> None:
+        for (kind, item_id), owner in list(self._owner.items()):
+            if owner != plugin_name:
+                continue
+            del self._owner[(kind, item_id)]
+            registry: dict[str, Any] = self.drivers if kind == "driver" else self.protocols
+            registry.pop(item_id, None)
+        record = self.records.get(plugin_name)
+        if record is not None:
+            record.drivers.clear()
+            record.protocols.clear()
+
+    @property
+    def failures(self) -> list[PluginRecord]:
+        """Plugins that were refused or disabled, with their reasons."""
+        return [record for record in self.records.values() if record.error]
+
+
+def api_version_problem(declared: object) -> str | None:
+    """Why a plugin declaring ``mc_console_api = declared`` cannot load; ``None`` if it can."""
+    ours_major, ours_minor = (int(part) for part in PLUGIN_API_VERSION.split("."))
+    if declared is None:
+        return (
+            f"does not declare mc_console_api (the plugin-API version it was written for); "
+            f"this console speaks {PLUGIN_API_VERSION}"
+        )
+    try:
+        major, minor = (int(part) for part in str(declared).split("."))
+    except ValueError:
+        return f"declares mc_console_api = {declared!r}; expected 'MAJOR.MINOR' such as {PLUGIN_API_VERSION!r}"
+    if major != ours_major or minor > ours_minor:
+        return (
+            f"was written for plugin API {major}.{minor}, but this console speaks "
+            f"{PLUGIN_API_VERSION}; install a version of the plugin made for API {ours_major}.x"
+        )
+    return None
+
+
+def load_plugins(blocked: Iterable[str] | None = None) -> PluginHost:
+    """A host with every installed plugin loaded and collected: what the CLI and the UI use."""
+    host = PluginHost(blocked=blocked)
+    host.load_entrypoints()
+    host.collect()
+    return host
+
+
+def _dist_name(ep: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "unknown distribution"
+    # Installers spell the name with '-', '_' or '.'; compare the normalised form (PEP 503).
+    return re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+
+
+def _dist_version(ep: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.version if dist is not None else ""
+
+
+def _module_version(plugin: object) -> str:
+    version = getattr(plugin, "__version__", "")
+    if not version and isinstance(plugin, ModuleType):
+        version = getattr(plugin, "VERSION", "")
+    return str(version)

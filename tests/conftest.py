@@ -1,0 +1,72 @@
+"""Shared fixtures: a virtual clock, the simulated machine, a small protocol, an engine factory."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from support import GatedClock, make_protocol
+
+from console.drivers import DriverInfo
+from console.engine.clock import VirtualClock
+from console.engine.events import EventLog
+from console.engine.runner import TreatmentEngine
+from console.protocols import Protocol
+from device_drivers.simulator import SimulatedMachine
+from device_drivers.simulator_plugin import register_drivers
+
+__all__ = ["GatedClock", "make_protocol"]
+
+
+@pytest.fixture
+def gated_clock() -> GatedClock:
+    """A virtual clock the test advances explicitly (see :class:`GatedClock`)."""
+    return GatedClock()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """Time that moves only when the engine waits: exact and fast."""
+    return VirtualClock()
+
+
+@pytest.fixture
+def simulator_info() -> DriverInfo:
+    """The simulated machine's registration, as its plugin returns it."""
+    return register_drivers()[0]
+
+
+@pytest.fixture
+def protocol() -> Protocol:
+    """Three 20-second steps at 300 µA, 10 Hz square, alternating polarity."""
+    return make_protocol()
+
+
+EngineFactory = Callable[..., tuple[TreatmentEngine, SimulatedMachine, EventLog]]
+
+
+@pytest.fixture
+def make_engine(clock: VirtualClock, simulator_info: DriverInfo) -> Iterator[EngineFactory]:
+    """Build an engine on a simulated machine and a virtual clock; closes them after the test."""
+    engines: list[TreatmentEngine] = []
+
+    def factory(
+        engine_clock: VirtualClock | None = None, **engine_options: object
+    ) -> tuple[TreatmentEngine, SimulatedMachine, EventLog]:
+        use_clock = engine_clock or clock
+        machine = SimulatedMachine(use_clock, seed=7)
+        engine = TreatmentEngine(machine, simulator_info, use_clock, **engine_options)  # type: ignore[arg-type]
+        log = EventLog()
+        engine.subscribe(log)
+        engines.append(engine)
+        return engine, machine, log
+
+    yield factory
+    for engine in engines:
+        if isinstance(engine.clock, GatedClock):
+            engine.clock.release()
+        engine.close()
