@@ -102,6 +102,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FAULT@SECONDS[+DURATION]",
         help="simulate a fault, e.g. contact_loss@90+5 or disconnect@12:30 (repeatable)",
     )
+    run.add_argument(
+        "--resume-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="after a pause (e.g. contact lost), resume by itself this many treatment seconds "
+        "later, as an operator would once the probe is back (default: ask on a terminal)",
+    )
+    run.add_argument(
+        "--max-pause",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="stop the session when it has stayed paused this long with nobody resuming it "
+        "(default 120)",
+    )
     run.add_argument("--sample-rate", type=float, default=None, metavar="HZ", help="simulator S/s")
     run.add_argument(
         "--seed", type=int, default=None, help="simulator noise seed (repeatable runs)"
@@ -238,6 +254,10 @@ def _print_protocol(protocol: Protocol, out: TextIO) -> None:
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     """``mc-console run``: a whole treatment, headless."""
+    if args.resume_after is not None and not args.resume_after >= 0:
+        raise UsageError(f"--resume-after {args.resume_after:g} must be zero or more seconds")
+    if not args.max_pause > 0:
+        raise UsageError(f"--max-pause {args.max_pause:g} must be above 0 seconds")
     host = load_plugins()
     _note_failures(host)
     protocol = _protocol(host, args.protocol)
@@ -282,10 +302,11 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         driver.schedule_fault(fault.name, start + fault.at_s, fault.duration_s)
         print(f"  planned fault: {fault.describe()}", file=out)
     interrupted_by_user = False
+    operator = HeadlessOperator(engine, clock, args.resume_after, args.max_pause, out)
     engine.start()
     try:
-        while not engine.wait(0.1):
-            pass
+        while not engine.wait(0.05):
+            operator.poll()
     except KeyboardInterrupt:
         engine.emergency_stop()  # output off first, then everything else
         interrupted_by_user = True
@@ -299,6 +320,74 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if interrupted_by_user:
         return EXIT_INTERRUPTED_BY_USER
     return EXIT_FINISHED if summary.state is EngineState.FINISHED else EXIT_NOT_FINISHED
+
+
+class HeadlessOperator:
+    """Stands in for the operator when a headless session pauses (contact lost, short circuit).
+
+    The engine never resumes by itself (safety rule 3). On a terminal the user presses Enter to
+    resume; with ``--resume-after`` the run resumes after that many treatment seconds, as a
+    trainer's scripted operator would; and a pause nobody ends within ``max_pause_s`` stops the
+    session, so a headless run never waits forever.
+    """
+
+    def __init__(
+        self,
+        engine: TreatmentEngine,
+        clock: Clock,
+        resume_after_s: float | None,
+        max_pause_s: float,
+        out: TextIO,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.resume_after_s = resume_after_s
+        self.max_pause_s = max_pause_s
+        self.out = out
+        self.interactive = sys.stdin is not None and sys.stdin.isatty()
+        self._paused_since: float | None = None
+        self._prompted = False
+
+    def poll(self) -> None:
+        """Called a few times a second from the main thread."""
+        if self.engine.state is not EngineState.PAUSED:
+            self._paused_since = None
+            self._prompted = False
+            return
+        now = self.clock.now()
+        if self._paused_since is None:
+            self._paused_since = now
+        paused_for = now - self._paused_since
+        if self.resume_after_s is not None and paused_for >= self.resume_after_s:
+            print("  operator resumes (output ramps up from zero)", file=self.out, flush=True)
+            self._paused_since = None
+            self.engine.resume()
+        elif self.interactive and self._enter_pressed():
+            self._paused_since = None
+            self.engine.resume()
+        elif paused_for >= self.max_pause_s:
+            print(
+                f"  paused for {paused_for:.0f} s with nobody resuming: stopping the session",
+                file=self.out,
+                flush=True,
+            )
+            self.engine.stop()
+
+    def _enter_pressed(self) -> bool:
+        import select
+
+        if not self._prompted:
+            print(
+                "  Press Enter to resume (ramps up from zero), or Ctrl-C for an emergency stop.",
+                file=self.out,
+                flush=True,
+            )
+            self._prompted = True
+        readable, _, _ = select.select([sys.stdin], [], [], 0)
+        if readable:
+            sys.stdin.readline()
+            return True
+        return False
 
 
 def _clock(speed: str, simulated: bool) -> Clock:

@@ -70,6 +70,35 @@ def register_drivers() -> list[DriverInfo]:
 
     An id already registered by another plugin is refused and reported; the rest of your list is
     still registered.
+
+    **The driver your factory returns** subclasses :class:`console.drivers.Driver`:
+
+    ==========================  ==============================================================
+    ``open()``                  connect and wait until the machine is ready (its hello); raise
+                                :class:`console.drivers.DriverError` with a sentence on failure
+    ``identify()``              :class:`~console.drivers.DeviceIdentity`: model, serial, firmware
+    ``configure(waveform)``     shape, frequency, polarity, reversal interval — not the amplitude
+    ``set_amplitude(µA)``       apply this peak current now; never ramp on your own — the engine
+                                sends a rising sequence, 0 µA first
+    ``start_output()``          output on at the present amplitude
+    ``stop_output()``           output off NOW: callable from any thread, idempotent, fast (a few
+                                ms), never blocks on your reader thread, never raises for "off"
+    ``read_samples()``          every measurement since the last call as a
+                                :class:`~console.drivers.SampleBlock` (time on the console's
+                                clock in s, current in µA, load voltage in V); never blocks
+    ``status()``                :class:`~console.drivers.DeviceStatus`: when the machine was last
+                                heard from (heartbeat or sample), output state, fault flags
+    ``close()``                 output off, release the port; idempotent
+    ==========================  ==============================================================
+
+    Set ``capabilities`` (a :class:`console.drivers.Capabilities`) on the driver to what the
+    connected machine states; the core checks every step against them (and clamps them to the hard
+    limits) before anything is sent. Raise :class:`~console.drivers.DriverError` for anything the
+    operator must know; any exception from a driver call turns the output off and ends the session
+    *interrupted*. A machine that goes silent for 0.5 s, or a call that hangs for 1 s, does the same.
+    After a reconnect, never turn the output back on by yourself. A simulated machine sets
+    ``simulated=True`` in its :class:`~console.drivers.DriverInfo`; only those may run on a clock
+    faster than real time. ``device_drivers/simulator.py`` is a complete example.
     """
 
 

@@ -657,6 +657,11 @@ class TreatmentEngine:
             if started is None or time.monotonic() - started < self.limits.call_hang_s:
                 continue
             self._halted.set()
+            # Output off first. The hung call may hold a lock stop_output needs, so the stop runs
+            # on a thread of its own and the watchdog does not wait long for it.
+            stopper = threading.Thread(target=self._safe_off, name="mc-watchdog-stop", daemon=True)
+            stopper.start()
+            stopper.join(0.1)
             with self._state_lock:
                 if not self.state.terminal:
                     self._end(
@@ -669,7 +674,6 @@ class TreatmentEngine:
                             "output off, session interrupted",
                         ),
                     )
-            self._safe_off()
             self._done.set()  # the session is over even if the engine thread never returns
             return
 
