@@ -106,7 +106,7 @@ class PluginHost:
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any import failure disables the plugin
                 self._fail(
                     PluginRecord(ep.name, origin, dist_version),
                     f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}",
@@ -133,7 +133,7 @@ class PluginHost:
                 return self._fail(record, problem)
             try:
                 self.pm.register(plugin, name=name)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - pluggy validation and plugin code alike
                 return self._fail(record, f"could not be registered: {exc}")
             unknown = [
                 caller.name
@@ -236,7 +236,7 @@ class PluginHost:
                 log.info("hook %s -> %s", hook_name, plugin_name)
             try:
                 result = impl.function(*(kwargs[arg] for arg in impl.argnames))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the console
                 self._disable(plugin_name, f"raised in {hook_name}: {type(exc).__name__}: {exc}")
                 continue
             yield plugin_name, result

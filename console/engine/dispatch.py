@@ -68,7 +68,7 @@ class EventDispatcher:
             for subscriber in list(self._subscribers):
                 try:
                     subscriber(event)  # type: ignore[arg-type]
-                except Exception:
+                except Exception:  # an observer's bug is logged, not fatal
                     log.exception("event subscriber %r failed", subscriber)
             if self._notify_hook is not None:
                 self._notify_plugins(event)  # type: ignore[arg-type]

@@ -1,0 +1,258 @@
+"""The live waveform scope: measured current and load voltage on a shared, rolling time axis.
+
+It reads the engine's ring buffer on its own timer (30 Hz by default) and never calls the engine
+or the machine: a slow frame can only make the picture late, never the treatment. Drawing follows
+pyqtgraph's advice for fast plots: float64 x values, pen width 1, no antialiasing, finite data
+(``skipFiniteCheck``), and min/max decimation to about two points per pixel column.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from console.engine.ringbuffer import SampleRing
+from console.ui.decimate import min_max_decimate
+
+#: Rolling windows the operator can choose, seconds.
+WINDOWS_S = (2, 5, 10, 30)
+DEFAULT_WINDOW_S = 5
+#: Markers older than the longest window are forgotten.
+MAX_MARKERS = 400
+
+CURRENT_COLOUR = "#1f6fb2"
+VOLTAGE_COLOUR = "#2e8b57"
+
+
+class MarkerKind(enum.StrEnum):
+    """What a vertical marker on the scope stands for."""
+
+    STEP = "step"
+    REVERSAL = "reversal"
+    SAFETY = "safety"
+
+
+_MARKER_PENS = {
+    MarkerKind.STEP: pg.mkPen("#355c7d", width=1),
+    MarkerKind.REVERSAL: pg.mkPen("#9aa5b1", width=1, style=QtCore.Qt.PenStyle.DashLine),
+    MarkerKind.SAFETY: pg.mkPen("#c0392b", width=2),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A moment worth a line on the scope (clock seconds)."""
+
+    at_s: float
+    kind: MarkerKind
+    text: str = ""
+
+
+class ScopeWidget(QtWidgets.QWidget):
+    """Two linked plots, a window chooser, freeze, auto/fixed range and a cursor readout."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, refresh_hz: float = 30.0) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="#333")
+        self._ring: SampleRing | None = None
+        self._origin_s = 0.0
+        self._sample_rate_hz = 2000.0
+        self._window_s = float(DEFAULT_WINDOW_S)
+        self._frozen = False
+        self._markers: deque[Marker] = deque(maxlen=MAX_MARKERS)
+        self._marker_items: list[pg.InfiniteLine] = []
+        self._fixed_ranges: tuple[float, float] | None = None
+        self.frames_drawn = 0
+        self.last_sample_t: float | None = None  #: clock time of the newest sample drawn
+
+        self.window_choice = QtWidgets.QComboBox()
+        self.window_choice.addItems([f"{w} s" for w in WINDOWS_S])
+        self.window_choice.setCurrentIndex(WINDOWS_S.index(DEFAULT_WINDOW_S))
+        self.window_choice.setToolTip("Width of the rolling time window")
+        self.window_choice.currentIndexChanged.connect(lambda i: self.set_window(WINDOWS_S[i]))
+        self.freeze_button = QtWidgets.QPushButton("Freeze view")
+        self.freeze_button.setCheckable(True)
+        self.freeze_button.setToolTip(
+            "Hold the picture still to look closely; the treatment goes on (F)"
+        )
+        self.freeze_button.toggled.connect(self.set_frozen)
+        self.auto_range = QtWidgets.QCheckBox("Auto range")
+        self.auto_range.setChecked(True)
+        self.auto_range.setToolTip(
+            "Follow the signal; off: fixed to the step's current and the machine's voltage"
+        )
+        self.auto_range.toggled.connect(self._apply_ranges)
+        self.readout = QtWidgets.QLabel("—")
+        self.readout.setObjectName("scopeReadout")
+        self.readout.setMinimumWidth(260)
+        self.readout.setToolTip("Values under the mouse pointer")
+
+        bar = QtWidgets.QHBoxLayout()
+        bar.addWidget(QtWidgets.QLabel("Window"))
+        bar.addWidget(self.window_choice)
+        bar.addWidget(self.freeze_button)
+        bar.addWidget(self.auto_range)
+        bar.addStretch(1)
+        bar.addWidget(self.readout)
+
+        self.plots = pg.GraphicsLayoutWidget()
+        self.current_plot = self.plots.addPlot(row=0, col=0)
+        self.voltage_plot = self.plots.addPlot(row=1, col=0)
+        self.voltage_plot.setXLink(self.current_plot)
+        for plot, label, unit in (
+            (self.current_plot, "Current", "µA"),
+            (self.voltage_plot, "Load", "V"),
+        ):
+            plot.setLabel("left", label, units=None)
+            plot.getAxis("left").setLabel(f"{label} ({unit})")
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+        self.voltage_plot.setLabel("bottom", "Treatment time (s)")
+        self.current_plot.getAxis("bottom").setStyle(showValues=False)
+        self.current_curve = self.current_plot.plot(pen=pg.mkPen(CURRENT_COLOUR, width=1))
+        self.voltage_curve = self.voltage_plot.plot(pen=pg.mkPen(VOLTAGE_COLOUR, width=1))
+        self._cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", width=1))
+        self.current_plot.addItem(self._cursor, ignoreBounds=True)
+        self._cursor.hide()
+        self.plots.scene().sigMouseMoved.connect(self._mouse_moved)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.plots, 1)
+
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(max(1, int(1000 / refresh_hz)))
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    # -- data source -----------------------------------------------------------------------
+
+    def attach(self, ring: SampleRing, sample_rate_hz: float, origin_s: float) -> None:
+        """Show ``ring`` (the engine's samples); times are drawn relative to ``origin_s``."""
+        self._ring = ring
+        self._sample_rate_hz = sample_rate_hz
+        self._origin_s = origin_s
+        self._markers.clear()
+        self.refresh()
+
+    def detach(self) -> None:
+        """Stop reading (the last picture stays)."""
+        self._ring = None
+
+    def add_marker(self, marker: Marker) -> None:
+        """Draw a vertical line at ``marker.at_s`` (step change, polarity reversal, safety event)."""
+        self._markers.append(marker)
+
+    # -- view controls ---------------------------------------------------------------------
+
+    def set_window(self, seconds: float) -> None:
+        """Choose the rolling window (2, 5, 10 or 30 s)."""
+        self._window_s = float(seconds)
+        index = WINDOWS_S.index(int(seconds)) if int(seconds) in WINDOWS_S else -1
+        if index >= 0 and self.window_choice.currentIndex() != index:
+            self.window_choice.setCurrentIndex(index)
+        self.refresh(force=True)
+
+    @property
+    def window_s(self) -> float:
+        """The rolling window, seconds."""
+        return self._window_s
+
+    def set_frozen(self, frozen: bool) -> None:
+        """Hold the picture (the engine keeps running and recording)."""
+        self._frozen = frozen
+        if self.freeze_button.isChecked() != frozen:
+            self.freeze_button.setChecked(frozen)
+        self.freeze_button.setText("Resume view" if frozen else "Freeze view")
+
+    @property
+    def frozen(self) -> bool:
+        """True while the view is held."""
+        return self._frozen
+
+    def set_fixed_ranges(self, current_ua: float, voltage_v: float) -> None:
+        """The y ranges used when auto range is off: ±current, ±voltage."""
+        self._fixed_ranges = (current_ua, voltage_v)
+        self._apply_ranges()
+
+    def _apply_ranges(self) -> None:
+        if self.auto_range.isChecked() or self._fixed_ranges is None:
+            self.current_plot.enableAutoRange(axis="y")
+            self.voltage_plot.enableAutoRange(axis="y")
+            return
+        current, voltage = self._fixed_ranges
+        self.current_plot.setYRange(-current, current, padding=0.05)
+        self.voltage_plot.setYRange(-voltage, voltage, padding=0.05)
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def refresh(self, force: bool = False) -> None:
+        """Redraw from the ring buffer (called by the timer)."""
+        ring = self._ring
+        if ring is None or (self._frozen and not force):
+            return
+        block = ring.latest(int(self._window_s * self._sample_rate_hz))
+        if len(block) == 0:
+            return
+        x = block.t - self._origin_s
+        buckets = max(200, int(self.plots.width()))
+        xc, current = min_max_decimate(x, block.current_ua, buckets)
+        xv, voltage = min_max_decimate(x, block.voltage_v, buckets)
+        self.current_curve.setData(xc, current, skipFiniteCheck=True)
+        self.voltage_curve.setData(xv, voltage, skipFiniteCheck=True)
+        end = float(x[-1])
+        self.current_plot.setXRange(end - self._window_s, end, padding=0)
+        self._draw_markers(end - self._window_s, end)
+        self.last_sample_t = float(block.t[-1])
+        self.frames_drawn += 1
+
+    def _draw_markers(self, start: float, end: float) -> None:
+        visible = [m for m in self._markers if start <= m.at_s - self._origin_s <= end]
+        while len(self._marker_items) < len(visible):
+            item = pg.InfiniteLine(angle=90, movable=False)
+            self.current_plot.addItem(item, ignoreBounds=True)
+            self._marker_items.append(item)
+        for item, marker in zip(self._marker_items, visible, strict=False):
+            item.setPos(marker.at_s - self._origin_s)
+            item.setPen(_MARKER_PENS[marker.kind])
+            item.setToolTip(marker.text or marker.kind.value)
+            item.show()
+        for item in self._marker_items[len(visible) :]:
+            item.hide()
+
+    def visible_markers(self) -> list[Marker]:
+        """Markers inside the current window (for tests and the readout)."""
+        data = self.current_curve.getData()[0]
+        if data is None or len(data) == 0:
+            return []
+        end = float(data[-1])
+        return [m for m in self._markers if end - self._window_s <= m.at_s - self._origin_s <= end]
+
+    def _mouse_moved(self, position: QtCore.QPointF) -> None:
+        plot = None
+        for candidate in (self.current_plot, self.voltage_plot):
+            if candidate.sceneBoundingRect().contains(position):
+                plot = candidate
+        if plot is None:
+            self._cursor.hide()
+            return
+        x = plot.vb.mapSceneToView(position).x()
+        xs, current = self.current_curve.getData()
+        _, voltage = self.voltage_curve.getData()
+        if xs is None or len(xs) == 0:
+            return
+        index = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
+        self._cursor.setPos(xs[index])
+        self._cursor.show()
+        volt_text = (
+            f"{voltage[index]:.2f} V" if voltage is not None and len(voltage) > index else ""
+        )
+        self.readout.setText(f"t {xs[index]:.3f} s   {current[index]:.0f} µA   {volt_text}")
