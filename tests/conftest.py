@@ -9,23 +9,23 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from collections.abc import Callable, Iterator
 
 import pytest
-from support import GatedClock, make_protocol
 
 from console.drivers import DriverInfo
-from console.engine.clock import VirtualClock
+from console.engine.clock import SteppedClock, VirtualClock
 from console.engine.events import EventLog
 from console.engine.runner import TreatmentEngine
 from console.protocols import Protocol
 from device_drivers.simulator import SimulatedMachine
 from device_drivers.simulator_plugin import register_drivers
+from support import make_protocol
 
-__all__ = ["GatedClock", "make_protocol"]
+__all__ = ["make_protocol"]
 
 
 @pytest.fixture
-def gated_clock() -> GatedClock:
-    """A virtual clock the test advances explicitly (see :class:`GatedClock`)."""
-    return GatedClock()
+def stepped_clock() -> SteppedClock:
+    """A virtual clock the test advances explicitly (see :class:`SteppedClock`)."""
+    return SteppedClock()
 
 
 @pytest.fixture
@@ -67,6 +67,6 @@ def make_engine(clock: VirtualClock, simulator_info: DriverInfo) -> Iterator[Eng
 
     yield factory
     for engine in engines:
-        if isinstance(engine.clock, GatedClock):
+        if isinstance(engine.clock, SteppedClock):
             engine.clock.release()
         engine.close()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from support import make_protocol
 
 from console.engine.events import EngineState, Progress, StepEnded
 from console.waveforms import Polarity, WaveShape
 from device_drivers.simulator import SimFault
+from support import make_protocol
 
 
 @pytest.mark.parametrize("shape", list(WaveShape))

@@ -8,7 +8,6 @@ import time
 from dataclasses import replace
 
 import pytest
-from support import make_protocol
 
 from console.drivers import DriverInfo
 from console.engine.clock import VirtualClock
@@ -28,6 +27,7 @@ from console.protocols import Protocol, Step
 from console.screening import Screening
 from console.waveforms import Polarity, Waveform, WaveShape
 from device_drivers.simulator import SimFault, SimulatedMachine
+from support import make_protocol
 
 TICK = FAST_TICK_S
 
@@ -221,58 +221,58 @@ def test_output_ramps_up_from_zero_at_start_and_at_every_step(clock, simulator_i
     assert all(delivery.completed for delivery in engine.deliveries)
 
 
-def test_measured_current_ramps_rather_than_steps(gated_clock, make_engine) -> None:
-    engine, _machine, _ = make_engine(engine_clock=gated_clock)
+def test_measured_current_ramps_rather_than_steps(stepped_clock, make_engine) -> None:
+    engine, _machine, _ = make_engine(engine_clock=stepped_clock)
     engine.prepare(make_protocol(steps=1, current_ua=400, ramp_s=2.0, duration_s=20))
     engine.start()
-    gated_clock.run_until(0.5)
+    stepped_clock.run_until(0.5)
     early = engine.ring.latest(10_000)
     assert abs(early.current_ua).max() < 0.3 * 400 + 5  # a quarter of the way up a 2 s ramp
-    gated_clock.run_until(3.0)
+    stepped_clock.run_until(3.0)
     assert abs(engine.ring.latest(2_000).current_ua).max() == pytest.approx(400, abs=5)
 
 
-def test_resume_after_pause_ramps_from_zero(gated_clock, simulator_info) -> None:
-    engine, machine, _ = recording_engine(gated_clock, simulator_info)
+def test_resume_after_pause_ramps_from_zero(stepped_clock, simulator_info) -> None:
+    engine, machine, _ = recording_engine(stepped_clock, simulator_info)
     engine.prepare(make_protocol(steps=1, duration_s=30, current_ua=300, ramp_s=1.0))
     engine.start()
     try:
-        gated_clock.run_until(5.0)
+        stepped_clock.run_until(5.0)
         assert engine.state is EngineState.RUNNING
         engine.pause()
         assert machine.output_on is False  # off in the caller's thread, before any tick
-        gated_clock.run_until(8.0)
+        stepped_clock.run_until(8.0)
         assert engine.state is EngineState.PAUSED
         mark = len(machine.calls)
         engine.resume()
-        gated_clock.run_until(10.0)
+        stepped_clock.run_until(10.0)
         assert engine.state is EngineState.RUNNING
         assert machine.names()[mark : mark + 3] == ["set_amplitude", "configure", "start_output"]
         _assert_ramp(machine.amplitudes_after(mark), 300.0, 1.0)
     finally:
-        gated_clock.release()
+        stepped_clock.release()
         engine.close()
 
 
-def test_intensity_up_is_ramped_and_down_is_immediate(gated_clock, simulator_info) -> None:
-    engine, machine, _ = recording_engine(gated_clock, simulator_info)
+def test_intensity_up_is_ramped_and_down_is_immediate(stepped_clock, simulator_info) -> None:
+    engine, machine, _ = recording_engine(stepped_clock, simulator_info)
     engine.prepare(make_protocol(steps=1, duration_s=30, current_ua=400, ramp_s=2.0))
     engine.start()
     try:
-        gated_clock.run_until(4.0)
+        stepped_clock.run_until(4.0)
         engine.adjust_intensity(-200)
-        gated_clock.run_until(4.2)
+        stepped_clock.run_until(4.2)
         assert engine.setpoint_ua == 200.0  # down at once
         mark = len(machine.calls)
         engine.adjust_intensity(+150)
-        gated_clock.run_until(6.0)
+        stepped_clock.run_until(6.0)
         ups = machine.amplitudes_after(mark)
         assert ups[-1] == 350.0
         assert (
             max(b - a for a, b in zip([200.0, *ups], ups, strict=False)) <= 400 * TICK / 2.0 + 1e-9
         )
     finally:
-        gated_clock.release()
+        stepped_clock.release()
         engine.close()
 
 
@@ -280,29 +280,29 @@ def test_intensity_up_is_ramped_and_down_is_immediate(gated_clock, simulator_inf
 
 
 def test_contact_loss_pauses_at_once_and_waits_for_the_operator(
-    gated_clock, simulator_info
+    stepped_clock, simulator_info
 ) -> None:
-    engine, machine, _log = recording_engine(gated_clock, simulator_info)
+    engine, machine, _log = recording_engine(stepped_clock, simulator_info)
     engine.prepare(make_protocol(steps=2, duration_s=20, frequency_hz=10))
     machine.schedule(SimFault.CONTACT_LOSS, at_s=5.0)
     engine.start()
     try:
-        gated_clock.run_until(5.0 + 2 * TICK)
+        stepped_clock.run_until(5.0 + 2 * TICK)
         assert engine.state is EngineState.PAUSED
         assert machine.output_on is False
         assert safety_kinds(engine) == [SafetyKind.CONTACT_LOST]
         assert "Put both probes back" in engine.safety_events[0].message
         # A minute later, the probe back on the skin: still paused, still off.
         machine.clear(SimFault.CONTACT_LOSS)
-        gated_clock.run_until(65.0)
+        stepped_clock.run_until(65.0)
         assert engine.state is EngineState.PAUSED
         assert machine.output_on is False
         mark = len(machine.calls)
         engine.resume()
-        gated_clock.release()
+        stepped_clock.release()
         assert engine.wait(30)
     finally:
-        gated_clock.release()
+        stepped_clock.release()
         engine.close()
     assert engine.state is EngineState.FINISHED
     assert machine.amplitudes_after(mark)[0] == 0.0
@@ -322,20 +322,20 @@ def test_short_circuit_pauses(clock, make_engine) -> None:
     assert machine.output_on is False
 
 
-def test_safety_does_not_wait_for_a_frozen_observer(gated_clock, simulator_info) -> None:
-    engine, machine, _ = recording_engine(gated_clock, simulator_info)
+def test_safety_does_not_wait_for_a_frozen_observer(stepped_clock, simulator_info) -> None:
+    engine, machine, _ = recording_engine(stepped_clock, simulator_info)
     frozen = threading.Event()
     engine.subscribe(lambda event: frozen.wait(10))  # a UI that hangs on every event
     engine.prepare(make_protocol(steps=1, duration_s=30))
     machine.schedule(SimFault.CONTACT_LOSS, at_s=4.0)
     engine.start()
     try:
-        gated_clock.run_until(4.0 + 2 * TICK)
+        stepped_clock.run_until(4.0 + 2 * TICK)
         assert machine.output_on is False
         assert engine.state is EngineState.PAUSED
     finally:
         frozen.set()
-        gated_clock.release()
+        stepped_clock.release()
         engine.close()
 
 
@@ -417,24 +417,24 @@ def test_emergency_stop_when_ready_aborts(clock, make_engine) -> None:
     ("at_s", "state"),
     [(0.5, EngineState.RAMPING), (5.0, EngineState.RUNNING), ("paused", EngineState.PAUSED)],
 )
-def test_emergency_stop_while_treating(gated_clock, simulator_info, at_s, state) -> None:
-    engine, machine, log = recording_engine(gated_clock, simulator_info)
+def test_emergency_stop_while_treating(stepped_clock, simulator_info, at_s, state) -> None:
+    engine, machine, log = recording_engine(stepped_clock, simulator_info)
     engine.prepare(make_protocol(steps=2, duration_s=20, ramp_s=2.0))
     engine.start()
     try:
         if at_s == "paused":
-            gated_clock.run_until(5.0)
+            stepped_clock.run_until(5.0)
             engine.pause()
-            gated_clock.run_until(6.0)
+            stepped_clock.run_until(6.0)
         else:
-            gated_clock.run_until(at_s)
+            stepped_clock.run_until(at_s)
         assert engine.state is state
         engine.emergency_stop()
         assert machine.output_on is False  # synchronous: off before the call returns
         assert machine.names()[-1] == "stop_output"
         assert engine.wait(5)  # the engine settles the state on its next (woken) tick
     finally:
-        gated_clock.release()
+        stepped_clock.release()
         engine.close()
     assert engine.state is EngineState.ABORTED
     assert safety_kinds(engine)[-1] is SafetyKind.EMERGENCY_STOP
@@ -450,17 +450,17 @@ def test_emergency_stop_after_the_end_keeps_the_final_state(clock, make_engine) 
     assert machine.output_on is False
 
 
-def test_operator_stop_aborts_and_keeps_the_delivered_dose(gated_clock, simulator_info) -> None:
-    engine, machine, _ = recording_engine(gated_clock, simulator_info)
+def test_operator_stop_aborts_and_keeps_the_delivered_dose(stepped_clock, simulator_info) -> None:
+    engine, machine, _ = recording_engine(stepped_clock, simulator_info)
     engine.prepare(make_protocol(steps=3, duration_s=20))
     engine.start()
     try:
-        gated_clock.run_until(30.0)
+        stepped_clock.run_until(30.0)
         engine.stop()
         assert machine.output_on is False
         assert engine.wait(5)
     finally:
-        gated_clock.release()
+        stepped_clock.release()
         engine.close()
     summary = engine.summary()
     assert summary.state is EngineState.ABORTED

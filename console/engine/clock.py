@@ -7,6 +7,7 @@ that clock, in seconds; nothing in the engine calls ``time.monotonic`` directly.
 from __future__ import annotations
 
 import abc
+import math
 import threading
 import time
 
@@ -80,3 +81,55 @@ class VirtualClock(Clock):
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds`` (tests use this to step a driver without an engine)."""
         self.wait_until(self._now + seconds)
+
+
+class SteppedClock(VirtualClock):
+    """Virtual time that advances only as far as it is allowed to: pause, single-step, hold.
+
+    The engine may run up to :attr:`limit`; ``run_until(t)`` raises the limit and returns once the
+    engine waits for a time beyond it, so the caller sees the engine at an exact simulated moment
+    (screenshots, tests, a trainer's single step). A ``wake`` event (emergency stop, pause) still
+    lets the engine tick at the current time, so a held clock never delays a stop.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        super().__init__(start)
+        self._limit = float(start)
+        self._waiting_for: float | None = None
+        self._cond = threading.Condition()
+
+    @property
+    def limit(self) -> float:
+        """How far time may advance now."""
+        return self._limit
+
+    def wait_until(self, t: float, wake: threading.Event | None = None) -> None:
+        with self._cond:
+            while t > self._limit and not (wake is not None and wake.is_set()):
+                self._waiting_for = t
+                self._cond.notify_all()
+                self._cond.wait(0.01)
+            self._waiting_for = None
+            if self._now < t <= self._limit:
+                self._now = float(t)
+
+    def run_until(self, t: float, timeout: float = 10.0) -> None:
+        """Let time advance to ``t``; return when the engine waits for a later time.
+
+        Raises TimeoutError if nothing reaches ``t`` within ``timeout`` wall seconds (for example
+        because the session ended before ``t``).
+        """
+        with self._cond:
+            self._limit = max(self._limit, float(t))
+            self._cond.notify_all()
+            reached = self._cond.wait_for(
+                lambda: self._waiting_for is not None and self._waiting_for > t, timeout
+            )
+        if not reached:
+            raise TimeoutError(f"nothing waited beyond t={t:g} s within {timeout:g} s")
+
+    def release(self) -> None:
+        """Let time run freely from now on."""
+        with self._cond:
+            self._limit = math.inf
+            self._cond.notify_all()

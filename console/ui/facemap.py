@@ -1,0 +1,169 @@
+"""The facial-zone map: a vector face drawn from ``resources/face_zones.json``, zones coloured by state.
+
+It scales with the window (the geometry is in unit coordinates), shows the active zone with the
+technique of the running step, marks zones that carry a placement warning, and reports clicks so
+the main window can show what a zone's steps planned and delivered.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from console.zone_progress import ZoneState
+from console.zones import Zone, ZoneCatalog, zone_catalog
+
+#: Fill colours by zone state (calm, distinguishable also for common colour-vision deficiencies:
+#: they differ in lightness as well as hue, and the active zone also gets a thick outline).
+ZONE_FILL = {
+    ZoneState.NOT_IN_PROTOCOL: QtGui.QColor(0, 0, 0, 0),
+    ZoneState.PENDING: QtGui.QColor("#bcd7ee"),
+    ZoneState.ACTIVE: QtGui.QColor("#f2a93b"),
+    ZoneState.DONE: QtGui.QColor("#7cc48f"),
+    ZoneState.SKIPPED: QtGui.QColor("#e58f8f"),
+}
+SKIN = QtGui.QColor("#f6e7dc")
+OUTLINE = QtGui.QColor("#8a6f5e")
+WARNING = QtGui.QColor("#b3261e")
+
+
+class FaceMapWidget(QtWidgets.QWidget):
+    """Draws the face and its zones; emits ``zone_clicked(zone_id)``."""
+
+    zone_clicked = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, catalog: ZoneCatalog | None = None):
+        super().__init__(parent)
+        self.catalog = catalog or zone_catalog()
+        self.states: dict[str, ZoneState] = dict.fromkeys(self.catalog, ZoneState.NOT_IN_PROTOCOL)
+        self.active_technique = ""
+        self.setMinimumSize(260, 320)
+        self.setMouseTracking(True)
+        self.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding
+        )
+        self.setToolTip("Click a zone to see its steps and what was delivered there")
+
+    def set_states(self, states: dict[str, ZoneState], technique: str = "") -> None:
+        """New zone states (and the active step's technique) to draw."""
+        self.states = {zone: states.get(zone, ZoneState.NOT_IN_PROTOCOL) for zone in self.catalog}
+        self.active_technique = technique
+        self.update()
+
+    @property
+    def active_zone(self) -> str | None:
+        """The zone the probes should be on now."""
+        return next((z for z, s in self.states.items() if s is ZoneState.ACTIVE), None)
+
+    # -- geometry --------------------------------------------------------------------------
+
+    def _face_rect(self) -> QtCore.QRectF:
+        """The largest 0.8:1 rectangle in the widget, above the caption line."""
+        caption = 3.2 * self.fontMetrics().height()
+        available = QtCore.QRectF(self.rect()).adjusted(8, 8, -8, -8 - caption)
+        height = min(available.height(), available.width() / 0.8)
+        width = 0.8 * height
+        left = available.left() + (available.width() - width) / 2
+        return QtCore.QRectF(left, available.top(), width, height)
+
+    def _polygon(
+        self, points: tuple[tuple[float, float], ...], rect: QtCore.QRectF
+    ) -> QtGui.QPolygonF:
+        return QtGui.QPolygonF(
+            [
+                QtCore.QPointF(rect.left() + x * rect.width(), rect.top() + y * rect.height())
+                for x, y in points
+            ]
+        )
+
+    def zone_at(self, point: QtCore.QPointF) -> Zone | None:
+        """The zone under a widget point, if any."""
+        rect = self._face_rect()
+        for zone in self.catalog.values():
+            if self._polygon(zone.polygon, rect).containsPoint(
+                point, QtCore.Qt.FillRule.OddEvenFill
+            ):
+                return zone
+        return None
+
+    def zone_centre(self, zone_id: str) -> QtCore.QPointF:
+        """Widget coordinates of a zone's label point (tests click there)."""
+        rect = self._face_rect()
+        x, y = self.catalog[zone_id].label_at
+        return QtCore.QPointF(rect.left() + x * rect.width(), rect.top() + y * rect.height())
+
+    # -- events ----------------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+        zone = self.zone_at(event.position())
+        if zone is not None:
+            self.zone_clicked.emit(zone.id)
+
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        zone = self.zone_at(event.position())
+        if zone is None:
+            self.setToolTip("Click a zone to see its steps and what was delivered there")
+            return
+        text = f"{zone.name}: {self.states.get(zone.id, ZoneState.NOT_IN_PROTOCOL).value}"
+        if zone.placement_warning:
+            text += f"\n⚠ {zone.placement_warning}"
+        self.setToolTip(text)
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        painter = QtGui.QPainter(self)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        rect = self._face_rect()
+        geometry = self.catalog.geometry
+        painter.setPen(QtGui.QPen(OUTLINE, 2))
+        painter.setBrush(SKIN)
+        painter.drawPolygon(self._polygon(geometry.outline, rect))
+        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        painter.setPen(QtGui.QPen(OUTLINE, 1.2))
+        for shapes in geometry.features.values():
+            for shape in shapes:
+                painter.drawPolygon(self._polygon(shape, rect))
+
+        label_font = QtGui.QFont(self.font())
+        label_font.setPointSizeF(max(7.0, rect.height() / 60))
+        painter.setFont(label_font)
+        for zone in self.catalog.values():
+            state = self.states.get(zone.id, ZoneState.NOT_IN_PROTOCOL)
+            polygon = self._polygon(zone.polygon, rect)
+            if state is ZoneState.NOT_IN_PROTOCOL:
+                pen = QtGui.QPen(QtGui.QColor("#b9a89b"), 1, QtCore.Qt.PenStyle.DotLine)
+            elif state is ZoneState.ACTIVE:
+                pen = QtGui.QPen(QtGui.QColor("#8a4b00"), 3)
+            else:
+                pen = QtGui.QPen(QtGui.QColor("#5b6770"), 1)
+            painter.setPen(pen)
+            fill = QtGui.QColor(ZONE_FILL[state])
+            if state is not ZoneState.NOT_IN_PROTOCOL:
+                fill.setAlpha(215)
+            painter.setBrush(fill)
+            painter.drawPolygon(polygon)
+            if zone.placement_warning and state is not ZoneState.NOT_IN_PROTOCOL:
+                centre = self.zone_centre(zone.id)
+                painter.setPen(QtGui.QPen(WARNING))
+                painter.drawText(
+                    QtCore.QRectF(centre.x() - 10, centre.y() - 22, 20, 16),
+                    QtCore.Qt.AlignmentFlag.AlignCenter,
+                    "⚠",
+                )
+
+        painter.setPen(QtGui.QColor("#333"))
+        caption = QtCore.QRectF(
+            8, rect.bottom() + 6, self.width() - 16, self.height() - rect.bottom() - 8
+        )
+        active = self.active_zone
+        if active is not None:
+            zone = self.catalog[active]
+            text = f"Now: {zone.name} — {self.active_technique}"
+            if zone.placement_warning:
+                text += f"\n⚠ {zone.placement_warning}"
+        else:
+            text = "Zones of the chosen protocol are shaded; ⚠ marks a placement warning."
+        caption_font = QtGui.QFont(self.font())
+        painter.setFont(caption_font)
+        painter.drawText(
+            caption, QtCore.Qt.TextFlag.TextWordWrap | QtCore.Qt.AlignmentFlag.AlignHCenter, text
+        )
+        painter.end()

@@ -1,0 +1,476 @@
+"""The treatment workflow panel: the five stages as a guided sequence over a :class:`Visit`.
+
+Every rule lives in :class:`console.workflow.Visit` (who may enter which stage, and why not); this
+panel shows the forms, sends the operator's entries in, and shows the reasons. A store (a later
+issue) plugs in through ``Visit.observers``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6 import QtCore, QtWidgets
+
+from console.protocols import Protocol, comfort_notes
+from console.report import format_duration
+from console.screening import ScreeningError, Severity, contraindications
+from console.workflow import (
+    CLEANSING_CHECKLIST,
+    MOISTURIZATION_CHECKLIST,
+    Client,
+    Reaction,
+    Stage,
+    Visit,
+    WorkflowError,
+)
+from console.zones import zone_catalog
+
+
+class ConsultationPage(QtWidgets.QWidget):
+    """Client, goals, the contraindication screening with overrides, and consent."""
+
+    changed = QtCore.Signal()
+
+    def __init__(self, visit: Visit, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.visit = visit
+        self.name = QtWidgets.QLineEdit(visit.client.name)
+        self.name.setPlaceholderText("First and last name")
+        self.name.setToolTip("The client's name, as on their record")
+        self.name_error = QtWidgets.QLabel("")
+        self.name_error.setObjectName("fieldError")
+        self.goals = QtWidgets.QPlainTextEdit(visit.client.goals)
+        self.goals.setPlaceholderText("e.g. lift the jawline, soften nasolabial folds")
+        self.goals.setMaximumHeight(60)
+        self.practitioner = QtWidgets.QLineEdit(visit.practitioner)
+        self.practitioner.setPlaceholderText("Who screens and treats")
+        form = QtWidgets.QFormLayout()
+        form.addRow("Client", self.name)
+        form.addRow("", self.name_error)
+        form.addRow("Goals", self.goals)
+        form.addRow("Practitioner", self.practitioner)
+
+        screening_box = QtWidgets.QGroupBox("Contraindication screening — ask every question")
+        grid = QtWidgets.QGridLayout(screening_box)
+        self.answers: dict[str, tuple[QtWidgets.QRadioButton, QtWidgets.QRadioButton]] = {}
+        self.override_buttons: dict[str, QtWidgets.QPushButton] = {}
+        for row, item in enumerate(contraindications().values()):
+            question = QtWidgets.QLabel(item.question)
+            question.setWordWrap(True)
+            question.setToolTip(item.why)
+            severity = QtWidgets.QLabel(
+                "absolute" if item.severity is Severity.ABSOLUTE else "relative"
+            )
+            severity.setObjectName(f"severity_{item.severity.value}")
+            yes, no = QtWidgets.QRadioButton("Yes"), QtWidgets.QRadioButton("No")
+            group = QtWidgets.QButtonGroup(self)
+            group.addButton(yes)
+            group.addButton(no)
+            yes.toggled.connect(lambda checked, cid=item.id: checked and self._answer(cid, True))
+            no.toggled.connect(lambda checked, cid=item.id: checked and self._answer(cid, False))
+            self.answers[item.id] = (yes, no)
+            grid.addWidget(question, row, 0)
+            grid.addWidget(severity, row, 1)
+            grid.addWidget(yes, row, 2)
+            grid.addWidget(no, row, 3)
+            if item.severity is Severity.RELATIVE:
+                button = QtWidgets.QPushButton("Override…")
+                button.setToolTip("Record a professional decision to treat anyway, with the reason")
+                button.setEnabled(False)
+                button.clicked.connect(lambda _=False, cid=item.id: self._override(cid))
+                self.override_buttons[item.id] = button
+                grid.addWidget(button, row, 4)
+        grid.setColumnStretch(0, 1)
+        self.all_no = QtWidgets.QPushButton("Client answered 'no' to every question")
+        self.all_no.setToolTip("Set every answer to 'No' after asking each question aloud")
+        self.all_no.clicked.connect(self._all_no)
+
+        self.consent = QtWidgets.QCheckBox(
+            "The client consents, after the treatment and its risks were explained"
+        )
+        self.consent.toggled.connect(self._consent)
+        self.verdict = QtWidgets.QLabel("")
+        self.verdict.setObjectName("screeningVerdict")
+        self.verdict.setWordWrap(True)
+
+        scroll_body = QtWidgets.QWidget()
+        body = QtWidgets.QVBoxLayout(scroll_body)
+        body.addLayout(form)
+        body.addWidget(screening_box)
+        body.addWidget(self.all_no, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+        body.addWidget(self.consent)
+        body.addWidget(self.verdict)
+        body.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(scroll_body)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+
+        self.name.textChanged.connect(self._client_changed)
+        self.goals.textChanged.connect(self._client_changed)
+        self.practitioner.textChanged.connect(self._client_changed)
+        self.refresh()
+
+    def _client_changed(self) -> None:
+        self.visit.client.name = self.name.text().strip()
+        self.visit.client.goals = self.goals.toPlainText().strip()
+        self.visit.practitioner = self.practitioner.text().strip()
+        self.name_error.setText("" if self.visit.client.name else "Enter the client's name.")
+        self.changed.emit()
+
+    def _answer(self, contraindication_id: str, applies: bool) -> None:
+        self.visit.screening.answer(contraindication_id, applies)
+        if not applies:
+            self.visit.screening.overrides.pop(contraindication_id, None)
+        self.refresh()
+        self.changed.emit()
+
+    def _all_no(self) -> None:
+        for _yes, no in self.answers.values():
+            no.setChecked(True)
+
+    def _override(self, contraindication_id: str) -> None:
+        item = contraindications()[contraindication_id]
+        reason, ok = QtWidgets.QInputDialog.getMultiLineText(
+            self,
+            "Professional override",
+            f"{item.question}\n\n{item.why}\n\nWhy is it safe to treat this client? (recorded)",
+        )
+        if not ok:
+            return
+        try:
+            self.visit.screening.override(contraindication_id, reason, self.visit.practitioner)
+        except ScreeningError as error:
+            QtWidgets.QMessageBox.warning(self, "Override not recorded", str(error))
+            return
+        self.refresh()
+        self.changed.emit()
+
+    def _consent(self, given: bool) -> None:
+        if given:
+            try:
+                self.visit.record_consent(self.visit.client.name or "")
+            except WorkflowError as error:
+                self.consent.blockSignals(True)
+                self.consent.setChecked(False)
+                self.consent.blockSignals(False)
+                self.verdict.setText(
+                    f"Consent not recorded: {error} (enter the client's name first)"
+                )
+                return
+        else:
+            self.visit.consent_by = None
+            self.visit.consent_at = None
+        self.refresh()
+        self.changed.emit()
+
+    def refresh(self) -> None:
+        """Show the screening's decision."""
+        for cid, button in self.override_buttons.items():
+            applies = self.visit.screening.answers.get(cid) is True
+            button.setEnabled(applies)
+            button.setText("Overridden ✓" if cid in self.visit.screening.overrides else "Override…")
+        result = self.visit.screening_result
+        if result.absolute:
+            names = "; ".join(c.question for c in result.absolute)
+            self.verdict.setText(f"Do not treat — absolute contraindication: {names}")
+            self.verdict.setProperty("level", "danger")
+        elif result.relative_unresolved:
+            self.verdict.setText(
+                "Needs a professional override: "
+                + "; ".join(c.question for c in result.relative_unresolved)
+            )
+            self.verdict.setProperty("level", "warning")
+        elif result.unanswered:
+            self.verdict.setText(f"{len(result.unanswered)} question(s) not answered yet.")
+            self.verdict.setProperty("level", "info")
+        else:
+            overridden = (
+                f" ({len(result.relative_overridden)} override(s) recorded)"
+                if result.relative_overridden
+                else ""
+            )
+            self.verdict.setText("Screening clear: treatment may go ahead" + overridden + ".")
+            self.verdict.setProperty("level", "ok")
+        self.verdict.style().unpolish(self.verdict)
+        self.verdict.style().polish(self.verdict)
+
+
+class ChecklistPage(QtWidgets.QWidget):
+    """A stage checklist (cleansing, moisturization)."""
+
+    changed = QtCore.Signal()
+
+    def __init__(self, visit: Visit, stage: Stage, items: tuple[str, ...], intro: str) -> None:
+        super().__init__()
+        self.visit, self.stage = visit, stage
+        layout = QtWidgets.QVBoxLayout(self)
+        heading = QtWidgets.QLabel(intro)
+        heading.setWordWrap(True)
+        layout.addWidget(heading)
+        self.boxes: dict[str, QtWidgets.QCheckBox] = {}
+        for item in items:
+            box = QtWidgets.QCheckBox(item)
+            box.toggled.connect(lambda done, it=item: self._tick(it, done))
+            self.boxes[item] = box
+            layout.addWidget(box)
+        layout.addStretch(1)
+
+    def _tick(self, item: str, done: bool) -> None:
+        self.visit.check(self.stage, item, done)
+        self.changed.emit()
+
+
+class ApplicationPage(QtWidgets.QWidget):
+    """Protocol choice and preview (steps, zones, total time) before the start."""
+
+    protocol_chosen = QtCore.Signal(str)
+
+    def __init__(self, protocols: dict[str, Protocol]) -> None:
+        super().__init__()
+        self.protocols = protocols
+        self.choice = QtWidgets.QComboBox()
+        self.choice.setToolTip("The protocol to run (Ctrl+P)")
+        for protocol in sorted(protocols.values(), key=lambda p: p.name):
+            self.choice.addItem(protocol.name, protocol.id)
+        self.choice.currentIndexChanged.connect(self._chosen)
+        self.summary = QtWidgets.QLabel("")
+        self.summary.setWordWrap(True)
+        self.table = QtWidgets.QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["Zone", "Waveform", "µA", "Time", "Technique", ""])
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(True)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setColumnHidden(5, True)
+        self.notes = QtWidgets.QLabel("")
+        self.notes.setWordWrap(True)
+        self.notes.setObjectName("protocolNotes")
+        layout = QtWidgets.QVBoxLayout(self)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Protocol"))
+        row.addWidget(self.choice, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.notes)
+        if self.choice.count():
+            self._chosen(self.choice.currentIndex())
+
+    def select(self, protocol_id: str) -> None:
+        """Choose a protocol by id (remembered choices, tests)."""
+        index = self.choice.findData(protocol_id)
+        if index >= 0:
+            self.choice.setCurrentIndex(index)
+
+    @property
+    def protocol(self) -> Protocol | None:
+        """The chosen protocol."""
+        return self.protocols.get(self.choice.currentData())
+
+    def highlight_step(self, index: int | None) -> None:
+        """Select the running step's row."""
+        if index is None:
+            self.table.clearSelection()
+        else:
+            self.table.selectRow(index)
+
+    def _chosen(self, index: int) -> None:
+        protocol = self.protocol
+        if protocol is None:
+            return
+        zones = zone_catalog()
+        self.summary.setText(
+            f"<b>{protocol.name}</b> — {protocol.description}<br>"
+            f"{len(protocol.steps)} steps on {len(protocol.zones)} zones, "
+            f"{format_duration(protocol.duration_s)} in all. Series: {protocol.series.describe()}."
+        )
+        self.table.setRowCount(len(protocol.steps))
+        for row, step in enumerate(protocol.steps):
+            wf = step.waveform
+            cells = [
+                zones[step.zone].name if step.zone in zones else step.zone,
+                f"{wf.shape.value} {wf.frequency_hz:g} Hz",
+                f"{wf.current_ua:g}",
+                format_duration(step.duration_s),
+                step.technique,
+            ]
+            for column, text in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        notes = comfort_notes(protocol)
+        self.notes.setText("<br>".join(f"⚠ {note}" for note in notes))
+        self.protocol_chosen.emit(protocol.id)
+
+
+class FollowUpPage(QtWidgets.QWidget):
+    """Reactions, notes, next appointment."""
+
+    saved = QtCore.Signal()
+
+    def __init__(self, visit: Visit) -> None:
+        super().__init__()
+        self.visit = visit
+        layout = QtWidgets.QVBoxLayout(self)
+        reactions_box = QtWidgets.QGroupBox("Reactions seen after the treatment")
+        grid = QtWidgets.QGridLayout(reactions_box)
+        self.reactions: dict[Reaction, QtWidgets.QCheckBox] = {}
+        for index, reaction in enumerate(Reaction):
+            box = QtWidgets.QCheckBox(reaction.value.capitalize())
+            self.reactions[reaction] = box
+            grid.addWidget(box, index // 2, index % 2)
+        self.notes = QtWidgets.QPlainTextEdit()
+        self.notes.setPlaceholderText("e.g. mild redness on the left cheek, gone after 10 minutes")
+        self.next_appointment = QtWidgets.QDateTimeEdit(
+            QtCore.QDateTime.currentDateTime().addDays(7)
+        )
+        self.next_appointment.setCalendarPopup(True)
+        self.next_appointment.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.course = QtWidgets.QLabel("")
+        self.course.setWordWrap(True)
+        self.message = QtWidgets.QLabel("")
+        self.message.setObjectName("fieldError")
+        self.save_button = QtWidgets.QPushButton("Save follow-up")
+        self.save_button.clicked.connect(self._save)
+        form = QtWidgets.QFormLayout()
+        form.addRow("Notes", self.notes)
+        form.addRow("Next appointment", self.next_appointment)
+        layout.addWidget(reactions_box)
+        layout.addLayout(form)
+        layout.addWidget(self.course)
+        layout.addWidget(self.message)
+        layout.addWidget(self.save_button, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        layout.addStretch(1)
+
+    def show_course(self, protocol: Protocol | None) -> None:
+        """The recommended series of the protocol that ran."""
+        if protocol is not None:
+            self.course.setText(f"Course: {protocol.series.describe()}.")
+
+    def _save(self) -> None:
+        chosen = {reaction for reaction, box in self.reactions.items() if box.isChecked()}
+        when = self.next_appointment.dateTime().toPython().astimezone(UTC)
+        try:
+            self.visit.record_follow_up(chosen or {Reaction.NONE}, self.notes.toPlainText(), when)
+        except WorkflowError as error:
+            self.message.setText(str(error))
+            return
+        self.message.setText(f"Saved at {datetime.now().strftime('%H:%M')}.")
+        self.saved.emit()
+
+
+class WorkflowPanel(QtWidgets.QWidget):
+    """The stage stepper and the stage pages."""
+
+    stage_changed = QtCore.Signal(int)
+
+    def __init__(self, visit: Visit, protocols: dict[str, Protocol]) -> None:
+        super().__init__()
+        self.visit = visit
+        self.stepper = QtWidgets.QHBoxLayout()
+        self.stage_buttons: list[QtWidgets.QToolButton] = []
+        for stage in Stage:
+            button = QtWidgets.QToolButton()
+            button.setText(f"{stage.value + 1}  {stage.title}")
+            button.setCheckable(True)
+            button.setObjectName("stageButton")
+            button.clicked.connect(lambda _=False, s=stage: self.go_to(s))
+            self.stage_buttons.append(button)
+            self.stepper.addWidget(button)
+        self.consultation = ConsultationPage(visit)
+        self.cleansing = ChecklistPage(
+            visit,
+            Stage.CLEANSING,
+            CLEANSING_CHECKLIST,
+            "Prepare the skin: clean, oil-free skin and an even layer of gel let the current flow evenly.",
+        )
+        self.application = ApplicationPage(protocols)
+        self.moisturization = ChecklistPage(
+            visit,
+            Stage.MOISTURIZATION,
+            MOISTURIZATION_CHECKLIST,
+            "After the current: remove the gel and restore the skin barrier. Note any redness.",
+        )
+        self.follow_up = FollowUpPage(visit)
+        self.pages = QtWidgets.QStackedWidget()
+        for page in (
+            self.consultation,
+            self.cleansing,
+            self.application,
+            self.moisturization,
+            self.follow_up,
+        ):
+            self.pages.addWidget(page)
+        self.blockers = QtWidgets.QLabel("")
+        self.blockers.setObjectName("stageBlockers")
+        self.blockers.setWordWrap(True)
+        self.next_button = QtWidgets.QPushButton("Next stage →")
+        self.next_button.setToolTip("Go to the next stage when its conditions are met (Ctrl+Right)")
+        self.next_button.clicked.connect(self.next_stage)
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.addWidget(self.blockers, 1)
+        bottom.addWidget(self.next_button)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(self.stepper)
+        layout.addWidget(self.pages, 1)
+        layout.addLayout(bottom)
+        for page in (self.consultation, self.cleansing, self.moisturization):
+            page.changed.connect(self.refresh)
+        self.refresh()
+
+    def go_to(self, stage: Stage) -> bool:
+        """Enter ``stage`` if the visit allows it; otherwise show why. Returns success."""
+        try:
+            self.visit.go_to(stage)
+        except WorkflowError as error:
+            self.blockers.setText(str(error))
+            self.refresh(keep_message=True)
+            return False
+        self.refresh()
+        self.stage_changed.emit(int(stage))
+        return True
+
+    def next_stage(self) -> None:
+        """Advance one stage."""
+        if self.visit.stage < Stage.FOLLOW_UP:
+            self.go_to(Stage(self.visit.stage + 1))
+
+    def refresh(self, keep_message: bool = False) -> None:
+        """Stepper state, the page, and what blocks the next stage."""
+        current = self.visit.stage
+        self.pages.setCurrentIndex(int(current))
+        for stage, button in zip(Stage, self.stage_buttons, strict=True):
+            button.setChecked(stage is current)
+            reasons = self.visit.blockers(stage) if stage > current else []
+            button.setToolTip("\n".join(reasons) if reasons else stage.title)
+            button.setProperty("blocked", bool(reasons))
+            button.style().unpolish(button)
+            button.style().polish(button)
+        if not keep_message:
+            if current < Stage.FOLLOW_UP:
+                upcoming = Stage(current + 1)
+                reasons = self.visit.blockers(upcoming)
+                self.blockers.setText(
+                    f"Before {upcoming.title}: " + "; ".join(reasons) if reasons else ""
+                )
+                self.next_button.setEnabled(not reasons)
+            else:
+                self.blockers.setText("")
+                self.next_button.setEnabled(False)
+
+    def reset(self, visit: Visit) -> None:
+        """Start over with a new visit (new client)."""
+        self.visit = visit
+        for page in (self.consultation, self.cleansing, self.moisturization, self.follow_up):
+            page.visit = visit
+        self.refresh()
+
+
+def new_visit(practitioner: str) -> Visit:
+    """An empty visit for ``practitioner``."""
+    return Visit(client=Client(name=""), practitioner=practitioner)
