@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from console import __version__
@@ -51,8 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="mc-console: %(levelname)s: %(message)s",
     )
     if args.command is None:
-        parser.print_help()
-        return EXIT_FINISHED
+        from console.ui.app import run_gui, take_screenshot
+
+        if args.screenshot:
+            if args.after < 0:
+                print("mc-console: error: --after must be zero or more seconds", file=sys.stderr)
+                return EXIT_USAGE
+            return take_screenshot(Path(args.screenshot), args.gui_protocol, args.after)
+        return run_gui(args.gui_driver)
     try:
         return int(args.handler(args, sys.stdout))
     except UsageError as error:
@@ -68,6 +75,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log plugin loading and hooks")
+    parser.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        help="run a protocol on the simulated machine on a fast clock, save a PNG of the window, exit",
+    )
+    parser.add_argument(
+        "--protocol",
+        dest="gui_protocol",
+        default="lifting",
+        metavar="ID",
+        help="with --screenshot: the protocol to show (default lifting)",
+    )
+    parser.add_argument(
+        "--after",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --screenshot: treatment seconds to run before the picture (default 60)",
+    )
+    parser.add_argument(
+        "--driver", dest="gui_driver", metavar="ID", help="machine to connect at start"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     plugins = commands.add_parser("plugins", help="list plugins, what they register, and failures")

@@ -156,10 +156,14 @@ def comfort_notes(protocol: Protocol) -> list[str]:
                 f"step {number} ({step.zone}): {step.waveform.current_ua:g} µA is above "
                 f"{COMFORT_CURRENT_UA:g} µA, uncomfortable for many clients"
             )
+    # One note per warning text: left and right zones usually share theirs.
+    zones_by_warning: dict[str, list[str]] = {}
     for zone_id in protocol.zones:
         zone = zones.get(zone_id)
         if zone is not None and zone.placement_warning:
-            notes.append(f"{zone.name}: {zone.placement_warning}")
+            zones_by_warning.setdefault(zone.placement_warning, []).append(zone.name)
+    for warning, names in zones_by_warning.items():
+        notes.append(f"{' and '.join(names)}: {warning}")
     return notes
 
 

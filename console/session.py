@@ -72,12 +72,14 @@ class Console:
         driver_id: str,
         port: str | None = None,
         speed: float | None = None,
+        clock: Clock | None = None,
         **options: object,
     ) -> Connection:
         """Open the machine ``driver_id`` (on ``port``) and identify it.
 
         ``speed`` is the simulation clock factor (``None`` or 1 = real time, ``0`` = as fast as
-        possible); anything but real time is refused for a real machine.
+        possible), or ``clock`` a clock of the caller's (a stepped clock for screenshots); anything
+        but real time is refused for a real machine.
         """
         with self._lock:
             self.disconnect()
@@ -85,7 +87,12 @@ class Console:
             if info is None:
                 known = ", ".join(sorted(self.host.drivers)) or "none"
                 raise ConsoleError(f"unknown machine driver {driver_id!r}; known: {known}")
-            clock = self._clock_for(info, speed)
+            if clock is None:
+                clock = self._clock_for(info, speed)
+            elif not info.simulated and not clock.follows_wall_time:
+                raise ConsoleError(
+                    "time control is for the simulated machine only: a real machine runs in real time"
+                )
             try:
                 driver = info.factory(clock=clock, port=port, **options)
                 driver.open()

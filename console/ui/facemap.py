@@ -24,6 +24,8 @@ ZONE_FILL = {
 SKIN = QtGui.QColor("#f6e7dc")
 OUTLINE = QtGui.QColor("#8a6f5e")
 WARNING = QtGui.QColor("#b3261e")
+#: Features drawn filled (the rest are line drawings).
+FEATURE_FILL = {"hair": QtGui.QColor("#dcc6b0"), "irises": QtGui.QColor("#9b8576")}
 
 
 class FaceMapWidget(QtWidgets.QWidget):
@@ -93,12 +95,12 @@ class FaceMapWidget(QtWidgets.QWidget):
 
     # -- events ----------------------------------------------------------------------------
 
-    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802 - Qt names it
         zone = self.zone_at(event.position())
         if zone is not None:
             self.zone_clicked.emit(zone.id)
 
-    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802 - Qt names it
         zone = self.zone_at(event.position())
         if zone is None:
             self.setToolTip("Click a zone to see its steps and what was delivered there")
@@ -108,7 +110,7 @@ class FaceMapWidget(QtWidgets.QWidget):
             text += f"\n⚠ {zone.placement_warning}"
         self.setToolTip(text)
 
-    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt names it
         painter = QtGui.QPainter(self)
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         rect = self._face_rect()
@@ -116,9 +118,10 @@ class FaceMapWidget(QtWidgets.QWidget):
         painter.setPen(QtGui.QPen(OUTLINE, 2))
         painter.setBrush(SKIN)
         painter.drawPolygon(self._polygon(geometry.outline, rect))
-        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         painter.setPen(QtGui.QPen(OUTLINE, 1.2))
-        for shapes in geometry.features.values():
+        for name, shapes in geometry.features.items():
+            fill = FEATURE_FILL.get(name)
+            painter.setBrush(fill if fill is not None else QtCore.Qt.BrushStyle.NoBrush)
             for shape in shapes:
                 painter.drawPolygon(self._polygon(shape, rect))
 

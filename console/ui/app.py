@@ -1,0 +1,140 @@
+"""Starting the graphical console, and its screenshot mode for documentation and checks."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from console.engine.clock import SteppedClock
+from console.plugins import load_plugins
+from console.screening import Screening
+from console.session import Console, ConsoleError
+from console.workflow import CLEANSING_CHECKLIST, Stage
+
+ORGANISATION = "Microcurrent Console"
+APPLICATION = "mc-console"
+
+
+def make_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
+    """The QApplication with the clinic theme (reused if one exists, as under pytest-qt)."""
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        QtWidgets.QApplication.setHighDpiScaleFactorRoundingPolicy(
+            QtCore.Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
+        app = QtWidgets.QApplication(argv or sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setStyle("Fusion")
+    style = resources.files("resources").joinpath("style.qss").read_text(encoding="utf-8")
+    app.setStyleSheet(style)
+    return app  # type: ignore[return-value]
+
+
+def run_gui(driver_id: str | None = None, speed: float | None = None) -> int:
+    """``mc-console`` with no command: the main window, on the simulated machine by default."""
+    from console.ui.machine_dialog import MachineChoice
+    from console.ui.main_window import MainWindow
+
+    app = make_application()
+    console = Console(load_plugins())
+    settings = QtCore.QSettings()
+    window = MainWindow(console, settings)
+    chosen = driver_id or console.default_driver_id()
+    window.show()
+    if chosen is not None:
+        window.connect_machine(MachineChoice(chosen, None, speed or 1.0))
+    code = app.exec()
+    console.disconnect()
+    return int(code)
+
+
+def take_screenshot(
+    path: Path, protocol_id: str, after_s: float, size: tuple[int, int] = (1440, 900)
+) -> int:
+    """Run ``protocol_id`` on the simulated machine for ``after_s`` treatment seconds on a fast
+    clock, then write a PNG of the main window. Works offscreen. Returns an exit status."""
+    from console.ui.main_window import MainWindow
+
+    app = make_application()
+    host = load_plugins()
+    if protocol_id not in host.protocols:
+        known = ", ".join(sorted(host.protocols)) or "none"
+        print(
+            f"mc-console: error: unknown protocol {protocol_id!r}; known: {known}", file=sys.stderr
+        )
+        return 2
+    console = Console(host)
+    driver = console.default_driver_id()
+    if driver is None or not host.drivers[driver].simulated:
+        print("mc-console: error: screenshots need the simulated machine", file=sys.stderr)
+        return 2
+    clock = SteppedClock()
+    try:
+        console.connect(driver, clock=clock)
+    except ConsoleError as error:
+        print(f"mc-console: error: {error}", file=sys.stderr)
+        return 2
+    settings = QtCore.QSettings(
+        str(Path(QtCore.QDir.tempPath()) / "mc-console-screenshot.ini"),
+        QtCore.QSettings.Format.IniFormat,
+    )
+    window = MainWindow(console, settings)
+    window.resize(*size)
+    window.show_connection(console.connection)
+    window.show()
+    prepare_demo_visit(window, protocol_id)
+    if after_s > 0:
+        window.start_session()
+        engine = window.engine
+        if engine is None:
+            print("mc-console: error: the session did not start", file=sys.stderr)
+            return 1
+        # If the protocol ends before after_s, the picture shows its end.
+        with contextlib.suppress(TimeoutError):
+            clock.run_until(after_s, timeout=60)
+        _settle(app, 0.6)
+        window.scope.refresh(force=True)
+    _settle(app, 0.2)
+    image = window.grab()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok = image.save(str(path), "PNG")
+    if window.engine is not None and not window.engine.state.terminal:
+        window.engine.emergency_stop()
+        clock.release()
+        window.engine.wait(5)
+    console.disconnect()
+    window.close()
+    if not ok:
+        print(f"mc-console: error: could not write {path}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} ({image.width()}x{image.height()})")
+    return 0
+
+
+def prepare_demo_visit(window, protocol_id: str) -> None:  # type: ignore[no-untyped-def]
+    """A screened, consented, cleansed demonstration client, at the application stage."""
+    consultation = window.workflow.consultation
+    consultation.name.setText("Demo client (simulation)")
+    consultation.goals.setPlainText("Lift the jawline and cheeks")
+    consultation.practitioner.setText("Trainer")
+    window.visit.screening = Screening.all_clear("Trainer")
+    for _yes, no in consultation.answers.values():
+        no.setChecked(True)
+    consultation.consent.setChecked(True)
+    for item in CLEANSING_CHECKLIST:
+        window.workflow.cleansing.boxes[item].setChecked(True)
+    window.workflow.application.select(protocol_id)
+    window.workflow.go_to(Stage.APPLICATION)
+
+
+def _settle(app: QtWidgets.QApplication, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.01)

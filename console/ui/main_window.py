@@ -1,0 +1,625 @@
+"""The clinic console's main window: workflow, face map, live scope, controls, and the status bar.
+
+A thin layer over :class:`console.session.Console` and the engine: it shows their state and sends
+the operator's commands in. Decisions (limits, contact, watchdog, when a stage may start) are made
+in the core; the emergency stop calls the engine directly from the key or button handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from console import __version__
+from console.drivers import DriverInfo
+from console.engine.events import (
+    EngineEvent,
+    EngineState,
+    PolarityReversed,
+    Progress,
+    SafetyEventRaised,
+    SafetyKind,
+    SessionEnded,
+    StateChanged,
+    StepEnded,
+    StepStarted,
+)
+from console.engine.runner import TreatmentEngine
+from console.engine.safety import PreflightError, describe_ohm
+from console.protocols import Protocol
+from console.report import format_duration, zone_summary_rows
+from console.session import Connection, Console, ConsoleError
+from console.ui.bridge import EngineBridge
+from console.ui.controls import ControlPanel
+from console.ui.facemap import FaceMapWidget
+from console.ui.machine_dialog import MachineChoice, MachineDialog
+from console.ui.scope import Marker, MarkerKind, ScopeWidget
+from console.ui.workflow_panel import WorkflowPanel, new_visit
+from console.workflow import Stage, Visit
+from console.zone_progress import zone_states
+from console.zones import zone_catalog
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The console window. ``console`` must already have its plugins loaded."""
+
+    connected = QtCore.Signal(object)  # Connection or ConsoleError, from the connect worker
+
+    def __init__(self, console: Console, settings: QtCore.QSettings) -> None:
+        super().__init__()
+        self.console = console
+        self.settings = settings
+        self.engine: TreatmentEngine | None = None
+        self.session_protocol: Protocol | None = None
+        self.bridge = EngineBridge(self)
+        self.bridge.event.connect(self._on_engine_event)
+        self.connected.connect(self._on_connected)
+        self.setWindowTitle("Microcurrent Console")
+
+        practitioner = str(settings.value("practitioner", ""))
+        self.visit: Visit = new_visit(practitioner)
+        self.workflow = WorkflowPanel(self.visit, console.host.protocols)
+        self.workflow.application.select(str(settings.value("protocol", "lifting")))
+        self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
+        self.workflow.stage_changed.connect(self._stage_changed)
+        self.workflow.consultation.practitioner.textChanged.connect(
+            lambda text: self.settings.setValue("practitioner", text)
+        )
+        self.face_map = FaceMapWidget()
+        self.face_map.zone_clicked.connect(self.show_zone)
+        self.scope = ScopeWidget()
+        self.scope.set_window(float(settings.value("scope_window", 5)))
+        self.scope.window_choice.currentIndexChanged.connect(
+            lambda _: self.settings.setValue("scope_window", self.scope.window_s)
+        )
+        self.controls = ControlPanel()
+        self.controls.start_requested.connect(self.start_session)
+        self.controls.pause_requested.connect(self.pause)
+        self.controls.resume_requested.connect(self.resume)
+        self.controls.stop_requested.connect(self.stop_session)
+        self.controls.emergency_stop_requested.connect(self.emergency_stop)
+        self.controls.intensity_requested.connect(self.adjust_intensity)
+
+        self.banner = QtWidgets.QLabel("")
+        self.banner.setObjectName("modeBanner")
+        self.banner.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.alert = QtWidgets.QLabel("")
+        self.alert.setObjectName("alertBanner")
+        self.alert.setWordWrap(True)
+        self.alert.hide()
+        self.cue = QtWidgets.QLabel("")
+        self.cue.setObjectName("stepCue")
+        self.cue.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.cue.hide()
+
+        right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        right.addWidget(self.face_map)
+        right.addWidget(self.scope)
+        right.setStretchFactor(0, 2)
+        right.setStretchFactor(1, 3)
+        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.workflow)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 5)
+        central = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(central)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.cue)
+        layout.addWidget(self.alert)
+        layout.addWidget(self.controls)
+        self.setCentralWidget(central)
+
+        self.machine_label = QtWidgets.QLabel("No machine")
+        self.contact_label = QtWidgets.QLabel("Contact —")
+        self.contact_label.setObjectName("contactLabel")
+        self.state_label = QtWidgets.QLabel("Idle")
+        self.state_label.setObjectName("stateLabel")
+        status = self.statusBar()
+        status.addWidget(self.machine_label, 1)
+        status.addPermanentWidget(self.contact_label)
+        status.addPermanentWidget(self.state_label)
+
+        self._cue_timer = QtCore.QTimer(self)
+        self._cue_timer.setSingleShot(True)
+        self._cue_timer.timeout.connect(self.cue.hide)
+        self._build_actions()
+        self._protocol_chosen(
+            self.workflow.application.protocol.id if self.workflow.application.protocol else ""
+        )
+        self._update_banner(None)
+        self._sync_controls()
+        geometry = settings.value("geometry")
+        if isinstance(geometry, QtCore.QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+
+    # -- actions and shortcuts -------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self._action(file_menu, "&New client", "Ctrl+N", self.new_client, "Start a new visit")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", "Ctrl+Q", self.close, "Output off and quit")
+        machine_menu = menu.addMenu("&Machine")
+        self._action(
+            machine_menu, "&Connect…", "Ctrl+M", self.choose_machine, "Choose and connect a machine"
+        )
+        self._action(
+            machine_menu,
+            "&Disconnect",
+            "Ctrl+Shift+M",
+            self.disconnect_machine,
+            "Output off, release the machine",
+        )
+        treatment = menu.addMenu("&Treatment")
+        self._action(treatment, "&Start", "Ctrl+Return", self.start_session, "Start the protocol")
+        self._action(
+            treatment, "&Pause / resume", "Space", self.toggle_pause, "Output off / ramp back up"
+        )
+        self._action(
+            treatment, "S&top session", "Ctrl+.", self.stop_session, "End the session early"
+        )
+        self._action(
+            treatment, "&Intensity up", "+", lambda: self.adjust_intensity(10.0), "+10 µA, ramped"
+        )
+        self._action(
+            treatment,
+            "Intensity &down",
+            "-",
+            lambda: self.adjust_intensity(-10.0),
+            "−10 µA, at once",
+        )
+        treatment.addSeparator()
+        estop = self._action(
+            treatment, "&EMERGENCY STOP", "Esc", self.emergency_stop, "Output off now"
+        )
+        # Esc stops from anywhere in the application, whatever has the focus.
+        estop.setShortcutContext(QtCore.Qt.ShortcutContext.ApplicationShortcut)
+        self._action(
+            treatment, "&Next stage", "Ctrl+Right", self.workflow.next_stage, "Next workflow stage"
+        )
+        view = menu.addMenu("&View")
+        self._action(
+            view,
+            "&Freeze scope",
+            "F",
+            lambda: self.scope.set_frozen(not self.scope.frozen),
+            "Hold the scope picture",
+        )
+        for index, seconds in enumerate((2, 5, 10, 30), start=1):
+            self._action(
+                view,
+                f"Scope window {seconds} s",
+                f"Ctrl+{index}",
+                lambda s=seconds: self.scope.set_window(s),
+                "",
+            )
+        help_menu = menu.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts, "")
+        self._action(help_menu, "&About", "", self.show_about, "Version and loaded plugins")
+
+    def _action(
+        self, menu: QtWidgets.QMenu, text: str, shortcut: str, slot, tip: str
+    ) -> QtGui.QAction:  # type: ignore[no-untyped-def]
+        action = QtGui.QAction(text, self)
+        if shortcut:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    # -- machine ---------------------------------------------------------------------------
+
+    def connect_machine(self, choice: MachineChoice) -> None:
+        """Connect in a worker thread (opening a port may take seconds); the UI stays live."""
+        self.machine_label.setText(f"Connecting to {choice.driver_id}…")
+        speed = choice.speed if choice.speed != 1 else None
+
+        def work() -> None:
+            try:
+                result: object = self.console.connect(choice.driver_id, choice.port, speed)
+            except ConsoleError as error:
+                result = error
+            self.connected.emit(result)
+
+        threading.Thread(target=work, name="mc-connect", daemon=True).start()
+
+    def show_connection(self, connection: Connection | None) -> None:
+        """Show a machine that is already connected (or none)."""
+        self._on_connected(connection if connection is not None else ConsoleError("no machine"))
+
+    def _on_connected(self, result: object) -> None:
+        if isinstance(result, ConsoleError):
+            self.machine_label.setText("No machine connected")
+            QtWidgets.QMessageBox.warning(self, "Machine not connected", str(result))
+            self._update_banner(None)
+        else:
+            assert isinstance(result, Connection)
+            self.settings.setValue("driver", result.info.id)
+            self._update_banner(result)
+        self._sync_controls()
+
+    def choose_machine(self) -> None:
+        """Show the machine picker."""
+        if self._treating():
+            QtWidgets.QMessageBox.information(
+                self, "Session running", "Stop the session before changing the machine."
+            )
+            return
+        current = self.console.connection.info.id if self.console.connection else None
+        dialog = MachineDialog(self.console.host.drivers, current, self)
+        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            choice = dialog.choice()
+            if choice is not None:
+                self.connect_machine(choice)
+
+    def disconnect_machine(self) -> None:
+        """Output off and release the machine."""
+        self.console.disconnect()
+        self.engine = None
+        self._update_banner(None)
+        self._sync_controls()
+
+    def _update_banner(self, connection: Connection | None) -> None:
+        if connection is None:
+            self.banner.setText("No machine connected — Machine ▸ Connect (Ctrl+M)")
+            self.banner.setProperty("mode", "none")
+            self.machine_label.setText("No machine connected")
+        elif connection.info.simulated:
+            speed = getattr(self.console.clock, "speed", None)
+            pace = f" — ×{speed:g} speed" if speed and speed != 1 else ""
+            self.banner.setText(
+                f"SIMULATION — simulated machine and skin; no current reaches anyone{pace}"
+            )
+            self.banner.setProperty("mode", "simulation")
+        else:
+            self.banner.setText(
+                f"REAL MACHINE — {connection.info.vendor} {connection.identity.model}"
+            )
+            self.banner.setProperty("mode", "real")
+        if connection is not None:
+            ident = connection.identity
+            port = f" on {connection.port}" if connection.port else ""
+            self.machine_label.setText(
+                f"Machine: {ident.model} · serial {ident.serial} · firmware {ident.firmware}{port} · connected"
+            )
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+
+    # -- session ---------------------------------------------------------------------------
+
+    def start_session(self) -> None:
+        """Start the chosen protocol for this visit's client (Application stage)."""
+        protocol = self.workflow.application.protocol
+        if protocol is None:
+            return
+        if self.console.connection is None:
+            QtWidgets.QMessageBox.warning(self, "No machine", "Connect a machine first (Ctrl+M).")
+            return
+        if self.visit.stage is not Stage.APPLICATION and not self.workflow.go_to(Stage.APPLICATION):
+            QtWidgets.QMessageBox.warning(
+                self, "Application cannot start", self.workflow.blockers.text()
+            )
+            return
+        if self._treating():
+            return
+        if self.visit.application is not None:
+            QtWidgets.QMessageBox.information(
+                self,
+                "Already treated",
+                "This visit's application has run. Start a new client (Ctrl+N) for another session.",
+            )
+            return
+        try:
+            engine = self.console.new_session(
+                protocol,
+                self.visit.screening_result,
+                client_ref=self.visit.client.reference or self.visit.client.name,
+                subscribers=(self.bridge.post,),
+            )
+        except (PreflightError, ConsoleError) as error:
+            QtWidgets.QMessageBox.warning(self, "The treatment cannot start", str(error))
+            return
+        self.engine = engine
+        self.session_protocol = protocol
+        self.controls.reset_progress()
+        self.scope.attach(engine.ring, engine.capabilities.sample_rate_hz, self.console.clock.now())
+        self.scope.set_fixed_ranges(
+            1.2 * max(step.waveform.current_ua for step in protocol.steps),
+            engine.capabilities.compliance_v,
+        )
+        self.alert.hide()
+        engine.start()
+        self._sync_controls()
+
+    def emergency_stop(self) -> None:
+        """Output off now — directly on the engine (and the machine), no queue in between."""
+        if self.engine is not None:
+            self.engine.emergency_stop()
+        elif self.console.driver is not None:
+            self.console.driver.stop_output()
+        self._show_alert("EMERGENCY STOP — output is off.", "danger")
+
+    def pause(self) -> None:
+        """Output off; resume ramps from zero."""
+        if self.engine is not None:
+            self.engine.pause()
+
+    def resume(self) -> None:
+        """The operator's resume after a pause or a contact loss."""
+        if self.engine is not None and self.engine.state is EngineState.PAUSED:
+            self.alert.hide()
+            self.engine.resume()
+
+    def toggle_pause(self) -> None:
+        """Space: pause when treating, resume when paused."""
+        if self.engine is None:
+            return
+        if self.engine.state is EngineState.PAUSED:
+            self.resume()
+        elif self.engine.state.output_may_be_on:
+            self.pause()
+
+    def stop_session(self) -> None:
+        """End the session early."""
+        if self.engine is not None and not self.engine.state.terminal:
+            self.engine.stop()
+
+    def adjust_intensity(self, delta_ua: float) -> None:
+        """± intensity within the step's setting (always ramped up)."""
+        if self.engine is not None and self.engine.state.output_may_be_on:
+            self.engine.adjust_intensity(delta_ua)
+
+    def _treating(self) -> bool:
+        return (
+            self.engine is not None
+            and not self.engine.state.terminal
+            and self.engine.state is not EngineState.READY
+        )
+
+    # -- engine events (GUI thread) --------------------------------------------------------
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        if isinstance(event, StateChanged):
+            self.state_label.setText(f"Engine: {event.state.value}")
+            self.state_label.setProperty("state", event.state.value)
+            self.state_label.style().unpolish(self.state_label)
+            self.state_label.style().polish(self.state_label)
+            if event.state is EngineState.PAUSED and not self.alert.isVisible():
+                self._show_alert(
+                    "Paused — output is off. Press Resume (Space) to ramp back up.", "warning"
+                )
+            self._sync_controls()
+        elif isinstance(event, StepStarted):
+            self.scope.add_marker(Marker(event.at_s, MarkerKind.STEP, f"step {event.index + 1}"))
+            self.workflow.application.highlight_step(event.index)
+            self._refresh_map()
+            zone = zone_catalog().get(event.zone)
+            self._cue(
+                f"Move the probes: {zone.name if zone else event.zone} — {event.step.technique}"
+            )
+        elif isinstance(event, StepEnded):
+            self._refresh_map()
+        elif isinstance(event, PolarityReversed):
+            self.scope.add_marker(Marker(event.at_s, MarkerKind.REVERSAL, "polarity reversed"))
+        elif isinstance(event, SafetyEventRaised):
+            safety = event.event
+            self.scope.add_marker(Marker(safety.at_s, MarkerKind.SAFETY, safety.kind.value))
+            level = (
+                "warning"
+                if safety.kind in (SafetyKind.CONTACT_LOST, SafetyKind.SHORT_CIRCUIT)
+                else "danger"
+            )
+            self._show_alert(safety.message, level)
+        elif isinstance(event, Progress):
+            step = self.session_protocol.steps[event.step_index] if self.session_protocol else None
+            if step is not None and self.session_protocol is not None:
+                self.controls.show_progress(
+                    event, step.duration_s, self.session_protocol.duration_s
+                )
+            impedance = engine.contact_ohm
+            if impedance is None:
+                self.contact_label.setText("Contact —")
+                quality = "unknown"
+            else:
+                limits = engine.limits
+                good = limits.contact_min_ohm <= impedance <= limits.contact_max_ohm
+                quality = "good" if good else "lost"
+                self.contact_label.setText(f"Contact {describe_ohm(impedance)} · {quality}")
+            self.contact_label.setProperty("quality", quality)
+            self.contact_label.style().unpolish(self.contact_label)
+            self.contact_label.style().polish(self.contact_label)
+        elif isinstance(event, SessionEnded):
+            self.visit.record_application(event.summary)
+            self._refresh_map()
+            self.workflow.follow_up.show_course(self.session_protocol)
+            self.workflow.refresh()
+            self._sync_controls()
+            state = event.summary.state
+            if state is EngineState.FINISHED:
+                self._show_alert(
+                    f"Application finished: {event.summary.total_charge_uc:,.0f} µC delivered. "
+                    "Go on to moisturization (Ctrl+Right).",
+                    "ok",
+                )
+
+    def _refresh_map(self) -> None:
+        engine = self.engine
+        protocol = self.session_protocol or self.workflow.application.protocol
+        if engine is None:
+            states = zone_states(protocol, self.face_map.catalog, None, (), ended=False)
+            self.face_map.set_states(states)
+            return
+        active = engine.step_index if engine.step_index >= 0 else None
+        ended = engine.state.terminal
+        states = zone_states(protocol, self.face_map.catalog, active, engine.deliveries, ended)
+        technique = protocol.steps[active].technique if protocol and active is not None else ""
+        self.face_map.set_states(states, technique)
+
+    def _cue(self, text: str) -> None:
+        """The operator's cue at a step change: a tone and a visual flash."""
+        QtWidgets.QApplication.beep()
+        self.cue.setText(text)
+        self.cue.show()
+        self._cue_timer.start(4000)
+
+    def _show_alert(self, text: str, level: str) -> None:
+        self.alert.setText(text)
+        self.alert.setProperty("level", level)
+        self.alert.style().unpolish(self.alert)
+        self.alert.style().polish(self.alert)
+        self.alert.show()
+
+    def _sync_controls(self) -> None:
+        state = self.engine.state if self.engine is not None else EngineState.IDLE
+        can_start = (
+            self.console.connection is not None
+            and self.visit.stage is Stage.APPLICATION
+            and self.visit.application is None
+            and not self._treating()
+        )
+        self.controls.set_state(state, can_start=can_start)
+        if state is EngineState.IDLE and can_start:
+            self.controls.start_button.setEnabled(True)
+        if self.engine is None:
+            self.state_label.setText("Engine: idle")
+
+    # -- workflow --------------------------------------------------------------------------
+
+    def _protocol_chosen(self, protocol_id: str) -> None:
+        if protocol_id:
+            self.settings.setValue("protocol", protocol_id)
+        if not self._treating():
+            self.session_protocol = None
+            self.engine = None if self.engine is None or self.engine.state.terminal else self.engine
+            self._refresh_map()
+
+    def _stage_changed(self, stage: int) -> None:
+        self._sync_controls()
+
+    def new_client(self) -> None:
+        """Start a new visit (the previous one's session must be over)."""
+        if self._treating():
+            QtWidgets.QMessageBox.information(
+                self, "Session running", "Stop the session before starting a new client."
+            )
+            return
+        practitioner = self.visit.practitioner
+        self.visit = new_visit(practitioner)
+        old = self.workflow
+        self.workflow = WorkflowPanel(self.visit, self.console.host.protocols)
+        self.workflow.application.select(str(self.settings.value("protocol", "lifting")))
+        self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
+        self.workflow.stage_changed.connect(self._stage_changed)
+        self.splitter.replaceWidget(0, self.workflow)
+        old.deleteLater()
+        self.engine = None
+        self.session_protocol = None
+        self.alert.hide()
+        self.controls.reset_progress()
+        self.scope.detach()
+        self._refresh_map()
+        self._sync_controls()
+
+    def show_zone(self, zone_id: str) -> None:
+        """What the protocol plans for a zone and what was delivered there."""
+        zone = zone_catalog()[zone_id]
+        protocol = self.session_protocol or self.workflow.application.protocol
+        lines = [f"<b>{zone.name}</b>"]
+        if zone.placement_warning:
+            lines.append(f"⚠ {zone.placement_warning}")
+        if protocol is not None:
+            for index, step in enumerate(protocol.steps):
+                if step.zone != zone_id:
+                    continue
+                lines.append(
+                    f"Step {index + 1}: {step.waveform.describe()}, {format_duration(step.duration_s)} — {step.technique}"
+                )
+                delivered = [
+                    d for d in (self.engine.deliveries if self.engine else []) if d.index == index
+                ]
+                for d in delivered:
+                    impedance = f", {d.mean_impedance_kohm:.1f} kΩ" if d.mean_impedance_kohm else ""
+                    lines.append(
+                        f"&nbsp;&nbsp;delivered {format_duration(d.time_under_current_s)} at "
+                        f"{d.mean_current_ua:.0f} µA mean, {d.charge_uc:,.0f} µC{impedance}"
+                        + ("" if d.completed else " (cut short)")
+                    )
+        if len(lines) == 1 + bool(zone.placement_warning):
+            lines.append("Not part of the chosen protocol.")
+        QtWidgets.QMessageBox.information(self, zone.name, "<br>".join(lines))
+
+    # -- help ------------------------------------------------------------------------------
+
+    def show_about(self) -> None:
+        """Version and every loaded plugin."""
+        rows = []
+        for record in self.console.host.records.values():
+            status = (
+                "blocked"
+                if record.blocked
+                else ("failed: " + record.error if record.error else "active")
+            )
+            rows.append(
+                f"<tr><td>{record.name}</td><td>{record.version or '-'}</td><td>{record.origin}</td><td>{status}</td></tr>"
+            )
+        QtWidgets.QMessageBox.about(
+            self,
+            "About Microcurrent Console",
+            f"<h3>Microcurrent Console {__version__}</h3>"
+            "<p>The operator's console for in-clinic microcurrent treatments. The machine's own "
+            "hardware limits remain the last line of defence.</p>"
+            "<table cellspacing=6><tr><th align=left>Plugin</th><th align=left>Version</th>"
+            "<th align=left>Origin</th><th align=left>Status</th></tr>"
+            + "".join(rows)
+            + "</table>",
+        )
+
+    def show_shortcuts(self) -> None:
+        """Every action and its key."""
+        rows = [
+            f"<tr><td>{a.text().replace('&', '')}</td><td><b>{a.shortcut().toString()}</b></td></tr>"
+            for a in self.actions()
+            if not a.shortcut().isEmpty()
+        ]
+        QtWidgets.QMessageBox.information(
+            self, "Keyboard shortcuts", "<table cellspacing=6>" + "".join(rows) + "</table>"
+        )
+
+    # -- window ----------------------------------------------------------------------------
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._treating():
+            answer = QtWidgets.QMessageBox.question(
+                self, "Session running", "A session is running. Stop it (output off) and quit?"
+            )
+            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.console.disconnect()
+        event.accept()
+
+    def summary_rows(self) -> list[list[str]]:
+        """Per-zone rows of the last session (for tests and reports)."""
+        return zone_summary_rows(self.engine.summary()) if self.engine else []
+
+
+def driver_label(info: DriverInfo) -> str:
+    """``Simulated machine (simulation)`` etc."""
+    return f"{info.name} ({'simulation' if info.simulated else info.transport.value})"

@@ -1,0 +1,102 @@
+"""Built-in protocol plugin: **lifting** (muscle re-education), 12 steps, 26 minutes.
+
+Why these settings (common professional microcurrent practice):
+
+* **Low frequency, square pulses** — 0.5 Hz gives 1 s pulses, long enough for the operator's
+  "hold and lift" technique: the probes shorten the muscle belly toward its origin and hold it
+  there while the pulse flows. Square pulses deliver the most charge per pulse for a given peak.
+* **300–400 µA** on the large muscles of cheek, jaw and neck; **200–300 µA** on the thinner
+  forehead and brow, where clients feel current sooner. All well under the 500 µA comfort level.
+* **Alternating polarity every 3 s** keeps the net charge near zero under each probe (no
+  galvanic skin reaction) while each polarity still lasts for one and a half pulses.
+* **2 s ramp**: the client never feels a step in current.
+* **2–2.5 minutes a zone**, both sides of the face in turn, upper face first, so a full session
+  stays under half an hour.
+
+Recommended course: 10 sessions, 2 a week, then maintenance every 4–6 weeks.
+"""
+
+from __future__ import annotations
+
+from console import hookimpl
+from console.protocols import Protocol, RecommendedSeries, checked
+from console.waveforms import Polarity, Waveform, WaveShape
+from plugins.steps import both_sides
+
+mc_console_api = "1.0"
+
+
+def _lift(current_ua: float) -> Waveform:
+    return Waveform(
+        shape=WaveShape.SQUARE,
+        frequency_hz=0.5,
+        current_ua=current_ua,
+        polarity=Polarity.ALTERNATING,
+        reversal_interval_s=3.0,
+        ramp_s=2.0,
+    )
+
+
+def lifting_protocol() -> Protocol:
+    """The lifting protocol, validated."""
+    steps = [
+        *both_sides(
+            "forehead",
+            _lift(200),
+            120,
+            "Probes 2 cm apart above the brow; hold, then glide up to the hairline and hold.",
+        ),
+        *both_sides(
+            "brow",
+            _lift(250),
+            120,
+            "One probe under the tail of the brow, one at the temple; lift the tail and hold.",
+        ),
+        *both_sides(
+            "cheek",
+            _lift(350),
+            150,
+            "Probes on the cheekbone; hold and lift toward the temple.",
+        ),
+        *both_sides(
+            "nasolabial",
+            _lift(300),
+            120,
+            "Probes along the fold; lift outward and up toward the cheekbone, then hold.",
+        ),
+        *both_sides(
+            "jawline",
+            _lift(400),
+            150,
+            "One probe at the chin, one at the angle of the jaw; lift along the jaw to the ear.",
+        ),
+        *both_sides(
+            "neck",
+            _lift(300),
+            120,
+            "Side of the neck below the jaw; hold and lift up toward the jaw angle.",
+        ),
+    ]
+    return checked(
+        Protocol(
+            id="lifting",
+            name="Lifting",
+            category="lifting",
+            description=(
+                "Muscle re-education with slow square pulses and hold-and-lift technique on "
+                "forehead, brow, cheeks, nasolabial folds, jawline and neck."
+            ),
+            version="1.0",
+            steps=tuple(steps),
+            series=RecommendedSeries(
+                sessions_per_week=2, sessions=10, maintenance_every_weeks=(4, 6)
+            ),
+            warnings=("Re-apply conductive gel whenever the contact indicator drops.",),
+        )
+    )
+
+
+@hookimpl
+def register_protocols() -> list[Protocol]:
+    """The lifting protocol."""
+    return [lifting_protocol()]

@@ -1,0 +1,105 @@
+"""Built-in protocol plugin: **toning** (muscle tone and definition), 12 steps, 18 minutes.
+
+Why these settings (common professional microcurrent practice):
+
+* **Biphasic pulses at 10 Hz** — charge-balanced pulses at a moderate rate for firming work:
+  each pulse is short (50 ms) and the technique moves, instead of holding as in lifting.
+* **100 µA around the eyes** (thin skin, close to the eye), **150–250 µA** on the mid and lower
+  face, where small muscles (around the mouth and chin) are worked with short strokes.
+* **Alternating polarity every 2 s** on top of the biphasic pulse, so neither probe stays anodic.
+* **1 s ramp**: enough at these currents for the client not to feel a step.
+* **80–100 s a zone**: toning is brisk; the whole face takes under 20 minutes.
+
+Recommended course: 10 sessions, 2 a week, then maintenance every 4–6 weeks.
+"""
+
+from __future__ import annotations
+
+from console import hookimpl
+from console.protocols import Protocol, RecommendedSeries, Step, checked
+from console.waveforms import Polarity, Waveform, WaveShape
+from plugins.steps import both_sides
+
+mc_console_api = "1.0"
+
+
+def _tone(current_ua: float) -> Waveform:
+    return Waveform(
+        shape=WaveShape.BIPHASIC,
+        frequency_hz=10.0,
+        current_ua=current_ua,
+        polarity=Polarity.ALTERNATING,
+        reversal_interval_s=2.0,
+        ramp_s=1.0,
+    )
+
+
+def toning_protocol() -> Protocol:
+    """The toning protocol, validated."""
+    steps = [
+        *both_sides(
+            "brow",
+            _tone(150),
+            80,
+            "Short upward strokes along the brow, probes 2 cm apart.",
+        ),
+        *both_sides(
+            "eye",
+            _tone(100),
+            80,
+            "Small circles on the orbital bone, outer corner to under the eye; never the lid.",
+        ),
+        *both_sides(
+            "cheek",
+            _tone(250),
+            100,
+            "Pinch-and-release: bring the probes together over the muscle, hold 2 s, release.",
+        ),
+        *both_sides(
+            "nasolabial",
+            _tone(200),
+            90,
+            "Short strokes across the fold, from the nose outward.",
+        ),
+        Step(
+            zone="upper_lip",
+            waveform=_tone(150),
+            duration_s=80,
+            technique="Probes either side above the lip; small strokes toward the mouth corners.",
+        ),
+        *both_sides(
+            "jawline",
+            _tone(250),
+            100,
+            "Pinch-and-release along the jaw, from the chin to the angle.",
+        ),
+        Step(
+            zone="chin",
+            waveform=_tone(200),
+            duration_s=80,
+            technique="Probes below the lip corners; short upward strokes to the lip line.",
+        ),
+    ]
+    return checked(
+        Protocol(
+            id="toning",
+            name="Toning",
+            category="toning",
+            description=(
+                "Firming with biphasic 10 Hz pulses and moving technique (short strokes, "
+                "pinch-and-release) on brow, eye area, cheeks, folds, lip, jawline and chin."
+            ),
+            version="1.0",
+            steps=tuple(steps),
+            series=RecommendedSeries(
+                sessions_per_week=2, sessions=10, maintenance_every_weeks=(4, 6)
+            ),
+            warnings=("Around the eyes keep to the orbital bone and keep gel out of the eyes.",),
+        )
+    )
+
+
+@hookimpl
+def register_protocols() -> list[Protocol]:
+    """The toning protocol."""
+    return [toning_protocol()]
