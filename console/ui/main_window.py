@@ -201,11 +201,11 @@ class MainWindow(QtWidgets.QMainWindow):
                 f"Scope window {seconds} s",
                 f"Ctrl+{index}",
                 lambda s=seconds: self.scope.set_window(s),
-                "",
+                f"Show the last {seconds} s on the scope",
             )
         help_menu = menu.addMenu("&Help")
-        self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts, "")
-        self._action(help_menu, "&About", "", self.show_about, "Version and loaded plugins")
+        self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts, "Every shortcut")
+        self._action(help_menu, "&About", "Shift+F1", self.show_about, "Version and loaded plugins")
 
     def _action(
         self, menu: QtWidgets.QMenu, text: str, shortcut: str, slot, tip: str

@@ -56,7 +56,7 @@ class Marker:
 class ScopeWidget(QtWidgets.QWidget):
     """Two linked plots, a window chooser, freeze, auto/fixed range and a cursor readout."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, refresh_hz: float = 30.0) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, refresh_hz: float = 40.0) -> None:
         super().__init__(parent)
         pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="#333")
         self._ring: SampleRing | None = None
@@ -108,8 +108,15 @@ class ScopeWidget(QtWidgets.QWidget):
             (self.current_plot, "Current", "µA"),
             (self.voltage_plot, "Load", "V"),
         ):
-            plot.setLabel("left", label, units=None)
-            plot.getAxis("left").setLabel(f"{label} ({unit})")
+            axis = plot.getAxis("left")
+            axis.setLabel(f"{label} ({unit})")
+            # Clinicians read µA and V as labelled: no "(x0.001)" rescaling of the ticks.
+            axis.enableAutoSIPrefix(False)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
+            # Grid on major and minor ticks only: the third (finest) level of semi-transparent
+            # lines tripled the time of a frame and adds nothing a clinician reads.
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setStyle(maxTickLevel=1)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
@@ -128,7 +135,9 @@ class ScopeWidget(QtWidgets.QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.plots, 1)
 
+        # 40 fps target so that timer jitter never takes the scope below 30 fps.
         self._timer = QtCore.QTimer(self)
+        self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._timer.setInterval(max(1, int(1000 / refresh_hz)))
         self._timer.timeout.connect(self.refresh)
         self._timer.start()

@@ -1,0 +1,240 @@
+"""Scope and window figures for the console issue: run it (offscreen is fine) and read the numbers.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/ui_benchmark.py [--quick]
+
+1. The live console: the main window runs a toning session in real time on the simulated machine
+   at 20 kS/s with a 10 s scope window. Frames the scope drew per second, the process's CPU use
+   (all threads: engine, device, GUI) in cores, and the age of the newest drawn sample when its
+   frame finished painting (goal: >= 30 fps, < 1 core, p95 < 100 ms). The age is measured from
+   the sample's own timestamp, so it also counts the time the sample waited inside the machine
+   before the engine read it: an upper bound of "from the driver to the screen".
+2. The same redraw loop as fast as it goes, on the same data and the same plot size: the console's
+   scope widget against bare pyqtgraph (two linked plots, clip-to-view and peak downsampling, as
+   pyqtgraph's own examples do it). The console's rate as a ratio of bare pyqtgraph's (goal >= 0.8).
+3. Start-up: from the command to the window up with the simulated machine connected (``mc-console
+   --screenshot PATH --after 0`` does exactly that, then saves a picture and exits), best of 3
+   (goal < 2 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from console.drivers import SampleBlock
+from console.engine.ringbuffer import SampleRing
+from console.plugins import load_plugins
+from console.session import Console
+from console.ui.app import make_application, prepare_demo_visit
+from console.ui.main_window import MainWindow
+from console.ui.scope import ScopeWidget
+
+RATE_HZ = 20_000
+WINDOW_S = 10
+
+
+class PaintTimer(QtCore.QObject):
+    """Paints a plot's viewport itself, then records when that frame was finished."""
+
+    def __init__(self, view: pg.GraphicsView, on_painted) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(view)
+        self._view = view
+        self._on_painted = on_painted
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        if event.type() == QtCore.QEvent.Type.Paint:
+            self._view.viewportEvent(event)
+            self._on_painted()
+            return True
+        return False
+
+
+class PaintCounter(QtCore.QObject):
+    """Counts paint events of a widget (proof that a loop really painted every frame)."""
+
+    def __init__(self, widget: QtWidgets.QWidget) -> None:
+        super().__init__(widget)
+        self.paints = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        if event.type() == QtCore.QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def live_console(seconds: float) -> None:
+    """Figure 1."""
+    app = make_application()
+    console = Console(load_plugins())
+    console.connect("simulator", sample_rate_hz=RATE_HZ)
+    settings = QtCore.QSettings(
+        str(Path(tempfile.mkdtemp()) / "bench.ini"), QtCore.QSettings.Format.IniFormat
+    )
+    window = MainWindow(console, settings)
+    window.resize(1440, 900)
+    window.show_connection(console.connection)
+    window.show()
+    prepare_demo_visit(window, "toning")
+    window.start_session()
+    assert window.engine is not None, "the session did not start"
+    window.scope.set_window(WINDOW_S)
+    ages_ms: list[float] = []
+    scope = window.scope
+
+    def painted() -> None:
+        if scope.last_sample_t is not None:
+            ages_ms.append((console.clock.now() - scope.last_sample_t) * 1000)
+
+    PaintTimer(scope.plots, painted)
+    _spin(app, 2.0)  # let the ring fill a little and the first frames settle
+    frames0, ages_ms[:] = scope.frames_drawn, []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    _spin(app, seconds)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    frames = scope.frames_drawn - frames0
+    window.engine.emergency_stop()
+    window.engine.wait(5)
+    samples_seen = window.engine.ring.total_written
+    console.disconnect()
+    window.close()
+    p95 = float(np.percentile(ages_ms, 95)) if ages_ms else float("nan")
+    print(f"1. live console, toning at {RATE_HZ // 1000} kS/s, {WINDOW_S} s window, {wall:.0f} s:")
+    print(
+        f"   {frames / wall:.1f} frames/s (goal >= 30), CPU {cpu / wall:.2f} cores (goal < 1), "
+        f"{samples_seen:,} samples in the ring's lifetime"
+    )
+    print(
+        f"   newest sample's age when its frame was painted: p50 {statistics.median(ages_ms):.0f} ms,"
+        f" p95 {p95:.0f} ms, max {max(ages_ms):.0f} ms over {len(ages_ms)} paints (goal p95 < 100)"
+    )
+
+
+def _spin(app: QtWidgets.QApplication, seconds: float) -> None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        time.sleep(0.001)
+
+
+def synthetic_stream(seconds: float) -> SampleBlock:
+    """A measured-looking 10 Hz biphasic current and its load voltage, with noise."""
+    t = np.arange(int(seconds * RATE_HZ)) / RATE_HZ
+    phase = (t * 10.0) % 1.0
+    current = np.where(phase < 0.5, 250.0, -250.0)
+    current += np.random.default_rng(1).normal(0, 2.0, t.shape)
+    return SampleBlock(t, current, current * 0.0065)
+
+
+def max_rate(frames: int) -> None:
+    """Figure 2."""
+    app = make_application()
+    size = (560, 560)
+    per_frame = RATE_HZ // 30  # new samples between frames, as at 30 fps
+    stream = synthetic_stream(WINDOW_S + frames / 30 + 1)
+
+    def block(start: int, stop: int) -> SampleBlock:
+        return SampleBlock(
+            stream.t[start:stop], stream.current_ua[start:stop], stream.voltage_v[start:stop]
+        )
+
+    # The console's scope widget, fed through its ring buffer as in a session.
+    scope = ScopeWidget()
+    scope._timer.stop()  # we drive the frames
+    scope.resize(*size)
+    scope.show()
+    app.processEvents()  # exposed, so that repaint() paints
+    counter = PaintCounter(scope.plots.viewport())
+    ring = SampleRing(RATE_HZ * 40)
+    ring.append(block(0, WINDOW_S * RATE_HZ))
+    scope.attach(ring, RATE_HZ, 0.0)
+    scope.set_window(WINDOW_S)
+    cursor = WINDOW_S * RATE_HZ
+    started = time.perf_counter()
+    for _ in range(frames):
+        ring.append(block(cursor, cursor + per_frame))
+        cursor += per_frame
+        scope.refresh(force=True)
+        scope.plots.viewport().repaint()
+    console_fps = frames / (time.perf_counter() - started)
+    assert counter.paints >= frames, f"the console loop painted {counter.paints} of {frames} frames"
+    scope.close()
+
+    # Bare pyqtgraph: the same data, the same window, the same size, no console around it.
+    bare = pg.GraphicsLayoutWidget()
+    bare.resize(size[0], size[1] - 30)
+    top, bottom = bare.addPlot(row=0, col=0), bare.addPlot(row=1, col=0)
+    bottom.setXLink(top)
+    curves = []
+    for plot in (top, bottom):
+        plot.setClipToView(True)
+        plot.setDownsampling(auto=True, mode="peak")
+        curves.append(plot.plot(pen=pg.mkPen("#1f5fa8", width=1)))
+    bare.show()
+    app.processEvents()
+    counter = PaintCounter(bare.viewport())
+    cursor = WINDOW_S * RATE_HZ
+    started = time.perf_counter()
+    for _ in range(frames):
+        cursor += per_frame
+        window = slice(cursor - WINDOW_S * RATE_HZ, cursor)
+        t = stream.t[window]
+        curves[0].setData(t, stream.current_ua[window], skipFiniteCheck=True)
+        curves[1].setData(t, stream.voltage_v[window], skipFiniteCheck=True)
+        top.setXRange(t[0], t[-1], padding=0)
+        bare.viewport().repaint()
+    bare_fps = frames / (time.perf_counter() - started)
+    assert counter.paints >= frames, f"the bare loop painted {counter.paints} of {frames} frames"
+    bare.close()
+    print(
+        f"2. redraw loop as fast as it goes, {WINDOW_S} s at {RATE_HZ // 1000} kS/s, {frames} frames:"
+    )
+    print(
+        f"   console scope {console_fps:.0f} fps, bare pyqtgraph {bare_fps:.0f} fps, "
+        f"ratio {console_fps / bare_fps:.2f} (goal >= 0.8)"
+    )
+
+
+def start_up(runs: int) -> None:
+    """Figure 3."""
+    times = []
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    with tempfile.TemporaryDirectory() as folder:
+        for run in range(runs):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "console.cli", "--screenshot", f"{folder}/{run}.png",
+                 "--after", "0"],
+                check=True, env=env, capture_output=True,
+            )  # fmt: skip
+            times.append(time.perf_counter() - started)
+    print(
+        f"3. start-up to a connected window (and its screenshot), best of {runs}: "
+        f"{min(times):.2f} s, worst {max(times):.2f} s (goal < 2 s)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs")
+    args = parser.parse_args()
+    live_console(5.0 if args.quick else 15.0)
+    max_rate(60 if args.quick else 300)
+    start_up(1 if args.quick else 3)
+
+
+if __name__ == "__main__":
+    main()
