@@ -185,7 +185,8 @@ def protocol_from_mapping(data: Mapping[str, Any]) -> Protocol:
     Expected keys: ``id``, ``name``, ``category``, ``description``, optional ``version``,
     ``series`` (``sessions_per_week``, ``sessions``, ``maintenance_every_weeks`` [low, high])
     and ``steps``: each with ``zone``, ``duration_s``, ``technique`` and the waveform fields
-    ``shape``, ``frequency_hz``, ``current_ua``, ``polarity``, ``reversal_interval_s``, ``ramp_s``.
+    ``shape``, ``frequency_hz``, ``current_ua``, ``polarity``, ``reversal_interval_s``, ``ramp_s``;
+    optional ``warnings``: a list of texts shown with the protocol.
     """
     protocol_id = str(data.get("id", "?"))
     problems: list[str] = []
@@ -200,18 +201,28 @@ def protocol_from_mapping(data: Mapping[str, Any]) -> Protocol:
         if step is not None:
             steps.append(step)
     series = _series_from_mapping(data["series"], problems)
+    texts: dict[str, str] = {}
+    for key in ("name", "category", "description", "version"):
+        try:
+            texts[key] = _text(data.get(key, "1"), key)
+        except ValueError as bad:
+            problems.append(str(bad))
+    warnings = data.get("warnings", [])
+    if not isinstance(warnings, list | tuple) or not all(isinstance(w, str) for w in warnings):
+        problems.append(f"warnings must be a list of texts, got {warnings!r}")
     if problems:
         raise ProtocolError(protocol_id, problems)
     assert series is not None
     return checked(
         Protocol(
             id=protocol_id,
-            name=str(data["name"]),
-            category=str(data["category"]),
-            description=str(data["description"]),
-            version=str(data.get("version", "1")),
+            name=texts["name"],
+            category=texts["category"],
+            description=texts["description"],
+            version=texts["version"],
             steps=tuple(steps),
             series=series,
+            warnings=tuple(warnings),
         )
     )
 
@@ -245,10 +256,10 @@ def _step_from_mapping(raw: Any, where: str, problems: list[str]) -> Step | None
             ramp_s=_number(raw.get("ramp_s", 1.0), "ramp_s"),
         )
         return Step(
-            zone=str(raw["zone"]),
+            zone=_text(raw["zone"], "zone"),
             waveform=waveform,
             duration_s=_number(raw["duration_s"], "duration_s"),
-            technique=str(raw["technique"]),
+            technique=_text(raw["technique"], "technique"),
         )
     except ValueError as bad:
         problems.append(f"{where}: {bad}")
@@ -260,15 +271,21 @@ def _series_from_mapping(raw: Any, problems: list[str]) -> RecommendedSeries | N
         problems.append("series must be a table of fields")
         return None
     try:
-        low, high = raw["maintenance_every_weeks"]
+        weeks = raw["maintenance_every_weeks"]
+        if not isinstance(weeks, list | tuple) or len(weeks) != 2:
+            raise ValueError(f"maintenance_every_weeks must be [low, high] weeks, got {weeks!r}")
+        low, high = weeks
         return RecommendedSeries(
             sessions_per_week=_number(raw["sessions_per_week"], "sessions_per_week"),
-            sessions=int(raw["sessions"]),
-            maintenance_every_weeks=(int(low), int(high)),
+            sessions=_whole(raw["sessions"], "sessions"),
+            maintenance_every_weeks=(
+                _whole(low, "maintenance_every_weeks"),
+                _whole(high, "maintenance_every_weeks"),
+            ),
         )
     except KeyError as missing:
         problems.append(f"series: missing field {missing}")
-    except (TypeError, ValueError) as bad:
+    except ValueError as bad:
         problems.append(f"series: {bad}")
     return None
 
@@ -276,4 +293,19 @@ def _series_from_mapping(raw: Any, problems: list[str]) -> RecommendedSeries | N
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float range, as JSON allows
+        raise ValueError(f"{name} {value} is too large") from None
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    return value
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, got {value!r}")
+    return value

@@ -207,4 +207,6 @@ def _finite(value: object) -> bool:
 
 
 def _is_multiple(value: float, step: float) -> bool:
-    return abs(value / step - round(value / step)) < 1e-9
+    """True for a whole, non-zero number of ``step`` (float noise of a few ulps forgiven)."""
+    count = round(value / step)
+    return count >= 1 and abs(value / step - count) < 1e-9

@@ -99,22 +99,29 @@ def parse_zone_catalog(data: Mapping[str, Any]) -> ZoneCatalog:
     }
     zones: list[Zone] = []
     seen: set[str] = set()
+    if not isinstance(raw_zones, list):
+        raise ZoneDataError("zones must be a list of zone objects")
     for index, raw in enumerate(raw_zones):
+        if not isinstance(raw, Mapping):
+            raise ZoneDataError(f"zone #{index + 1} is not an object with fields")
         where = f"zone #{index + 1} ({raw.get('id', '?')})"
         try:
+            side = raw["side"]
+            if side not in {s.value for s in Side}:
+                raise ZoneDataError(
+                    f"{where}: side {side!r} is not one of {', '.join(s.value for s in Side)}"
+                )
             zone = Zone(
                 id=str(raw["id"]),
                 name=str(raw["name"]),
                 region=str(raw["region"]),
-                side=Side(raw["side"]),
-                polygon=_polygon(raw["polygon"], where),
-                label_at=_point(raw["label_at"], where),
+                side=Side(side),
+                polygon=_polygon(raw["polygon"], f"{where} polygon"),
+                label_at=_point(raw["label_at"], f"{where} label_at"),
                 placement_warning=raw.get("placement_warning") or None,
             )
         except KeyError as missing:
             raise ZoneDataError(f"{where} lacks the {missing} field") from None
-        except ValueError as bad:
-            raise ZoneDataError(f"{where}: {bad}") from None
         if zone.id in seen:
             raise ZoneDataError(f"{where}: id {zone.id!r} appears twice")
         seen.add(zone.id)
@@ -123,6 +130,8 @@ def parse_zone_catalog(data: Mapping[str, Any]) -> ZoneCatalog:
 
 
 def _polygon(raw: Any, where: str) -> tuple[Point, ...]:
+    if not isinstance(raw, list | tuple):
+        raise ZoneDataError(f"{where}: a polygon must be a list of [x, y] points, got {raw!r}")
     points = tuple(_point(p, where) for p in raw)
     if len(points) < 3:
         raise ZoneDataError(f"{where}: a polygon needs at least 3 points, got {len(points)}")
@@ -130,6 +139,8 @@ def _polygon(raw: Any, where: str) -> tuple[Point, ...]:
 
 
 def _point(raw: Any, where: str) -> Point:
+    if not isinstance(raw, list | tuple):  # a string such as "01" must not pass as (0, 1)
+        raise ZoneDataError(f"{where}: {raw!r} is not an [x, y] point")
     try:
         x, y = (float(v) for v in raw)
     except (TypeError, ValueError):

@@ -222,11 +222,6 @@ def test_reversal_interval_is_ignored_unless_polarity_alternates() -> None:
     assert _valid(polarity=Polarity.ALTERNATING, reversal_interval_s=0.0).problems() != []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _is_multiple uses an absolute 1e-9 tolerance on current/10, so currents in "
-    "(0, 1e-8) µA are rounded to the multiple 0 and accepted as 'a positive multiple of 10 µA'",
-)
 def test_a_nanoampere_is_not_a_multiple_of_10_ua() -> None:
     assert _valid(current_ua=1e-9).problems() != []
 
@@ -296,7 +291,9 @@ def test_pulse_width_is_half_a_period() -> None:
         (WaveShape.RAMPED, [0.0, 0.125, 0.25, 0.75, 2.125], [0, 0.25, 0.5, 0, 0.25]),
     ],
 )
-def test_unit_pulse_known_values(shape: WaveShape, phases: list[float], expected: list[float]) -> None:
+def test_unit_pulse_known_values(
+    shape: WaveShape, phases: list[float], expected: list[float]
+) -> None:
     np.testing.assert_allclose(unit_pulse(shape, np.array(phases)), expected, atol=1e-12)
 
 
