@@ -331,7 +331,11 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         driver.schedule_fault(fault.name, start + fault.at_s, fault.duration_s)
         print(f"  planned fault: {fault.describe()}", file=out)
     interrupted_by_user = False
-    operator = HeadlessOperator(engine, clock, args.resume_after, args.max_pause, out)
+    try:
+        operator = HeadlessOperator(engine, args.resume_after, args.max_pause, out)
+    except PreflightError as error:
+        engine.close()
+        raise UsageError(f"--resume-after: {error}") from None
     engine.start()
     try:
         while not engine.wait(0.05):
@@ -355,52 +359,32 @@ class HeadlessOperator:
     """Stands in for the operator when a headless session pauses (contact lost, short circuit).
 
     The engine never resumes by itself (safety rule 3). On a terminal the user presses Enter to
-    resume; with ``--resume-after`` the run resumes after that many treatment seconds, as a
-    trainer's scripted operator would; and a pause nobody ends within ``max_pause_s`` stops the
-    session, so a headless run never waits forever.
+    resume. The standing orders — ``--resume-after`` (a trainer's scripted operator, simulated
+    machine only) and ``--max-pause`` (a pause nobody ends stops the session, so a headless run
+    never waits forever) — are given to the engine, which applies them on its own clock: exact
+    at any speed, where polling from here would lag by many simulated seconds.
     """
 
     def __init__(
         self,
         engine: TreatmentEngine,
-        clock: Clock,
         resume_after_s: float | None,
         max_pause_s: float,
         out: TextIO,
     ) -> None:
         self.engine = engine
-        self.clock = clock
-        self.resume_after_s = resume_after_s
-        self.max_pause_s = max_pause_s
         self.out = out
         self.interactive = sys.stdin is not None and sys.stdin.isatty()
-        self._paused_since: float | None = None
         self._prompted = False
+        engine.set_pause_policy(resume_after_s, max_pause_s)
 
     def poll(self) -> None:
-        """Called a few times a second from the main thread."""
+        """Called a few times a second from the main thread: Enter resumes a pause."""
         if self.engine.state is not EngineState.PAUSED:
-            self._paused_since = None
             self._prompted = False
             return
-        now = self.clock.now()
-        if self._paused_since is None:
-            self._paused_since = now
-        paused_for = now - self._paused_since
-        if self.resume_after_s is not None and paused_for >= self.resume_after_s:
-            print("  operator resumes (output ramps up from zero)", file=self.out, flush=True)
-            self._paused_since = None
+        if self.interactive and self._enter_pressed():
             self.engine.resume()
-        elif self.interactive and self._enter_pressed():
-            self._paused_since = None
-            self.engine.resume()
-        elif paused_for >= self.max_pause_s:
-            print(
-                f"  paused for {paused_for:.0f} s with nobody resuming: stopping the session",
-                file=self.out,
-                flush=True,
-            )
-            self.engine.stop()
 
     def _enter_pressed(self) -> bool:
         import select
@@ -509,6 +493,8 @@ class ProgressPrinter:
             self._line(event.event.at_s, f"SAFETY {event.event.kind.value}: {event.event.message}")
         elif isinstance(event, StateChanged) and event.state is EngineState.PAUSED:
             self._line(event.at_s, f"paused: {event.reason}")
+        elif isinstance(event, StateChanged) and event.previous is EngineState.PAUSED:
+            self._line(event.at_s, event.reason)
         elif isinstance(event, Progress) and self.live:
             impedance = f"{event.impedance_kohm:.1f} kΩ" if event.impedance_kohm else "—"
             text = (

@@ -46,9 +46,10 @@ def parse_fault_spec(text: str, known: tuple[str, ...] | None = None) -> FaultSp
     """
     match = _SPEC.match(text)
     if not match:
+        names = f"; faults: {', '.join(known)}" if known else ""
         raise ValueError(
             f"fault {text!r} does not parse; write NAME@SECONDS or NAME@SECONDS+DURATION, "
-            "e.g. contact_loss@90+5"
+            f"e.g. contact_loss@90+5{names}"
         )
     name = match["name"]
     if known is not None and name not in known:
@@ -64,10 +65,18 @@ def _seconds(raw: str, text: str) -> float:
     try:
         if ":" in raw:
             minutes, seconds = raw.split(":")
+            if minutes.startswith("-"):
+                raise ValueError(f"fault {text!r}: time {raw!r} must be zero or more seconds")
+            if not minutes.isdigit() or not seconds.replace(".", "", 1).isdigit():
+                raise ValueError(raw)
+            if float(seconds) >= 60:
+                raise ValueError(f"fault {text!r}: {raw!r} has {seconds} seconds; MM:SS needs 0–59")
             value = int(minutes) * 60 + float(seconds)
         else:
             value = float(raw)
-    except ValueError:
+    except ValueError as bad:
+        if str(bad).startswith("fault "):
+            raise
         raise ValueError(f"fault {text!r}: {raw!r} is not a time (seconds or MM:SS)") from None
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"fault {text!r}: time {raw!r} must be zero or more seconds")

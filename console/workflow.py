@@ -148,6 +148,10 @@ class Visit:
         """Reactions seen, notes, and the next appointment (which must be in the future)."""
         if Reaction.NONE in reactions and len(reactions) > 1:
             raise WorkflowError("'none' cannot be recorded together with a reaction")
+        if next_appointment is not None and next_appointment.tzinfo is None:
+            raise WorkflowError(
+                "the next appointment needs a time zone (a local time is ambiguous)"
+            )
         if next_appointment is not None and next_appointment <= datetime.now(UTC):
             raise WorkflowError("the next appointment must be in the future")
         self.follow_up = FollowUp(set(reactions), notes.strip(), next_appointment)

@@ -15,6 +15,7 @@ from console.engine.events import EngineState
 from console.engine.safety import PreflightError
 from console.screening import (
     MIN_OVERRIDE_REASON,
+    Override,
     Screening,
     ScreeningError,
     Severity,
@@ -169,6 +170,18 @@ def test_overriding_an_absolute_item_is_refused(contraindication_id: str) -> Non
         screening.override(contraindication_id, GOOD_REASON, "Dr. Weber")
     assert screening.overrides == {}
     assert screening.evaluate().cleared is False
+
+
+def test_an_override_slipped_in_for_an_absolute_item_is_ignored_by_the_verdict() -> None:
+    """Even an override stored behind ``override()``'s back (a corrupt record) cannot clear it."""
+    screening = screening_with(implanted_electronics=True)
+    screening.overrides["implanted_electronics"] = Override(
+        "implanted_electronics", GOOD_REASON, "Dr. Weber"
+    )
+    result = screening.evaluate()
+    assert result.cleared is False
+    assert [item.id for item in result.absolute] == ["implanted_electronics"]
+    assert result.relative_overridden == ()
 
 
 def test_absolute_still_blocks_when_a_relative_item_is_overridden() -> None:

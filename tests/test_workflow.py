@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from console.engine.clock import SteppedClock
-from console.engine.events import EngineState, SessionSummary, StepDelivery
+from console.engine.events import EngineState, EventLog, SessionSummary, StepDelivery
+from console.engine.runner import TreatmentEngine
 from console.protocols import Protocol, RecommendedSeries, Step, checked
 from console.screening import Screening, contraindications
 from console.waveforms import Polarity, Waveform, WaveShape
@@ -27,15 +28,24 @@ from console.workflow import (
 )
 from console.zone_progress import ZoneState, zone_states
 from console.zones import zone_catalog
+from device_drivers.simulator import SimulatedMachine
 from support import make_protocol
 
-EngineFactory = Callable[..., tuple]
+EngineFactory = Callable[..., tuple[TreatmentEngine, SimulatedMachine, EventLog]]
 
 
 def summary(state: EngineState = EngineState.FINISHED) -> SessionSummary:
     """A one-step session summary, as the engine hands it to the application stage."""
-    delivery = StepDelivery(0, "cheek_left", 20.0, 20.0 if state is EngineState.FINISHED else 8.0,
-                            300.0, 6000.0, 7.5, state is EngineState.FINISHED)
+    delivery = StepDelivery(
+        0,
+        "cheek_left",
+        20.0,
+        20.0 if state is EngineState.FINISHED else 8.0,
+        300.0,
+        6000.0,
+        7.5,
+        state is EngineState.FINISHED,
+    )
     return SessionSummary(state, "test", (delivery,), (), delivery.time_under_current_s)
 
 
@@ -318,6 +328,14 @@ def test_a_next_appointment_in_the_past_is_refused() -> None:
         visit.record_follow_up({Reaction.REDNESS}, "later", datetime.now(UTC) - timedelta(hours=1))
     assert visit.follow_up.reactions == {Reaction.NONE}
     assert visit.follow_up.notes == "fine"
+
+
+def test_a_next_appointment_without_a_time_zone_is_refused_clearly() -> None:
+    visit = applied_visit()
+    naive = datetime.now() + timedelta(days=7)  # naive on purpose
+    with pytest.raises(WorkflowError, match="needs a time zone"):
+        visit.record_follow_up({Reaction.NONE}, "fine", naive)
+    assert visit.follow_up.notes == ""  # nothing recorded from the refused entry
 
 
 def test_reaction_values_read_as_words() -> None:

@@ -141,6 +141,9 @@ class TreatmentEngine:
         self._output_allowed = threading.Event()  # engine thread: output may be on in this step
         self._halted = threading.Event()  # any thread: the session is ending; never cleared
         self._hold = threading.Event()  # any thread: operator pause; cleared only by resume
+        self._paused_at_s = 0.0
+        self._resume_after_s: float | None = None
+        self._max_pause_s: float | None = None
         self._wake = threading.Event()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -291,6 +294,22 @@ class TreatmentEngine:
         self._commands.put(_Command("stop"))
         self._wake.set()
 
+    def set_pause_policy(self, resume_after_s: float | None, max_pause_s: float | None) -> None:
+        """Standing orders for pauses, applied on the engine's own clock (exact at any speed).
+
+        ``max_pause_s``: a pause nobody ends within this long stops the session (always safe).
+        ``resume_after_s``: a trainer's scripted operator resumes after this long. Only on the
+        simulated machine: on a client, resuming after contact loss is the practitioner's
+        decision, taken when they see the probes back in place (safety rule 3).
+        """
+        if resume_after_s is not None and not self.driver_info.simulated:
+            raise PreflightError(
+                ["a scripted resume is for the simulated machine only; on a real machine the "
+                 "practitioner resumes"]
+            )  # fmt: skip
+        self._resume_after_s = resume_after_s
+        self._max_pause_s = max_pause_s
+
     def adjust_intensity(self, delta_ua: float) -> None:
         """Lower (negative) or raise the current; never above the step's setting, always ramped up."""
         self._commands.put(_Command("intensity", float(delta_ua)))
@@ -372,6 +391,8 @@ class TreatmentEngine:
         dt = max(0.0, now - self._last_tick_s)
         self._last_tick_s = now
         self._handle_commands(now)
+        if self.state is EngineState.PAUSED:
+            self._apply_pause_policy(now)
         if self.state.terminal:
             return
         block = self.driver.read_samples()
@@ -567,6 +588,24 @@ class TreatmentEngine:
             elif command.name == "intensity":
                 self._change_intensity(command.value)
 
+    def _apply_pause_policy(self, now: float) -> None:
+        paused_for = now - self._paused_at_s
+        if self._resume_after_s is not None and paused_for >= self._resume_after_s:
+            assert self.protocol is not None
+            self._hold.clear()
+            self._start_output(
+                self.protocol.steps[self._step_index],
+                now,
+                f"resumed by the scripted operator after {paused_for:.0f} s: ramping up",
+            )
+        elif self._max_pause_s is not None and paused_for >= self._max_pause_s:
+            self._trip(
+                EngineState.ABORTED,
+                SafetyKind.OPERATOR_STOP,
+                f"Paused for {paused_for:.0f} s with nobody resuming: session stopped.",
+                now,
+            )
+
     def _change_intensity(self, delta_ua: float) -> None:
         if self.protocol is None or self._step_index < 0:
             return
@@ -614,7 +653,10 @@ class TreatmentEngine:
         with self._state_lock:
             previous, self.state = self.state, state
         if previous is not state:
-            self._post(StateChanged(state, previous, self.clock.now(), reason))
+            now = self.clock.now()
+            if state is EngineState.PAUSED:
+                self._paused_at_s = now
+            self._post(StateChanged(state, previous, now, reason))
 
     def _safe_off(self) -> None:
         """stop_output, swallowing errors: used on every path that must end with the output off."""
