@@ -335,7 +335,8 @@ def test_ctrl_c_is_an_emergency_stop_with_exit_130(
         (
             ["run", "--protocol", "toning", "--speed", "max", "--inject", "contact_loss"],
             "fault 'contact_loss' does not parse; write NAME@SECONDS or "
-            "NAME@SECONDS+DURATION, e.g. contact_loss@90+5",
+            "NAME@SECONDS+DURATION, e.g. contact_loss@90+5; faults: contact_loss, short_circuit, disconnect, "
+            "driver_error, over_current, stall, gel_dry",
         ),
         (
             ["run", "--protocol", "toning", "--speed", "max", "--inject", "contact_loss@-1"],
