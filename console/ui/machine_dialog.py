@@ -90,12 +90,24 @@ class MachineDialog(QtWidgets.QDialog):
         self.resize(560, 420)
 
     def _fill_ports(self) -> None:
-        current = self.port.currentText()
+        chosen = self._typed_port()
         self.port.clear()
         for device, description in serial_ports():
             self.port.addItem(f"{device} — {description}", device)
-        if current:
-            self.port.setEditText(current)
+        if chosen:
+            index = self.port.findData(chosen)
+            if index >= 0:
+                self.port.setCurrentIndex(index)  # the same device, still there
+            else:
+                self.port.setEditText(chosen)  # a typed URL, or a device now gone
+
+    def _typed_port(self) -> str | None:
+        """The port as the operator sees it: a listed device, or whatever they typed."""
+        text = self.port.currentText().strip()
+        index = self.port.currentIndex()
+        if index >= 0 and text == self.port.itemText(index):
+            return str(self.port.itemData(index))
+        return text.split(" — ")[0].strip() or None
 
     def _selected(self) -> DriverInfo | None:
         item = self.list.currentItem()
@@ -124,7 +136,7 @@ class MachineDialog(QtWidgets.QDialog):
         info = self._selected()
         if info is None:
             return None
-        port = self.port.currentData() or self.port.currentText().split(" — ")[0].strip() or None
+        port = self._typed_port()
         return MachineChoice(
             driver_id=info.id,
             port=port if self.port.isEnabled() else None,

@@ -266,9 +266,20 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.connect_machine(choice)
 
     def disconnect_machine(self) -> None:
-        """Output off and release the machine."""
+        """Output off and release the machine (asks first while a session runs)."""
+        if self._treating():
+            answer = QtWidgets.QMessageBox.question(
+                self,
+                "Session running",
+                "A session is running. Stop it (output off, the session is kept as stopped) "
+                "and disconnect the machine?",
+            )
+            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+                return
+            self.stop_session()
+        # The engine stays referenced: its session-ended event, still on its way through the
+        # bridge, records what was delivered in this visit.
         self.console.disconnect()
-        self.engine = None
         self._update_banner(None)
         self._sync_controls()
 

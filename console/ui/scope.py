@@ -89,7 +89,10 @@ class ScopeWidget(QtWidgets.QWidget):
         self.auto_range.toggled.connect(self._apply_ranges)
         self.readout = QtWidgets.QLabel("—")
         self.readout.setObjectName("scopeReadout")
-        self.readout.setMinimumWidth(260)
+        # May shrink with the window (the tooltip and the cursor line still show the values).
+        self.readout.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
         self.readout.setToolTip("Values under the mouse pointer")
 
         bar = QtWidgets.QHBoxLayout()

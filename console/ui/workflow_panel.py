@@ -376,7 +376,7 @@ class WorkflowPanel(QtWidgets.QWidget):
         self.stage_buttons: list[QtWidgets.QToolButton] = []
         for stage in Stage:
             button = QtWidgets.QToolButton()
-            button.setText(f"{stage.value + 1}  {stage.title}")
+            button.setText(f"{stage.value + 1} {stage.title}")
             button.setCheckable(True)
             button.setObjectName("stageButton")
             button.clicked.connect(lambda _=False, s=stage: self.go_to(s))
