@@ -94,7 +94,11 @@ class PluginHost:
         )
         for ep in entry_points:
             dist_name, dist_version = _dist_name(ep), _dist_version(ep)
-            origin = "built-in" if dist_name == OWN_DISTRIBUTION else f"{dist_name} {dist_version}"
+            origin = (
+                "built-in"
+                if dist_name == OWN_DISTRIBUTION
+                else f"{dist_name} {dist_version}".strip()
+            )
             if ep.name in self.records:
                 self._fail(
                     PluginRecord(ep.name, origin, dist_version),
@@ -162,7 +166,16 @@ class PluginHost:
     # -- collecting ------------------------------------------------------------------------
 
     def collect(self) -> None:
-        """Ask every active plugin for its drivers and protocols, and register what is valid."""
+        """Ask every active plugin for its drivers and protocols, and register what is valid.
+
+        Calling it again starts from scratch (a plugin never competes with its own earlier ids).
+        """
+        self.drivers.clear()
+        self.protocols.clear()
+        for record in self.records.values():
+            record.drivers.clear()
+            record.protocols.clear()
+            record.refused.clear()
         for plugin_name, items in self._call_each("register_drivers"):
             self._add_drivers(plugin_name, items)
         for plugin_name, items in self._call_each("register_protocols"):

@@ -118,7 +118,8 @@ class SimulatedMachine(Driver):
         with self._lock:
             self._opened = True
             now = self.clock.now()
-            self._next_index = int(np.ceil(now * self.sample_rate_hz))
+            # Never behind the last sample sent before a close: no sample twice.
+            self._next_index = max(self._next_index, int(np.ceil(now * self.sample_rate_hz)))
             self._last_heard_s = self._last_command_s = now
             self.skin.reapply_gel(now)
 
@@ -131,12 +132,21 @@ class SimulatedMachine(Driver):
         self._unstalled.set()  # release any caller stuck in a stalled call
 
     def identify(self) -> DeviceIdentity:
-        self._enter_call()
+        if not self._enter_call():
+            raise DriverError("the simulated machine does not answer (disconnected)")
         return self._identity
 
     def configure(self, waveform: Waveform) -> None:
         if not self._enter_call():
             return
+        caps = self.capabilities
+        low, high = caps.frequency_hz
+        if (
+            waveform.shape not in caps.waveforms
+            or waveform.polarity not in caps.polarities
+            or not low <= waveform.frequency_hz <= high
+        ):
+            raise DriverError(f"the machine cannot produce {waveform.describe()}")
         with self._lock:
             self._advance()
             self._waveform = waveform
@@ -277,6 +287,8 @@ class SimulatedMachine(Driver):
 
         Returns False when the command is lost on the way (machine disconnected).
         """
+        with self._lock:
+            self._advance()  # faults due by now take effect before this call, not after it
         if not self._unstalled.is_set():
             self._unstalled.wait()  # a stuck port: the call hangs until the fault clears or close()
         with self._lock:

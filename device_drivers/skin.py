@@ -136,7 +136,7 @@ class SkinModel:
         """``n`` unit-normal values from the table, continuing where the last draw ended."""
         start = self._noise_at
         if start + n > _NOISE_TABLE:
-            if n > _NOISE_TABLE:
+            if n >= _NOISE_TABLE:
                 return self._rng.standard_normal(n)
             start = int(self._rng.integers(0, _NOISE_TABLE - n))
         self._noise_at = start + n

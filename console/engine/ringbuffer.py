@@ -60,23 +60,24 @@ class SampleRing:
     def latest(self, count: int) -> SampleBlock:
         """A copy of the newest ``count`` samples (fewer if fewer exist), oldest first."""
         end = self._written
-        start = max(0, end - min(count, self.capacity))
-        block = self._copy(start, end)
-        # Anything the writer may have overwritten while we copied is dropped from the front.
-        overwritten = self._claimed - self.capacity - start
-        if overwritten > 0:
-            keep = slice(min(overwritten, len(block)), None)
-            block = SampleBlock(block.t[keep], block.current_ua[keep], block.voltage_v[keep])
-        return block
+        return self._read(max(0, end - min(count, self.capacity)), end)
 
     def since(self, index: int) -> tuple[SampleBlock, int]:
         """Samples written at or after absolute ``index``, and the index to pass next time.
 
         A reader that fell behind by more than the capacity gets the newest ``capacity`` samples.
         """
-        end = self._written
-        block = self.latest(end - max(index, end - self.capacity))
-        return block, end
+        end = self._written  # read once: the block and the next index must agree
+        return self._read(max(index, end - self.capacity), end), end
+
+    def _read(self, start: int, end: int) -> SampleBlock:
+        """Samples ``start:end``, minus any the writer overwrote while they were copied."""
+        block = self._copy(start, end)
+        overwritten = self._claimed - self.capacity - start
+        if overwritten > 0:
+            keep = slice(min(overwritten, len(block)), None)
+            block = SampleBlock(block.t[keep], block.current_ua[keep], block.voltage_v[keep])
+        return block
 
     def _copy(self, start: int, end: int) -> SampleBlock:
         n = end - start
