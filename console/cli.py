@@ -319,7 +319,13 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         engine.close()
         raise UsageError(f"could not connect to {info.name}: {error}") from None
     assert engine.identity is not None
-    mode = "SIMULATION" if info.simulated else "REAL MACHINE"
+    mode = (
+        "SIMULATION"
+        if info.simulated
+        else "EMULATED MACHINE (no current)"
+        if engine.simulated
+        else "REAL MACHINE"
+    )
     print(
         f"{mode}: {engine.identity.describe()} — {protocol.name}, {len(protocol.steps)} steps, "
         f"{format_duration(protocol.duration_s)} at speed {args.speed}",
@@ -414,9 +420,12 @@ def _clock(speed: str, simulated: bool) -> Clock:
         if not 0 < factor <= 10_000:
             raise UsageError(f"--speed {speed!r} must be above 0 and at most 10000, or 'max'")
         clock = ScaledClock(factor)
-    if not simulated and not clock.follows_wall_time:
+    if not simulated and speed == "max":
+        # A machine on a port runs on its own clock; "max" exists only inside the simulator.
+        # A scaled speed is left to the engine, which allows it once an emulator has said
+        # (in its hello) that no current can reach anyone, and refuses it for a real machine.
         raise UsageError(
-            "--speed is for the simulated machine only: a real machine runs in real time"
+            "--speed max is for the simulated machine only: a machine on a port keeps its own time"
         )
     return clock
 

@@ -16,7 +16,8 @@ How the safety rules of DESIGN.md are kept:
    ramp rate — at start, at every step change, on resume and when the intensity goes up.
 3. *Contact*: every block of samples is judged; an impedance outside the window turns the output off
    in that same tick and pauses; only :meth:`resume` (the operator) turns it back on, from zero.
-4. *Watchdog*: silence from the machine for ``device_silence_s`` (clock time), or a driver call that
+4. *Watchdog*: silence from the machine for ``device_silence_s`` (clock time for the simulator,
+   wall time for a machine on a port, even an emulator run faster), or a driver call that
    raises, ends the session INTERRUPTED with the output off. A separate watchdog thread catches an
    engine tick that hangs in a driver call for ``call_hang_s`` of wall time.
 5. *Emergency stop*: :meth:`emergency_stop` turns the output off in the caller's thread, at once,
@@ -37,11 +38,12 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from console.drivers import DeviceIdentity, Driver, DriverInfo
+from console.drivers import DeviceIdentity, Driver, DriverInfo, Transport
 from console.engine.clock import Clock
 from console.engine.dispatch import EventDispatcher, HookNotifier, Subscriber
 from console.engine.events import (
@@ -81,6 +83,9 @@ log = logging.getLogger(__name__)
 #: the safety loop reacts within 20 ms; faster than real time it ticks every 50 ms of *simulated*
 #: time, so that a whole protocol simulates in seconds (per-tick cost is fixed, not per-sample).
 DEFAULT_TICK_S = 0.02
+#: A machine's output follows a new setpoint within this long; samples measured earlier than
+#: this after a change may still show the previous setpoint.
+SETTLE_S = 0.05
 FAST_TICK_S = 0.05
 #: How often a Progress event is posted, in clock seconds.
 PROGRESS_EVERY_S = 0.25
@@ -142,6 +147,18 @@ class TreatmentEngine:
         self._halted = threading.Event()  # any thread: the session is ending; never cleared
         self._hold = threading.Event()  # any thread: operator pause; cleared only by resume
         self._paused_at_s = 0.0
+        #: No current can reach a person: the simulated machine, or an emulator (known after
+        #: prepare() has identified the machine).
+        self.simulated = driver_info.simulated
+        # A machine on a port talks in wall time whatever the clock's pace (an emulator run
+        # faster than real time): its silence is judged in wall seconds. The simulator lives
+        # on the clock, so its silence is judged in clock seconds.
+        pace = (
+            getattr(clock, "speed", 1.0)
+            if driver_info.transport is not Transport.SIMULATED
+            else 1.0
+        )
+        self._silence_limit_s = self.limits.device_silence_s * max(1.0, pace)
         self._resume_after_s: float | None = None
         self._max_pause_s: float | None = None
         self._wake = threading.Event()
@@ -156,7 +173,9 @@ class TreatmentEngine:
         self._step_elapsed_s = 0.0
         self._meter: StepMeter | None = None
         self._setpoint_ua = 0.0
-        self._previous_setpoint_ua = 0.0
+        # (clock time, setpoint) at every change: samples are judged against the setpoints in
+        # force when they were measured, which a machine on a port reports a little later.
+        self._setpoints: deque[tuple[float, float]] = deque([(0.0, 0.0)], maxlen=4096)
         self._intensity_offset_ua = 0.0
         self._delivering = False
         self._last_heard_s = 0.0
@@ -186,8 +205,10 @@ class TreatmentEngine:
         """
         if self.state is not EngineState.IDLE:
             raise EngineError(f"prepare() needs an idle engine; it is {self.state.value}")
+        # Whether current can reach a person is known for sure only once the machine has said
+        # who it is (an emulator says so in its hello); until then those rules wait.
         problems = preflight_problems(
-            protocol, self.driver_info, self.capabilities, self.clock, screening
+            protocol, self.driver_info.simulated or None, self.capabilities, self.clock, screening
         )
         if problems:
             raise PreflightError(problems)
@@ -195,9 +216,12 @@ class TreatmentEngine:
             self.driver.open()
             self._opened = True
         self.identity = self.driver.identify()
+        self.simulated = (
+            self.driver_info.simulated or getattr(self.driver, "emulated", False) is True
+        )
         # The connected machine may state narrower capabilities than its registration.
         stated = getattr(self.driver, "capabilities", self.capabilities).clamped()
-        problems = preflight_problems(protocol, self.driver_info, stated, self.clock, screening)
+        problems = preflight_problems(protocol, self.simulated, stated, self.clock, screening)
         if problems:
             raise PreflightError(problems)
         self.capabilities = stated
@@ -209,7 +233,7 @@ class TreatmentEngine:
             protocol_name=protocol.name,
             driver_id=self.driver_info.id,
             machine=self.identity,
-            simulated=self.driver_info.simulated,
+            simulated=self.simulated,
             started_at=datetime.now(UTC),
             client_ref=client_ref,
         )
@@ -302,7 +326,7 @@ class TreatmentEngine:
         simulated machine: on a client, resuming after contact loss is the practitioner's
         decision, taken when they see the probes back in place (safety rule 3).
         """
-        if resume_after_s is not None and not self.driver_info.simulated:
+        if resume_after_s is not None and not self.simulated:
             raise PreflightError(
                 ["a scripted resume is for the simulated machine only; on a real machine the "
                  "practitioner resumes"]
@@ -414,7 +438,7 @@ class TreatmentEngine:
                 now,
             )
             return
-        if now - self._last_heard_s > self.limits.device_silence_s:
+        if now - self._last_heard_s > self._silence_limit_s:
             self._trip(
                 EngineState.INTERRUPTED,
                 SafetyKind.WATCHDOG,
@@ -423,7 +447,7 @@ class TreatmentEngine:
                 now,
             )
             return
-        if self._delivering and self._judge(stats, now):
+        if self._delivering and self._judge(stats, float(block.t[0]) if len(block) else now, now):
             return
         if self.state.output_may_be_on:
             self._advance_step(dt, now)
@@ -433,10 +457,9 @@ class TreatmentEngine:
             self._next_progress_s = now + PROGRESS_EVERY_S
             self._post_progress(now)
 
-    def _judge(self, stats: BlockStats, now: float) -> bool:
+    def _judge(self, stats: BlockStats, measured_from: float, now: float) -> bool:
         """Safety judgement of a block sampled while delivering; True if it stopped the output."""
-        setting = max(self._setpoint_ua, self._previous_setpoint_ua)
-        self._previous_setpoint_ua = self._setpoint_ua
+        setting = self._setting_since(measured_from - SETTLE_S)
         if over_current(stats, setting, self.limits):
             self._trip(
                 EngineState.ABORTED,
@@ -471,6 +494,18 @@ class TreatmentEngine:
             )
         self._set_state(EngineState.PAUSED, event.message)
         return True
+
+    def _setting_since(self, since: float) -> float:
+        """The highest setpoint in force at any time from ``since`` until now."""
+        highest = self._setpoint_ua
+        for at, value in reversed(self._setpoints):
+            highest = max(highest, value)
+            if at <= since:
+                break  # this one was in force at ``since``; older ones were not
+        return highest
+
+    def _note_setpoint(self, now: float) -> None:
+        self._setpoints.append((now, self._setpoint_ua))
 
     def _advance_step(self, dt: float, now: float) -> None:
         assert self.protocol is not None
@@ -514,7 +549,7 @@ class TreatmentEngine:
     def _start_output(self, step: Step, now: float, why: str) -> None:
         """Zero, configure, turn on, and let the ramp bring the current up."""
         self._setpoint_ua = 0.0
-        self._previous_setpoint_ua = 0.0
+        self._note_setpoint(now)
         self._contact.reset()
         self.driver.set_amplitude(0.0)
         self.driver.configure(step.waveform)
@@ -535,6 +570,7 @@ class TreatmentEngine:
         value_ua = min(value_ua, self.capabilities.current_ua[1])
         if self._drive(self.driver.set_amplitude, value_ua):
             self._setpoint_ua = value_ua
+            self._note_setpoint(now)
 
     def _target_ua(self, step: Step) -> float:
         floor = self.capabilities.current_ua[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from console.drivers import Capabilities, DriverInfo, capability_problems
+from console.drivers import Capabilities, capability_problems
 from console.engine.clock import Clock
 from console.engine.measure import BlockStats
 from console.protocols import Protocol, validate_protocol
@@ -47,7 +47,7 @@ class PreflightError(ValueError):
 
 def preflight_problems(
     protocol: Protocol,
-    driver: DriverInfo,
+    simulated: bool | None,
     capabilities: Capabilities,
     clock: Clock,
     screening: ScreeningResult | None,
@@ -55,7 +55,9 @@ def preflight_problems(
     """Every reason ``protocol`` may not run on this machine, for this client, on this clock.
 
     ``capabilities`` are the ones the connected machine states (they may be narrower than the
-    registration's). Checked before anything reaches the machine (safety rule 1).
+    registration's). ``simulated``: no current can reach a person (the simulated machine, or an
+    emulator that said so in its hello); ``None`` while that is not known yet, which defers the
+    rules that depend on it. Checked before anything reaches the machine (safety rule 1).
     """
     problems = [f"protocol: {problem}" for problem in validate_protocol(protocol)]
     for number, step in enumerate(protocol.steps, start=1):
@@ -64,12 +66,12 @@ def preflight_problems(
             for problem in capability_problems(step.waveform, capabilities)
             if problem not in step.waveform.problems()
         )
-    if not driver.simulated and not clock.follows_wall_time:
+    if simulated is False and not clock.follows_wall_time:
         problems.append(
             "time control is for the simulated machine only: a real machine runs in real time"
         )
     if screening is None:
-        if not driver.simulated:
+        if simulated is False:
             problems.append("a real machine needs a completed contraindication screening")
     elif not screening.cleared:
         problems.extend(f"screening: {reason}" for reason in screening.reasons())
