@@ -36,3 +36,7 @@ def make_protocol(
             series=RecommendedSeries(2, 10, (4, 6)),
         )
     )
+
+
+#: The driver plugins the project ships; each is a plugin of the same name.
+BUILT_IN_DRIVERS = ("framed", "simulator")

@@ -20,6 +20,7 @@ from console.plugins import load_plugins
 from console.protocols import Protocol
 from console.report import format_duration
 from console.zones import zone_catalog
+from support import BUILT_IN_DRIVERS
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL_IDS = ["circulation", "lifting", "toning"]
@@ -97,7 +98,7 @@ def test_plugins_lists_the_simulator_and_the_three_protocol_plugins(
         "protocols",
     ]
     by_name = {row[0]: row for row in rows}
-    assert sorted(by_name) == ["circulation", "lifting", "simulator", "toning"]
+    assert sorted(by_name) == sorted([*BUILT_IN_DRIVERS, *PROTOCOL_IDS])
     assert by_name["simulator"] == [
         "simulator",
         "0.1.0",
@@ -111,7 +112,10 @@ def test_plugins_lists_the_simulator_and_the_three_protocol_plugins(
         assert by_name[name] == [name, "0.1.0", "built-in", "1.0", "active", "-", name]
     assert "Failed plugins" not in out
     drivers = out.split("\nDrivers:\n", 1)[1]
-    assert drivers.startswith("  simulator: Microcurrent Console MC Simulator S-1 (simulated); ")
+    assert "\n  simulator: Microcurrent Console MC Simulator S-1 (simulated); " in "\n" + drivers
+    assert "\n  framed: Microcurrent Console FX series (binary framed protocol) (serial); " in (
+        "\n" + drivers
+    )
     assert "10–1000 µA" in drivers
 
 
@@ -360,7 +364,7 @@ def test_ctrl_c_is_an_emergency_stop_with_exit_130(
         ),
         (
             ["run", "--protocol", "toning", "--speed", "max", "--driver", "nope"],
-            "unknown driver 'nope'; known drivers: simulator",
+            "unknown driver 'nope'; known drivers: " + ", ".join(BUILT_IN_DRIVERS),
         ),
     ],
     ids=[

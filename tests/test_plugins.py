@@ -35,10 +35,10 @@ from console.plugins import (
 from console.protocols import Protocol, RecommendedSeries, Step, validate_protocol
 from console.waveforms import Polarity, Waveform, WaveShape
 from device_drivers.simulator import SimulatedMachine
-from support import make_protocol
+from support import BUILT_IN_DRIVERS, make_protocol
 
 BUILT_IN_PROTOCOLS = {"lifting", "toning", "circulation"}
-BUILT_IN_PLUGINS = {"simulator", *BUILT_IN_PROTOCOLS}
+BUILT_IN_PLUGINS = {*BUILT_IN_DRIVERS, *BUILT_IN_PROTOCOLS}
 OBSERVER_HOOKS = ("session_started", "step_started", "safety_event", "session_ended")
 
 
@@ -281,6 +281,7 @@ def test_built_ins_are_declared_as_entry_points() -> None:
     """The project's own plugins are found the way a vendor's are: in the mc_console group."""
     declared = {ep.name: ep.value for ep in importlib.metadata.entry_points(group=PROJECT_NAME)}
     assert declared["simulator"] == "device_drivers.simulator_plugin"
+    assert declared["framed"] == "device_drivers.framed_plugin"
     assert declared["lifting"] == "plugins.lifting"
     assert declared["toning"] == "plugins.toning"
     assert declared["circulation"] == "plugins.circulation"
@@ -290,7 +291,7 @@ def test_load_plugins_registers_the_built_in_driver_and_protocols() -> None:
     """The simulator driver and the three protocols load, from built-in, active plugins."""
     host = load_plugins()
     assert host.failures == []
-    assert set(host.drivers) == {"simulator"}
+    assert set(host.drivers) == set(BUILT_IN_DRIVERS)
     assert set(host.protocols) >= BUILT_IN_PROTOCOLS
     for name in BUILT_IN_PLUGINS:
         record = host.records[name]
@@ -336,7 +337,7 @@ def test_a_module_raising_in_register_protocols_is_disabled_and_the_others_keep_
     assert record.drivers == []
     assert host.pm.get_plugin("acme_broken") is None
     # Everyone else is untouched.
-    assert set(host.drivers) == {"simulator"}
+    assert set(host.drivers) == set(BUILT_IN_DRIVERS)
     assert set(host.protocols) >= BUILT_IN_PROTOCOLS
     assert all(host.records[name].active for name in BUILT_IN_PLUGINS)
 
@@ -352,7 +353,7 @@ def test_a_working_vendor_module_loads_with_its_distribution_as_origin(
     assert record.origin == "acme-stim 2.1.0"  # the distribution name, normalised
     assert record.version == "2.1.0"
     assert record.drivers == ["acme-s2"]
-    assert set(host.drivers) == {"simulator", "acme-s2"}
+    assert set(host.drivers) == {*BUILT_IN_DRIVERS, "acme-s2"}
     assert list(host.records)[: len(BUILT_IN_PLUGINS)] == sorted(BUILT_IN_PLUGINS)
 
 
@@ -369,7 +370,7 @@ def test_a_module_that_fails_to_import_is_reported(
     assert record.error.startswith(f"failed to import {broken!r}: ModuleNotFoundError")
     assert "acme_vendor_sdk_that_is_not_installed" in record.error
     assert record.origin == "acme-stim 2.1.0"
-    assert set(host.drivers) == {"simulator"}
+    assert set(host.drivers) == set(BUILT_IN_DRIVERS)
     assert set(host.protocols) >= BUILT_IN_PROTOCOLS
 
 
@@ -385,7 +386,7 @@ def test_an_entry_point_whose_load_raises_is_reported(
     )
     assert "unknown distribution" in record.origin  # no distribution metadata at all
     assert [failure.name for failure in host.failures] == ["acme_gone"]
-    assert set(host.drivers) == {"simulator"}
+    assert set(host.drivers) == set(BUILT_IN_DRIVERS)
 
 
 def test_two_entry_points_with_the_same_name_keep_the_first(
@@ -418,7 +419,7 @@ def test_a_plugin_raising_in_register_drivers_is_disabled() -> None:
     host.collect()
     assert record.error == "raised in register_drivers: KeyError: 'port'"
     assert "acme-lift" not in host.protocols
-    assert set(host.drivers) == {"simulator"}
+    assert set(host.drivers) == set(BUILT_IN_DRIVERS)
     assert set(host.protocols) >= BUILT_IN_PROTOCOLS
 
 

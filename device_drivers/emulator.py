@@ -1,0 +1,423 @@
+"""Emulators of the two serial machines, over a pty or TCP, with wire faults on demand.
+
+    python -m device_drivers.emulator --protocol {scpi,framed} --pty        # prints the port path
+    python -m device_drivers.emulator --protocol framed --tcp 7001         # socket://localhost:7001
+
+The first line printed is the port to give the console (``mc-console run --driver framed
+--port PATH``). The emulator serves until stopped (Ctrl-C). It runs the shared
+:class:`~device_drivers.firmware.Firmware` over the simulated machine and skin; the wire protocol
+only translates. Faults a test or a trainer can inject (``--inject NAME@SECONDS`` on the command
+line, or the methods of :class:`EmulatorServer`):
+
+``cable_pull``   the connection drops (the port reports an I/O error to the console)
+``garbage``      random bytes in the stream to the console
+``drop``         bytes lost on the way to the console
+``slow``         answers 300 ms late (beyond the console's answer timeout once)
+``reboot``       the machine restarts: output off, a new hello, machine time from zero
+``over_current`` the measured current jumps above the setting; the firmware trips
+"""
+
+from __future__ import annotations
+
+import abc
+import argparse
+import contextlib
+import logging
+import os
+import random
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+import tty
+from dataclasses import dataclass, field
+
+from console.engine.clock import Clock, ScaledClock
+from console.faults import parse_fault_spec
+from device_drivers.firmware import CONSOLE_SILENCE_S, Command, Firmware, Reply, Telemetry
+
+log = logging.getLogger(__name__)
+
+#: Wall-clock periods of the machine's unsolicited traffic.
+HEARTBEAT_EVERY_S = 0.1
+SAMPLES_EVERY_S = 0.005
+#: How late a "slow" answer comes, wall-clock seconds.
+SLOW_ANSWER_S = 0.3
+#: Until the first command, the hello is repeated this often (wall-clock seconds).
+HELLO_EVERY_S = 0.25
+
+WIRE_FAULTS = ("cable_pull", "garbage", "drop", "slow", "reboot", "over_current")
+
+
+class WireAdapter(abc.ABC):
+    """One wire protocol, the machine's side: bytes in → commands, answers and telemetry → bytes."""
+
+    #: The machine's model as its identity reports it.
+    model: str
+    #: Largest number of samples one batch carries.
+    batch_samples: int = 200
+    #: Whether the machine streams samples from power-on, unasked.
+    streams_from_boot: bool = False
+
+    @abc.abstractmethod
+    def feed(self, data: bytes) -> list[Command]:
+        """Commands in ``data`` (any chunking); malformed input is dropped, never raised."""
+
+    def take_refusals(self) -> bytes:
+        """Answers to input that never became a command (e.g. a NACK for an unknown frame)."""
+        return b""
+
+    @abc.abstractmethod
+    def hello(self) -> bytes:
+        """The boot announcement (marks the machine as an emulator)."""
+
+    @abc.abstractmethod
+    def answer(self, command: Command, reply: Reply) -> bytes:
+        """The bytes that answer ``command``."""
+
+    @abc.abstractmethod
+    def samples(self, telemetry: Telemetry, start: int, stop: int, rate_hz: int) -> bytes:
+        """Samples ``start:stop`` of ``telemetry`` as one batch."""
+
+    @abc.abstractmethod
+    def heartbeat(self, machine_us: int, telemetry: Telemetry) -> bytes:
+        """The periodic heartbeat / status."""
+
+
+@dataclass
+class _Pending:
+    due: float
+    data: bytes
+
+
+@dataclass
+class EmulatorServer:
+    """Serves one emulated machine on a byte stream (a pty master or a TCP connection)."""
+
+    adapter: WireAdapter
+    firmware: Firmware
+    garbage_seed: int = 1
+    _fd: int | None = None
+    _sock: socket.socket | None = None
+    _listener: socket.socket | None = None
+    _outbox: list[_Pending] = field(default_factory=list)
+    _drop_bytes: int = 0
+    _slow_answers: int = 0
+    _pulled: bool = False
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._random = random.Random(self.garbage_seed)
+        self.port = ""
+        self.commands_seen = 0
+        self.bytes_unsent = 0
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def open_pty(self) -> str:
+        """Create a pseudo-terminal pair; returns the path the console opens."""
+        master, slave = os.openpty()
+        tty.setraw(slave)  # no echo, no line discipline: bytes pass as they are
+        os.set_blocking(master, False)
+        self._fd = master
+        self._slave = slave  # kept open so the master never sees a hang-up between clients
+        self.port = os.ttyname(slave)
+        return self.port
+
+    def listen_tcp(self, port: int, host: str = "127.0.0.1") -> str:
+        """Listen on TCP; returns the ``socket://`` URL the console opens."""
+        listener = socket.create_server((host, port))
+        self._listener = listener
+        self.port = f"socket://{host}:{listener.getsockname()[1]}"
+        return self.port
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self.serve, name="emulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the endpoint."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        self._close_endpoint()
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def inject(self, name: str) -> None:
+        """Start the wire fault ``name`` (one of :data:`WIRE_FAULTS`) now."""
+        if name not in WIRE_FAULTS:
+            raise ValueError(f"unknown emulator fault {name!r}; known: {', '.join(WIRE_FAULTS)}")
+        with self._lock:
+            if name == "cable_pull":
+                self._pulled = True
+                self._close_endpoint()
+            elif name == "garbage":
+                self._outbox.append(_Pending(0.0, self._random.randbytes(64)))
+            elif name == "drop":
+                self._drop_bytes += 37
+            elif name == "slow":
+                self._slow_answers += 1
+            elif name == "reboot":
+                self.firmware.boot()
+                self._outbox.append(_Pending(0.0, self.adapter.hello()))
+            elif name == "over_current":
+                self.firmware.trip_over_current()
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        """Read commands, answer them, stream telemetry; until :meth:`stop`."""
+        if self._listener is not None:
+            self._accept()
+        last_heard = time.monotonic()
+        next_heartbeat = next_samples = next_hello = time.monotonic()
+        while not self._stop.is_set():
+            fd = self._readable_fd()
+            if fd is None:
+                # The cable is out (or the console hung up): the machine runs on, unheard,
+                # and its watchdog turns the output off.
+                self._stop.wait(0.005)
+            else:
+                ready, _, _ = select.select([fd], [], [], 0.001)
+                data = self._read(fd) if ready else b""
+                if data is None:
+                    self._hang_up()
+                elif data:
+                    commands = self.adapter.feed(data)
+                    if commands:  # only valid commands keep the watchdog quiet, not noise
+                        last_heard = time.monotonic()
+                    for command in commands:
+                        self.commands_seen += 1
+                        try:
+                            self._answer(command)
+                        except Exception:
+                            log.exception("emulator: answering %s failed", command)
+                    refusals = self.adapter.take_refusals()
+                    if refusals:
+                        self._send(refusals)
+            now = time.monotonic()
+            if self.commands_seen == 0 and now >= next_hello:
+                # Until a console talks, say hello now and then: opening a port flushes what
+                # was sent before, and the console waits for a hello before its first command.
+                next_hello = now + HELLO_EVERY_S
+                self._send(self.adapter.hello())
+            if now - last_heard > CONSOLE_SILENCE_S:
+                self.firmware.console_silent()
+            if now >= next_samples:
+                next_samples = now + SAMPLES_EVERY_S
+                try:
+                    self._stream(now >= next_heartbeat)
+                except Exception:  # an emulator bug must show, not silence the machine
+                    log.exception("emulator: streaming failed")
+                if now >= next_heartbeat:
+                    next_heartbeat = now + HEARTBEAT_EVERY_S
+            self._flush(now)
+
+    def _answer(self, command: Command) -> None:
+        reply = self.firmware.execute(command)
+        data = self.adapter.answer(command, reply)
+        delay = 0.0
+        with self._lock:
+            if self._slow_answers:
+                self._slow_answers -= 1
+                delay = SLOW_ANSWER_S
+        if delay:
+            with self._lock:
+                self._outbox.append(_Pending(time.monotonic() + delay, data))
+        else:
+            self._send(data)
+
+    def _stream(self, with_heartbeat: bool) -> None:
+        telemetry = self.firmware.telemetry()
+        rate = int(self.firmware.sample_rate_hz)
+        parts = []
+        if self.firmware.streaming:
+            count = len(telemetry.machine_us)
+            for start in range(0, count, self.adapter.batch_samples):
+                stop = min(start + self.adapter.batch_samples, count)
+                parts.append(self.adapter.samples(telemetry, start, stop, rate))
+        if with_heartbeat:
+            now_us = int(self.firmware.machine_us(self.firmware.clock.now()))
+            parts.append(self.adapter.heartbeat(now_us, telemetry))
+        if parts:
+            self._send(b"".join(parts))
+
+    def _flush(self, now: float) -> None:
+        with self._lock:
+            due = [p for p in self._outbox if p.due <= now]
+            self._outbox = [p for p in self._outbox if p.due > now]
+        for pending in due:
+            self._send(pending.data)
+
+    def _send(self, data: bytes) -> None:
+        if self._pulled:
+            return  # nothing reaches a console through a pulled cable
+        with self._lock:
+            if self._drop_bytes and data:
+                # Lose bytes from the middle of the stream, as a noisy line does.
+                cut = min(self._drop_bytes, len(data) // 2)
+                self._drop_bytes -= cut
+                middle = len(data) // 2
+                data = data[: middle - cut // 2] + data[middle + (cut - cut // 2) :]
+        try:
+            if self._fd is not None:
+                self.bytes_unsent += _write_all(self._fd, data)
+            elif self._sock is not None:
+                self._sock.sendall(data)
+        except OSError:  # the console went away
+            if self._sock is not None:
+                self._hang_up()
+            else:
+                self._pulled = True
+
+    # -- endpoint plumbing -------------------------------------------------------------------
+
+    def _hang_up(self) -> None:
+        """The console closed a TCP connection: wait for the next one (the machine stays up)."""
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None
+        if self._listener is not None and not self._pulled:
+            threading.Thread(target=self._accept, name="emulator-accept", daemon=True).start()
+        elif self._fd is not None and not self._pulled:
+            self._pulled = True
+            self._close_endpoint()
+
+    def _accept(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        listener.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # the listener was closed: the emulator is stopping
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._sock = connection
+            return
+
+    def _readable_fd(self) -> int | None:
+        if self._fd is not None:
+            return self._fd
+        if self._sock is not None:
+            return self._sock.fileno()
+        return None
+
+    def _read(self, fd: int) -> bytes | None:
+        try:
+            if self._sock is not None:
+                data = self._sock.recv(65536)
+                return data if data else None  # empty: the console closed the connection
+            return os.read(fd, 65536)
+        except OSError:
+            return None
+
+    def _close_endpoint(self) -> None:
+        for closer in (
+            lambda: os.close(self._fd) if self._fd is not None else None,
+            lambda: os.close(self._slave) if getattr(self, "_slave", None) is not None else None,
+            lambda: self._sock.close() if self._sock is not None else None,
+            lambda: self._listener.close() if self._listener is not None else None,
+        ):
+            with contextlib.suppress(OSError):
+                closer()
+        self._fd = self._sock = self._listener = None
+        self._slave = None
+
+
+def _write_all(fd: int, data: bytes) -> int:
+    """Write ``data``; returns how many bytes were lost because nobody read the port.
+
+    Like a UART with nobody listening, the machine does not wait for a reader: what the port
+    cannot take within 50 ms is lost (before a console opens the port, all of it).
+    """
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            _, writable, _ = select.select([], [fd], [], 0.05)
+            if not writable:
+                return len(view)
+            continue
+        view = view[written:]
+    return 0
+
+
+def make_emulator(
+    protocol: str, clock: Clock, sample_rate_hz: float | None = None, seed: int = 1
+) -> EmulatorServer:
+    """An emulator of the ``scpi`` or ``framed`` machine on ``clock`` (not yet serving)."""
+    if protocol == "scpi":
+        from device_drivers.scpi_emulator import ScpiAdapter as Adapter
+
+        defaults = ("MC Bench SC-2 (emulator)", "SC2-EMU-0001", "2.4.1-emu")
+    elif protocol == "framed":
+        from device_drivers.framed_emulator import FramedAdapter as Adapter
+
+        defaults = ("MC Pro FX-7 (emulator)", "FX7-EMU-0001", "7.0.3-emu")
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; use scpi or framed")
+    firmware = Firmware(
+        clock,
+        *defaults,
+        sample_rate_hz=sample_rate_hz or Adapter.default_rate_hz,
+        seed=seed,
+        streams_from_boot=Adapter.streams_from_boot,
+    )
+    return EmulatorServer(Adapter(firmware), firmware)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m device_drivers.emulator``: serve one emulated machine until stopped."""
+    parser = argparse.ArgumentParser(
+        prog="python -m device_drivers.emulator", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--protocol", choices=("scpi", "framed"), required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
+    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on TCP (0: any free port)")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="machine time factor (emulator only)"
+    )
+    parser.add_argument("--sample-rate", type=float, default=None, metavar="HZ")
+    parser.add_argument(
+        "--inject", action="append", default=[], metavar="FAULT@SECONDS",
+        help=f"wire fault after SECONDS of wall time: {', '.join(WIRE_FAULTS)}",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    schedule = []
+    for spec in args.inject:
+        try:
+            fault = parse_fault_spec(spec, WIRE_FAULTS)
+        except ValueError as error:
+            parser.error(str(error))
+        schedule.append((fault.at_s, fault.name))
+    server = make_emulator(args.protocol, ScaledClock(args.speed), args.sample_rate)
+    port = server.open_pty() if args.pty else server.listen_tcp(args.tcp)
+    print(port, flush=True)
+    for at, name in schedule:
+        timer = threading.Timer(at, server.inject, args=(name,))
+        timer.daemon = True
+        timer.start()
+    signal.signal(signal.SIGTERM, lambda *_: server._stop.set())
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""The emulated machines' firmware: what a professional stimulator does, whatever its wire protocol.
+
+Both emulators (SCPI text and framed binary) run this one firmware over the simulated machine and
+skin, so that the serial drivers are tested against the same physics as the simulated driver.
+The wire protocols only translate bytes into :class:`Command` objects and answers back into bytes.
+
+The firmware behaves as the specifications in ``docs/protocols/`` say a machine must:
+
+* it refuses settings outside its capabilities (an answer with a reason, nothing applied);
+* it answers a repeated sequence number again without applying the command twice;
+* it turns the output off when the console has been silent for 500 ms (its own watchdog);
+* it trips on over-current (measured current well above the setting): output off, a fault flag
+  that stays until the console turns the output off;
+* after a reboot the output is off and the firmware never turns it on by itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from console.drivers import Capabilities, DeviceIdentity, DriverError
+from console.engine.clock import Clock
+from console.waveforms import Waveform
+from device_drivers.machine_faults import FaultFlag
+from device_drivers.simulator import SimFault, SimulatedMachine
+
+#: Wall-clock seconds of console silence after which the firmware turns the output off.
+CONSOLE_SILENCE_S = 0.5
+#: A command repeating the last one (same seq, same content) within this many wall-clock
+#: seconds is a retry: answered again, not applied again.
+DUPLICATE_WINDOW_S = 1.0
+#: Over-current trip: measured above setting × this + the margin, in µA.
+TRIP_FACTOR = 1.2
+TRIP_MARGIN_UA = 20.0
+
+
+class Op(enum.StrEnum):
+    """What a console command asks, independent of how its protocol spells it."""
+
+    IDENTIFY = "identify"
+    CAPABILITIES = "capabilities"
+    WAVEFORM = "waveform"
+    AMPLITUDE = "amplitude"
+    OUTPUT_ON = "output_on"
+    OUTPUT_OFF = "output_off"
+    KEEPALIVE = "keepalive"
+    STREAM_ON = "stream_on"
+    STREAM_OFF = "stream_off"
+    ERROR_QUERY = "error_query"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One decoded console command. ``argument``: a Waveform, a current in µA, or None."""
+
+    seq: int
+    op: Op
+    argument: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The firmware's answer: ``value`` for queries (identity, capabilities, error text)."""
+
+    ok: bool
+    value: Any = None
+    error_code: int = 0
+    error: str = ""
+
+
+@dataclass(slots=True)
+class Telemetry:
+    """What the firmware has to report since the last call: samples and its state."""
+
+    first_index: int
+    machine_us: np.ndarray
+    current_ua: np.ndarray
+    voltage_v: np.ndarray
+    output_on: bool
+    faults: int
+    amplitude_ua: float
+
+
+@dataclass(slots=True)
+class _Answered:
+    command: Command
+    reply: Reply
+    at: float  #: wall-clock time of the answer
+
+
+@dataclass
+class Firmware:
+    """The state machine of one emulated stimulator over a :class:`SimulatedMachine`."""
+
+    clock: Clock
+    model: str
+    serial: str
+    version: str
+    sample_rate_hz: float = 2000.0
+    seed: int = 1
+    #: The framed machine streams samples from power-on; the SCPI machine waits for MEAS:STR ON.
+    streams_from_boot: bool = False
+    machine: SimulatedMachine = field(init=False)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self.machine = SimulatedMachine(
+            self.clock, sample_rate_hz=self.sample_rate_hz, seed=self.seed
+        )
+        self.capabilities: Capabilities = self.machine.capabilities
+        self.boot()
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def boot(self) -> None:
+        """Power-on (also a reboot): output off, nothing configured, machine time from zero."""
+        with self._lock:
+            self.boot_s = self.clock.now()  # before open(): every sample is after the boot
+            self.machine.close()
+            self.machine.open()
+            self.streaming = self.streams_from_boot
+            self.faults = 0
+            self._highest_setting_ua = 0.0
+            self._last_answered: _Answered | None = None
+            self._first_index = round(self.boot_s * self.sample_rate_hz)
+            self._consumed = 0
+            self.errors.clear()
+
+    def machine_us(self, t: float | np.ndarray) -> Any:
+        """Machine time (µs since boot) of console-clock time ``t``."""
+        return np.round((np.asarray(t) - self.boot_s) * 1e6).astype(np.int64)
+
+    @property
+    def identity(self) -> DeviceIdentity:
+        """What ``identify`` answers."""
+        return DeviceIdentity(self.model, self.serial, self.version)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def execute(self, command: Command) -> Reply:
+        """Apply one command (once per sequence number) and return the answer to send."""
+        with self._lock:
+            last = self._last_answered
+            now = time.monotonic()
+            if (
+                last is not None
+                and last.command == command  # the same seq *and* the same content
+                and now - last.at <= DUPLICATE_WINDOW_S
+            ):
+                return last.reply  # a retry: answer again, apply nothing twice
+            reply = self._apply(command)
+            if command.op is not Op.KEEPALIVE:
+                self._last_answered = _Answered(command, reply, now)
+            if not reply.ok:
+                self.errors.append((reply.error_code, reply.error))
+                del self.errors[:-16]  # the error queue is bounded, as on a real machine
+            return reply
+
+    def _apply(self, command: Command) -> Reply:
+        op, argument = command.op, command.argument
+        try:
+            if op is Op.IDENTIFY:
+                return Reply(True, self.identity)
+            if op is Op.CAPABILITIES:
+                return Reply(True, self.capabilities)
+            if op is Op.KEEPALIVE:
+                return Reply(True)
+            if op is Op.STREAM_ON or op is Op.STREAM_OFF:
+                self.streaming = op is Op.STREAM_ON
+                return Reply(True)
+            if op is Op.ERROR_QUERY:
+                code, text = self.errors.pop(0) if self.errors else (0, "No error")
+                return Reply(True, (code, text))
+            if op is Op.OUTPUT_OFF:
+                self.machine.stop_output()
+                self.faults &= ~FaultFlag.OVER_CURRENT_TRIP  # acknowledged by the console
+                return Reply(True)
+            if op is Op.WAVEFORM:
+                return self._configure(argument)
+            if op is Op.AMPLITUDE:
+                return self._amplitude(argument)
+            if op is Op.OUTPUT_ON:
+                if self.faults & FaultFlag.OVER_CURRENT_TRIP:
+                    return Reply(
+                        False, error_code=301, error="over-current trip: turn output off first"
+                    )
+                self.machine.start_output()
+                return Reply(True)
+        except DriverError as error:
+            return Reply(False, error_code=-200, error=str(error))
+        return Reply(False, error_code=-100, error=f"unknown command {op!r}")
+
+    def _configure(self, waveform: Waveform) -> Reply:
+        caps = self.capabilities
+        low, high = caps.frequency_hz
+        if waveform.shape not in caps.waveforms:
+            return Reply(
+                False, error_code=-222, error=f"waveform {waveform.shape.value} not available"
+            )
+        if not low <= waveform.frequency_hz <= high:
+            return Reply(
+                False, error_code=-222, error=f"frequency {waveform.frequency_hz:g} Hz out of range"
+            )
+        if waveform.polarity not in caps.polarities:
+            return Reply(
+                False, error_code=-222, error=f"polarity {waveform.polarity.value} not available"
+            )
+        self.machine.configure(waveform)
+        return Reply(True)
+
+    def _amplitude(self, current_ua: float) -> Reply:
+        high = self.capabilities.current_ua[1]
+        if not (0.0 <= current_ua <= high):
+            return Reply(
+                False, error_code=-222, error=f"current {current_ua:g} µA out of range 0–{high:g}"
+            )
+        self.machine.set_amplitude(current_ua)
+        # Samples not yet reported may have been measured at the higher of the two settings.
+        self._highest_setting_ua = max(self._highest_setting_ua, current_ua)
+        return Reply(True)
+
+    # -- what runs between commands ----------------------------------------------------------
+
+    def console_silent(self) -> None:
+        """The console has not been heard for :data:`CONSOLE_SILENCE_S`: output off."""
+        with self._lock:
+            if self.machine.output_on:
+                self.machine.stop_output()
+                self.faults |= FaultFlag.WATCHDOG
+
+    def telemetry(self) -> Telemetry:
+        """Samples since the last call, and the state to report; trips on over-current."""
+        with self._lock:
+            block = self.machine.read_samples()
+            amplitude = self.machine.amplitude_ua
+            setting, self._highest_setting_ua = self._highest_setting_ua, amplitude
+            if len(block) and self.machine.output_on:
+                peak = float(np.max(np.abs(block.current_ua)))
+                if peak > setting * TRIP_FACTOR + TRIP_MARGIN_UA:
+                    self.machine.stop_output()
+                    self.faults |= FaultFlag.OVER_CURRENT_TRIP
+                    self.errors.append((301, f"over-current trip: {peak:.0f} µA measured"))
+            first = self._first_index + self._consumed
+            self._consumed += len(block)
+            if SimFault.CONTACT_LOSS in self.machine.active_faults:
+                self.faults |= FaultFlag.CONTACT_OPEN
+            else:
+                self.faults &= ~FaultFlag.CONTACT_OPEN
+            return Telemetry(
+                first_index=first,
+                machine_us=self.machine_us(block.t),
+                current_ua=block.current_ua,
+                voltage_v=block.voltage_v,
+                output_on=self.machine.output_on,
+                faults=int(self.faults),
+                amplitude_ua=amplitude,
+            )
+
+    def trip_over_current(self) -> None:
+        """Fault injection: the measured current jumps above the setting; the firmware trips."""
+        self.machine.inject(SimFault.OVER_CURRENT)

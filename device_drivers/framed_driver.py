@@ -1,0 +1,118 @@
+"""Driver for machines that speak the framed binary protocol (``docs/protocols/framed.md``).
+
+COBS-framed, CRC-16 checked frames with sequence numbers; commands are ACKed or NACKed, sample
+batches arrive as packed int16 arrays (decoded with numpy), heartbeats every 100 ms. What all
+serial drivers share (port, reader thread, retries, time mapping) is in
+:mod:`device_drivers.serial_machine`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from console.drivers import Capabilities, DeviceIdentity, DriverError
+from device_drivers import framed_protocol as wire
+from device_drivers.framed_protocol import Frame, FrameType
+from device_drivers.machine_faults import stopping_faults
+from device_drivers.serial_machine import Answer, SerialMachineDriver
+
+#: Command name (see :meth:`SerialMachineDriver._encode`) → frame type.
+_COMMANDS = {
+    "identify": FrameType.IDENTIFY,
+    "capabilities": FrameType.GET_CAPABILITIES,
+    "waveform": FrameType.SET_WAVEFORM,
+    "amplitude": FrameType.SET_AMPLITUDE,
+    "output_on": FrameType.OUTPUT_ON,
+    "output_off": FrameType.OUTPUT_OFF,
+    "keepalive": FrameType.HEARTBEAT_REQUEST,
+}
+
+
+class FramedMachineDriver(SerialMachineDriver):
+    """A machine on the framed binary protocol."""
+
+    kind = "framed machine"
+    baudrate = 921_600
+    streams_from_boot = True
+    sequence_modulus = 256
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.decoder = wire.FrameDecoder()
+        # A reply's payload waits here until its ACK arrives (the reply comes first).
+        self._replies: dict[int, bytes] = {}
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def _encode(self, seq: int, command: str, argument: Any = None) -> bytes:
+        frame_type = _COMMANDS[command]
+        payload = b""
+        if command == "waveform":
+            payload = wire.pack_waveform(argument)
+        elif command == "amplitude":
+            payload = wire.pack_amplitude(float(argument))
+        return wire.encode_frame(Frame(frame_type, seq, payload))
+
+    def _parse_identity(self, value: str | bytes) -> DeviceIdentity:
+        return wire.unpack_identity(bytes(value))
+
+    def _parse_capabilities(self, value: str | bytes) -> Capabilities:
+        return wire.unpack_capabilities(bytes(value))
+
+    def _decoder_counts(self) -> dict[str, int]:
+        return {str(reason): count for reason, count in self.decoder.dropped_by_reason.items()}
+
+    # -- bytes from the machine ----------------------------------------------------------------
+
+    def _on_bytes(self, data: bytes) -> None:
+        for frame in self.decoder.feed(data):
+            try:
+                self._on_frame(frame)
+            except (wire.PayloadError, DriverError) as error:
+                # A well-framed frame with a payload that does not parse: count it, go on.
+                self.bad_payloads += 1
+                self.last_bad_payload = f"{frame.type.name}: {error}"
+
+    bad_payloads = 0
+    last_bad_payload = ""
+
+    def _on_frame(self, frame: Frame) -> None:
+        kind = frame.type
+        if kind is FrameType.SAMPLES:
+            batch = wire.unpack_samples(frame.payload)
+            n = len(batch)
+            machine_us = batch.t0_us + np.round(np.arange(n) * (1e6 / batch.rate_hz)).astype(
+                np.int64
+            )
+            self._deliver_samples(machine_us, batch.current_ua, batch.voltage_v)
+        elif kind is FrameType.HEARTBEAT:
+            beat = wire.unpack_heartbeat(frame.payload)
+            self._deliver_heartbeat(
+                beat.machine_time_us, beat.output_on, stopping_faults(beat.faults)
+            )
+        elif kind is FrameType.STATUS:
+            status = wire.unpack_status(frame.payload)
+            self._deliver_heartbeat(
+                status.machine_time_us, status.output_on, stopping_faults(status.faults)
+            )
+        elif kind in (FrameType.IDENTITY, FrameType.CAPABILITIES):
+            self._replies[frame.seq] = frame.payload
+        elif kind is FrameType.ACK:
+            seq = wire.unpack_ack(frame.payload)
+            self._deliver_answer(seq, Answer(True, self._replies.pop(seq, None)))
+        elif kind is FrameType.NACK:
+            nack = wire.unpack_nack(frame.payload)
+            reason = getattr(nack.reason, "name", str(nack.reason)).lower().replace("_", " ")
+            self._replies.pop(nack.seq, None)
+            self._deliver_answer(
+                nack.seq, Answer(False, error=f"{reason}: {nack.text}".rstrip(": "))
+            )
+        elif kind is FrameType.HELLO:
+            self._deliver_hello(wire.unpack_hello(frame.payload).emulator)
+        elif kind is FrameType.ERROR:
+            report = wire.unpack_error(frame.payload)
+            self.last_machine_error = f"{report.code}: {report.text}"
+
+    last_machine_error = ""

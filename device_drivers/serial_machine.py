@@ -1,0 +1,416 @@
+"""What every serial machine driver shares: the port, its reader thread, commands, time, samples.
+
+A concrete driver (SCPI text, framed binary) supplies the wire protocol: how bytes become replies,
+samples and heartbeats (:meth:`SerialMachineDriver._on_bytes`), and how a command is written
+(:meth:`SerialMachineDriver._encode`). Everything else lives here, once:
+
+* the port is opened with ``serial.serial_for_url`` (so tests use a pty, ``socket://`` or a custom
+  URL) and owned by one reader thread; writes from other threads go through one lock;
+* after opening, the driver waits for the machine's hello (opening a port may reset a machine);
+* every command waits for its answer with a timeout, is retried a bounded number of times with
+  the same sequence number (the machine answers a repeated one without applying it twice), and
+  then fails with a :class:`DriverError` the operator can read;
+* the machine's clock is mapped onto the console's clock from its heartbeats;
+* a lost port (cable pulled) makes every later call raise, so the engine ends the session
+  *interrupted* with what was delivered so far; the driver never turns the output on by itself.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import serial
+
+from console.drivers import (
+    Capabilities,
+    DeviceIdentity,
+    DeviceStatus,
+    Driver,
+    DriverError,
+    SampleBlock,
+)
+from console.engine.clock import Clock
+
+log = logging.getLogger(__name__)
+
+#: Wall-clock seconds: how long a machine may take to say hello after the port opens.
+HELLO_TIMEOUT_S = 2.0
+#: Wall-clock seconds to wait for the answer to one command, and how often to try it.
+ANSWER_TIMEOUT_S = 0.1
+COMMAND_TRIES = 4  #: the first try and three retries
+#: Wall-clock seconds between keep-alives; the machine turns output off after 0.5 s without one.
+KEEPALIVE_S = 0.1
+#: The reader's read timeout: how quickly it notices a close.
+READ_TIMEOUT_S = 0.05
+
+
+@dataclass(slots=True)
+class Answer:
+    """A machine's answer to one command."""
+
+    ok: bool
+    value: str | bytes | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Waiter:
+    event: threading.Event = field(default_factory=threading.Event)
+    answer: Answer | None = None
+
+
+class MachineClock:
+    """Maps the machine's time (µs since its boot) onto the console's clock.
+
+    Every heartbeat gives ``console_now - machine_time``: the true offset plus the transit delay.
+    The smallest value seen is the best estimate (delays are never negative). A machine time
+    that jumps backwards means the machine restarted: the estimate starts again.
+    """
+
+    def __init__(self) -> None:
+        self._offset_s: float | None = None
+        self._last_machine_us = -1
+
+    def observe(self, machine_us: int, console_now_s: float) -> bool:
+        """Feed one heartbeat; returns True if the machine's clock went backwards (a restart)."""
+        restarted = machine_us < self._last_machine_us
+        if restarted:
+            self._offset_s = None
+        self._last_machine_us = machine_us
+        offset = console_now_s - machine_us / 1e6
+        if self._offset_s is None or offset < self._offset_s:
+            self._offset_s = offset
+        return restarted
+
+    @property
+    def synchronised(self) -> bool:
+        """True once one heartbeat has been seen."""
+        return self._offset_s is not None
+
+    def to_console(self, machine_us: np.ndarray) -> np.ndarray:
+        """Console-clock seconds for machine-time microseconds."""
+        if self._offset_s is None:
+            raise DriverError("the machine's clock is not known yet (no heartbeat)")
+        return machine_us.astype(np.float64) / 1e6 + self._offset_s
+
+
+class SerialMachineDriver(Driver, abc.ABC):
+    """A :class:`Driver` for a machine on a serial port; subclasses speak its wire protocol."""
+
+    #: Used in messages: ``SCPI machine``, ``framed machine``.
+    kind = "serial machine"
+    baudrate = 921_600
+    #: True for machines that stream samples without being asked (no ``stream_on`` command).
+    streams_from_boot = False
+    #: Wall-clock seconds to wait for the machine's hello (and its first heartbeat) on open.
+    hello_timeout_s = HELLO_TIMEOUT_S
+
+    def __init__(self, clock: Clock, port: str | None = None, **_: Any) -> None:
+        if not port:
+            raise DriverError(f"the {self.kind} needs a port (for example /dev/ttyUSB0)")
+        self.clock = clock
+        self.port_url = port
+        self.capabilities: Capabilities  # set by open()
+        self.machine_clock = MachineClock()
+        self.emulated = False
+        self._serial: serial.SerialBase | None = None
+        self._write_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._waiters: dict[int, _Waiter] = {}
+        self._seq = 0
+        self._hello = threading.Event()
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._keepalive: threading.Thread | None = None
+        self._lost: str | None = None
+        self._chunks: list[SampleBlock] = []
+        self._identity: DeviceIdentity | None = None
+        self._last_heard_s = 0.0
+        self._output_on = False
+        self._faults: tuple[str, ...] = ()
+        self._want_off = True
+        self._off_requests = 0  #: counts stop_output calls: no retry outlives one
+        self.bytes_received = 0
+
+    # -- the wire protocol, in subclasses ----------------------------------------------------
+
+    @abc.abstractmethod
+    def _on_bytes(self, data: bytes) -> None:
+        """Decode bytes from the port; call the ``_deliver_*`` methods with what they hold."""
+
+    @abc.abstractmethod
+    def _encode(self, seq: int, command: str, argument: Any = None) -> bytes:
+        """The bytes of one command. ``command`` is one of: ``identify``, ``capabilities``,
+        ``waveform`` (argument: a Waveform), ``amplitude`` (µA), ``output_on``, ``output_off``,
+        ``keepalive``, ``stream_on``."""
+
+    @abc.abstractmethod
+    def _parse_identity(self, value: str | bytes) -> DeviceIdentity:
+        """The identity from the answer to ``identify``."""
+
+    @abc.abstractmethod
+    def _parse_capabilities(self, value: str | bytes) -> Capabilities:
+        """The capabilities from the answer to ``capabilities``."""
+
+    def _decoder_counts(self) -> dict[str, int]:
+        """What the decoder dropped, by reason (for diagnostics); subclasses override."""
+        return {}
+
+    # -- what subclasses call from _on_bytes ---------------------------------------------------
+
+    def _deliver_answer(self, seq: int, answer: Answer) -> None:
+        with self._state_lock:
+            waiter = self._waiters.get(seq)
+        if waiter is not None:
+            waiter.answer = answer
+            waiter.event.set()
+
+    def _deliver_hello(self, emulated: bool) -> None:
+        self.emulated = emulated
+        if self._hello.is_set() and self._identity is not None:
+            # A hello after identification: the machine restarted under us. Its output is off.
+            with self._state_lock:
+                self._output_on = False
+                self._faults = ("machine restarted during the session",)
+        self._hello.set()
+
+    def _deliver_heartbeat(self, machine_us: int, output_on: bool, faults: tuple[str, ...]) -> None:
+        now = self.clock.now()
+        restarted = self.machine_clock.observe(machine_us, now)
+        with self._state_lock:
+            self._last_heard_s = now
+            self._output_on = output_on
+            if restarted and self._identity is not None:
+                faults = (*faults, "machine restarted during the session")
+            if faults:
+                self._faults = tuple(dict.fromkeys((*self._faults, *faults)))
+
+    def _deliver_samples(
+        self, machine_us: np.ndarray, current_ua: np.ndarray, voltage_v: np.ndarray
+    ) -> None:
+        if len(machine_us) == 0 or not self.machine_clock.synchronised:
+            return  # before the first heartbeat the samples cannot be placed in time
+        block = SampleBlock(self.machine_clock.to_console(machine_us), current_ua, voltage_v)
+        with self._state_lock:
+            self._chunks.append(block)
+            self._last_heard_s = max(self._last_heard_s, self.clock.now())
+
+    # -- Driver interface ----------------------------------------------------------------------
+
+    def open(self) -> None:
+        try:
+            self._serial = serial.serial_for_url(
+                self.port_url,
+                baudrate=self.baudrate,
+                timeout=READ_TIMEOUT_S,
+                write_timeout=0.5,
+                exclusive=True,
+            )
+        except (serial.SerialException, ValueError, OSError) as error:
+            raise DriverError(f"cannot open {self.port_url}: {_plain(error)}") from None
+        self._stop.clear()
+        self._reader = threading.Thread(
+            target=self._read_loop, name=f"{self.kind}-reader", daemon=True
+        )
+        self._reader.start()
+        if not self._hello.wait(self.hello_timeout_s):
+            # Not every machine resets when its port opens; ask it anyway.
+            log.info(
+                "%s on %s: no hello within %.1f s", self.kind, self.port_url, self.hello_timeout_s
+            )
+        self._identity = None
+        identity = self._parse_identity(self._command("identify"))
+        self.capabilities = self._parse_capabilities(self._command("capabilities"))
+        self._command("output_off")
+        if not self.streams_from_boot:
+            self._command("stream_on")
+        self._identity = identity
+        self._keepalive = threading.Thread(
+            target=self._keepalive_loop, name=f"{self.kind}-keepalive", daemon=True
+        )
+        self._keepalive.start()
+        deadline = time.monotonic() + self.hello_timeout_s
+        while not self.machine_clock.synchronised and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not self.machine_clock.synchronised:
+            self.close()
+            raise DriverError(f"the {self.kind} on {self.port_url} sends no heartbeat")
+
+    def close(self) -> None:
+        if self._serial is None:
+            return
+        if self._lost is None:
+            # Closing must not fail; the machine's own watchdog turns the output off anyway.
+            with contextlib.suppress(DriverError):
+                self._write(self._encode(self._next_seq(), "output_off"))
+        self._stop.set()
+        for thread in (self._keepalive, self._reader):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(1.0)
+        try:
+            self._serial.close()
+        except (serial.SerialException, OSError):
+            log.debug("closing %s failed", self.port_url, exc_info=True)
+        self._serial = None
+
+    def identify(self) -> DeviceIdentity:
+        self._check_connected()
+        if self._identity is None:
+            raise DriverError(f"the {self.kind} has not been identified (open it first)")
+        return self._identity
+
+    def configure(self, waveform: Any) -> None:
+        self._command("waveform", waveform)
+
+    def set_amplitude(self, current_ua: float) -> None:
+        self._command("amplitude", current_ua)
+
+    def start_output(self) -> None:
+        self._want_off = False
+        self._command("output_on")
+
+    def stop_output(self) -> None:
+        # Fast and never raising: write OFF now; the keep-alive loop repeats it until a
+        # heartbeat confirms the output is off. A lost port is off by the machine's watchdog.
+        self._want_off = True
+        self._off_requests += 1
+        if self._serial is None or self._lost is not None:
+            return
+        try:
+            self._write(self._encode(self._next_seq(), "output_off"))
+        except DriverError:
+            log.warning("output-off write failed on %s", self.port_url)
+
+    def read_samples(self) -> SampleBlock:
+        self._check_connected()
+        with self._state_lock:
+            chunks, self._chunks = self._chunks, []
+        if not chunks:
+            return SampleBlock.empty()
+        if len(chunks) == 1:
+            return chunks[0]
+        return SampleBlock(
+            np.concatenate([c.t for c in chunks]),
+            np.concatenate([c.current_ua for c in chunks]),
+            np.concatenate([c.voltage_v for c in chunks]),
+        )
+
+    def status(self) -> DeviceStatus:
+        self._check_connected()
+        with self._state_lock:
+            return DeviceStatus(self._last_heard_s, self._output_on, self._faults)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _check_connected(self) -> None:
+        if self._lost is not None:
+            raise DriverError(self._lost)
+        if self._serial is None:
+            raise DriverError(f"the {self.kind} is not open")
+
+    def _next_seq(self) -> int:
+        with self._state_lock:
+            self._seq = (self._seq + 1) % self.sequence_modulus
+            return self._seq
+
+    #: Sequence numbers wrap at this value (set by the wire protocol).
+    sequence_modulus = 256
+
+    def _command(self, command: str, argument: Any = None) -> str | bytes | None:
+        """Send one command and wait for its answer, retrying with the same sequence number."""
+        self._check_connected()
+        seq = self._next_seq()
+        waiter = _Waiter()
+        with self._state_lock:
+            self._waiters[seq] = waiter
+        frame = self._encode(seq, command, argument)
+        off_requests = self._off_requests
+        try:
+            for attempt in range(COMMAND_TRIES):
+                if attempt and self._off_requests != off_requests and command != "output_off":
+                    # An output-off went out while we waited: resending an older command now
+                    # (it may be OUTPUT_ON) could undo it at the machine.
+                    raise DriverError(
+                        f"'{command}' was not confirmed before the output was turned off"
+                    )
+                self._write(frame)
+                if waiter.event.wait(ANSWER_TIMEOUT_S):
+                    break
+                self._check_connected()
+            else:
+                raise DriverError(
+                    f"the {self.kind} did not answer '{command}' after {COMMAND_TRIES} tries"
+                )
+        finally:
+            with self._state_lock:
+                self._waiters.pop(seq, None)
+        answer = waiter.answer
+        assert answer is not None
+        if not answer.ok:
+            raise DriverError(f"the {self.kind} refused '{command}': {answer.error}")
+        return answer.value
+
+    def _write(self, data: bytes) -> None:
+        port = self._serial
+        if port is None:
+            raise DriverError(f"the {self.kind} is not open")
+        try:
+            with self._write_lock:
+                port.write(data)
+        except (serial.SerialException, OSError) as error:
+            self._connection_lost(error)
+            raise DriverError(self._lost or "write failed") from None
+
+    def _read_loop(self) -> None:
+        port = self._serial
+        assert port is not None
+        while not self._stop.is_set():
+            try:
+                data = port.read(max(1, port.in_waiting))
+            except (serial.SerialException, OSError, TypeError) as error:
+                # TypeError: pyserial's posix read after a concurrent close.
+                if not self._stop.is_set():
+                    self._connection_lost(error)
+                return
+            if data:
+                self.bytes_received += len(data)
+                try:
+                    self._on_bytes(data)
+                except Exception:  # a decoder bug must not kill the port's only reader
+                    log.exception("%s decoder failed on %d bytes", self.kind, len(data))
+
+    def _keepalive_loop(self) -> None:
+        while not self._stop.wait(KEEPALIVE_S):
+            if self._lost is not None:
+                return
+            try:
+                self._write(self._encode(self._next_seq(), "keepalive"))
+                with self._state_lock:
+                    still_on = self._output_on
+                if self._want_off and still_on:
+                    self._write(self._encode(self._next_seq(), "output_off"))
+            except DriverError:
+                return
+
+    def _connection_lost(self, error: BaseException) -> None:
+        if self._lost is None:
+            self._lost = (
+                f"the connection to the {self.kind} on {self.port_url} was lost "
+                f"({_plain(error)}): cable pulled or machine off"
+            )
+            log.warning("%s", self._lost)
+        for waiter in list(self._waiters.values()):
+            waiter.event.set()  # wake callers: they see the loss and raise
+
+
+def _plain(error: BaseException) -> str:
+    """An OS or pyserial error in words, without the errno clutter."""
+    text = str(error).strip() or type(error).__name__
+    return text.split("] ", 1)[-1] if text.startswith("[Errno") else text

@@ -1,0 +1,303 @@
+"""The serial machine drivers through their emulators, over a real pty (and TCP), on fast clocks.
+
+Everything goes through pyserial and the wire protocol: the emulator serves the firmware over the
+simulated skin on one end of a pseudo-terminal, the driver opens the other end with
+``serial_for_url``. The clock runs faster than real time; an emulator says so in its hello, so the
+engine allows it (a real machine would be refused).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import pytest
+
+from console.drivers import DriverError, DriverInfo
+from console.engine.clock import RealClock, ScaledClock, VirtualClock
+from console.engine.events import EngineState, SafetyKind
+from console.engine.runner import TreatmentEngine
+from console.engine.safety import PreflightError
+from console.plugins import load_plugins
+from console.protocols import Protocol
+from console.waveforms import Waveform, WaveShape
+from device_drivers import framed_plugin
+from device_drivers.emulator import EmulatorServer, make_emulator
+from device_drivers.framed_driver import FramedMachineDriver
+from device_drivers.serial_machine import SerialMachineDriver
+from device_drivers.simulator import SimulatedMachine
+from device_drivers.simulator_plugin import register_drivers as simulator_drivers
+from support import make_protocol
+
+pytestmark = pytest.mark.timeout(120)
+
+PROTOCOLS = {
+    "framed": (FramedMachineDriver, framed_plugin.register_drivers()[0]),
+}
+
+
+@dataclass
+class Bench:
+    """An emulated machine on a pty, its driver class and registration, on one clock."""
+
+    protocol: str
+    clock: ScaledClock
+    server: EmulatorServer
+    port: str
+    driver_class: type[SerialMachineDriver]
+    info: DriverInfo
+
+    def driver(self) -> SerialMachineDriver:
+        return self.driver_class(self.clock, port=self.port)
+
+    def engine(self) -> tuple[TreatmentEngine, SerialMachineDriver]:
+        driver = self.driver()
+        return TreatmentEngine(driver, self.info, self.clock), driver
+
+
+def bench(protocol: str, speed: float) -> Iterator[Bench]:
+    clock = ScaledClock(speed)
+    server = make_emulator(protocol, clock)
+    port = server.open_pty()
+    server.start()
+    driver_class, info = PROTOCOLS[protocol]
+    yield Bench(protocol, clock, server, port, driver_class, info)
+    server.stop()
+
+
+@pytest.fixture(params=sorted(PROTOCOLS))
+def fast(request: pytest.FixtureRequest) -> Iterator[Bench]:
+    """An emulated machine at ×20 (a 60 s protocol takes 3 s)."""
+    yield from bench(request.param, 20.0)
+
+
+def short_protocol() -> Protocol:
+    return make_protocol(steps=3, duration_s=20.0, current_ua=300.0)
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.005)
+
+
+# -- the whole protocol --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_whole_lifting_matches_the_simulated_machine(protocol: str) -> None:
+    lifting = load_plugins().protocols["lifting"]
+    reference_clock = VirtualClock()
+    reference = TreatmentEngine(
+        SimulatedMachine(reference_clock, seed=1), simulator_drivers()[0], reference_clock
+    )
+    reference.prepare(lifting)
+    expected = reference.run(timeout=60)
+    reference.close()
+
+    for machine in bench(protocol, 100.0):
+        engine, driver = machine.engine()
+        engine.prepare(lifting)
+        assert engine.simulated, "the emulator announced itself: no current can reach anyone"
+        summary = engine.run(timeout=90)
+        engine.close()
+        assert summary.state is EngineState.FINISHED, summary.reason
+        assert len(summary.steps) == len(expected.steps) == 12
+        for got, want in zip(summary.steps, expected.steps, strict=True):
+            assert got.zone == want.zone
+            assert got.charge_uc == pytest.approx(want.charge_uc, rel=0.02), got.zone
+            assert got.mean_impedance_kohm == pytest.approx(want.mean_impedance_kohm, rel=0.1)
+        counts = driver._decoder_counts()
+        assert sum(counts.values()) == 0, counts  # a clean line drops nothing
+
+
+# -- faults during a session ---------------------------------------------------------------------
+
+
+def test_cable_pulled_mid_step_interrupts_and_keeps_the_dose(fast: Bench) -> None:
+    engine, _ = fast.engine()
+    engine.prepare(short_protocol())
+    engine.start()
+    wait_for(lambda: engine.state is EngineState.RUNNING and fast.clock.now() > 8.0)
+    fast.server.inject("cable_pull")
+    assert engine.wait(10)
+    summary = engine.summary()
+    engine.close()
+    assert summary.state is EngineState.INTERRUPTED
+    assert summary.events[-1].kind in (SafetyKind.DRIVER_ERROR, SafetyKind.WATCHDOG)
+    assert "lost" in summary.events[-1].message or "not answered" in summary.events[-1].message
+    first = summary.steps[0]
+    assert not first.completed and first.charge_uc > 0  # what was delivered is kept
+    # The machine turned its own output off when the console went quiet.
+    wait_for(lambda: not fast.server.firmware.machine.output_on, timeout=2.0)
+
+
+def test_over_current_trip_stops_the_engine_and_is_recorded(fast: Bench) -> None:
+    engine, _ = fast.engine()
+    engine.prepare(short_protocol())
+    engine.start()
+    wait_for(lambda: engine.state is EngineState.RUNNING)
+    fast.server.inject("over_current")
+    assert engine.wait(10)
+    summary = engine.summary()
+    engine.close()
+    assert summary.state is EngineState.ABORTED
+    assert summary.events[-1].kind in (SafetyKind.DEVICE_FAULT, SafetyKind.OVER_CURRENT)
+    assert not fast.server.firmware.machine.output_on
+
+
+def test_a_reboot_mid_session_ends_it_and_the_output_stays_off(fast: Bench) -> None:
+    engine, _ = fast.engine()
+    engine.prepare(short_protocol())
+    engine.start()
+    wait_for(lambda: engine.state is EngineState.RUNNING)
+    fast.server.inject("reboot")
+    assert engine.wait(10)
+    summary = engine.summary()
+    assert summary.state in (EngineState.ABORTED, EngineState.INTERRUPTED)
+    assert "restarted" in summary.reason
+    time.sleep(0.3)  # the driver keeps its keep-alive going; it must never turn output on
+    assert not fast.server.firmware.machine.output_on
+    engine.close()
+
+
+def test_garbage_and_lost_bytes_are_survived_and_counted(fast: Bench) -> None:
+    engine, driver = fast.engine()
+    engine.prepare(short_protocol())
+    engine.start()
+    wait_for(lambda: engine.state is EngineState.RUNNING)
+    for _ in range(5):
+        fast.server.inject("garbage")
+        fast.server.inject("drop")
+        time.sleep(0.05)
+    assert engine.wait(20)
+    summary = engine.summary()
+    engine.close()
+    assert summary.state is EngineState.FINISHED, summary.reason
+    assert sum(driver._decoder_counts().values()) > 0
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def test_a_slow_answer_is_retried_and_applied_once(fast: Bench) -> None:
+    driver = fast.driver()
+    driver.open()
+    applied_before = fast.server.commands_seen
+    fast.server.inject("slow")
+    driver.set_amplitude(120.0)
+    assert fast.server.firmware.machine.amplitude_ua == 120.0
+    assert fast.server.commands_seen - applied_before >= 2  # the retry reached the machine
+    assert fast.server.firmware.errors == []
+    driver.close()
+
+
+def test_a_refused_setting_gives_a_clear_error(fast: Bench) -> None:
+    fast.server.firmware.capabilities = replace(
+        fast.server.firmware.capabilities, frequency_hz=(0.1, 100.0)
+    )
+    driver = fast.driver()
+    driver.open()
+    driver.configure(Waveform(WaveShape.SINE, 40.0, 100.0))
+    with pytest.raises(DriverError, match=r"refused 'waveform'.*500 Hz"):
+        driver.configure(Waveform(WaveShape.SINE, 500.0, 100.0))
+    driver.close()
+
+
+def test_a_machine_that_never_answers_fails_after_bounded_retries() -> None:
+    master, slave = os.openpty()
+    try:
+        driver = FramedMachineDriver(RealClock(), port=os.ttyname(slave))
+        driver.hello_timeout_s = 0.2
+        started = time.monotonic()
+        with pytest.raises(DriverError, match=r"did not answer 'identify' after 4 tries"):
+            driver.open()
+        assert time.monotonic() - started < 2.0
+        driver.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_narrower_capabilities_are_refused_before_anything_is_sent(fast: Bench) -> None:
+    fast.server.firmware.capabilities = replace(
+        fast.server.firmware.capabilities, current_ua=(10.0, 200.0)
+    )
+    lifting = load_plugins().protocols["lifting"]
+    engine, _ = fast.engine()
+    with pytest.raises(PreflightError) as refused:
+        engine.prepare(lifting)
+    assert "step 5 (cheek_right)" in str(refused.value)
+    assert "350" in str(refused.value)
+    assert fast.server.firmware.machine.amplitude_ua == 0.0
+    assert not fast.server.firmware.machine.output_on
+    engine.close()
+
+
+def test_a_second_open_of_the_same_port_fails_clearly(fast: Bench) -> None:
+    first = fast.driver()
+    first.open()
+    second = fast.driver()
+    with pytest.raises(DriverError, match=r"cannot open .*"):
+        second.open()
+    first.close()
+
+
+def test_a_real_machine_refuses_a_fast_clock() -> None:
+    for machine in bench("framed", 20.0):
+        # The same firmware, but its hello says it is hardware that can drive current.
+        machine.server.adapter.hello = _hardware_hello  # type: ignore[method-assign]
+        engine, _ = machine.engine()
+        with pytest.raises(PreflightError, match="real machine runs in real time"):
+            engine.prepare(short_protocol())
+        assert not machine.server.firmware.machine.output_on
+        engine.close()
+
+
+def _hardware_hello() -> bytes:
+    from device_drivers import framed_protocol as wire
+
+    return wire.encode_frame(wire.Frame(wire.FrameType.HELLO, 1, wire.pack_hello(emulator=False)))
+
+
+# -- the emulator on its own ---------------------------------------------------------------------
+
+
+def test_the_emulator_command_prints_its_port_and_serves() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "device_drivers.emulator", "--protocol", "framed", "--pty"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().strip()
+        assert port.startswith("/dev/")
+        driver = FramedMachineDriver(RealClock(), port=port)
+        driver.open()
+        assert "emulator" in driver.identify().model
+        wait_for(lambda: len(driver.read_samples()) > 0, timeout=5.0)
+        driver.close()
+    finally:
+        process.terminate()
+        assert process.wait(5) == 0
+
+
+def test_the_emulator_serves_tcp_for_socket_urls() -> None:
+    clock = RealClock()
+    server = make_emulator("framed", clock)
+    url = server.listen_tcp(0)
+    server.start()
+    try:
+        driver = FramedMachineDriver(clock, port=url)
+        driver.open()
+        assert driver.identify().serial == "FX7-EMU-0001"
+        driver.close()
+    finally:
+        server.stop()
