@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from console.drivers import Capabilities, DeviceIdentity, DriverError
 from console.engine.clock import Clock
-from console.waveforms import Waveform
+from console.waveforms import MAX_RAMP_S, Waveform
 from device_drivers.machine_faults import FaultFlag
 from device_drivers.simulator import SimFault, SimulatedMachine
 
@@ -35,6 +36,8 @@ CONSOLE_SILENCE_S = 0.5
 #: A command repeating the last one (same seq, same content) within this many wall-clock
 #: seconds is a retry: answered again, not applied again.
 DUPLICATE_WINDOW_S = 1.0
+#: Entries the error queue holds; when full, the last becomes "Queue overflow".
+ERROR_QUEUE_SIZE = 16
 #: Over-current trip: measured above setting × this + the margin, in µA.
 TRIP_FACTOR = 1.2
 TRIP_MARGIN_UA = 20.0
@@ -53,6 +56,8 @@ class Op(enum.StrEnum):
     STREAM_ON = "stream_on"
     STREAM_OFF = "stream_off"
     ERROR_QUERY = "error_query"
+    OUTPUT_QUERY = "output_query"
+    RAMP = "ramp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,10 @@ class Firmware:
     #: The framed machine streams samples from power-on; the SCPI machine waits for MEAS:STR ON.
     streams_from_boot: bool = False
     machine: SimulatedMachine = field(init=False)
+    #: The error queue (``SYST:ERR?``): what happened on its own, such as a trip. Bounded.
     errors: list[tuple[int, str]] = field(default_factory=list)
+    #: The same events, until the wire protocol has announced them (``!ERR``, ERROR frames).
+    announcements: list[tuple[int, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -128,10 +136,11 @@ class Firmware:
             self.streaming = self.streams_from_boot
             self.faults = 0
             self._highest_setting_ua = 0.0
-            self._last_answered: _Answered | None = None
+            self._recent: deque[_Answered] = deque(maxlen=16)
             self._first_index = round(self.boot_s * self.sample_rate_hz)
             self._consumed = 0
             self.errors.clear()
+            self.announcements.clear()
 
     def machine_us(self, t: float | np.ndarray) -> Any:
         """Machine time (µs since boot) of console-clock time ``t``."""
@@ -147,20 +156,17 @@ class Firmware:
     def execute(self, command: Command) -> Reply:
         """Apply one command (once per sequence number) and return the answer to send."""
         with self._lock:
-            last = self._last_answered
             now = time.monotonic()
-            if (
-                last is not None
-                and last.command == command  # the same seq *and* the same content
-                and now - last.at <= DUPLICATE_WINDOW_S
-            ):
-                return last.reply  # a retry: answer again, apply nothing twice
+            # Several commands may be in flight (the console's keep-alive beside its commands),
+            # so a retry is looked up among the recent ones: same seq *and* same content.
+            # OUTPUT_OFF is always carried out: doing it twice is harmless, missing it is not.
+            if command.op is not Op.OUTPUT_OFF:
+                for earlier in self._recent:
+                    if earlier.command == command and now - earlier.at <= DUPLICATE_WINDOW_S:
+                        return earlier.reply  # a retry: answer again, apply nothing twice
             reply = self._apply(command)
             if command.op is not Op.KEEPALIVE:
-                self._last_answered = _Answered(command, reply, now)
-            if not reply.ok:
-                self.errors.append((reply.error_code, reply.error))
-                del self.errors[:-16]  # the error queue is bounded, as on a real machine
+                self._recent.append(_Answered(command, reply, now))
             return reply
 
     def _apply(self, command: Command) -> Reply:
@@ -178,9 +184,17 @@ class Firmware:
             if op is Op.ERROR_QUERY:
                 code, text = self.errors.pop(0) if self.errors else (0, "No error")
                 return Reply(True, (code, text))
+            if op is Op.OUTPUT_QUERY:
+                return Reply(True, self.machine.output_on)
+            if op is Op.RAMP:
+                # The console ramps in software and sends 0; a machine ramp is accepted too.
+                if not 0.0 <= float(argument) <= MAX_RAMP_S:
+                    return Reply(False, error_code=-222, error=f"ramp {argument:g} s out of range")
+                return Reply(True)
             if op is Op.OUTPUT_OFF:
                 self.machine.stop_output()
-                self.faults &= ~FaultFlag.OVER_CURRENT_TRIP  # acknowledged by the console
+                # The console has seen the trip or the silence: the latches clear.
+                self.faults &= ~(FaultFlag.OVER_CURRENT_TRIP | FaultFlag.WATCHDOG)
                 return Reply(True)
             if op is Op.WAVEFORM:
                 return self._configure(argument)
@@ -190,6 +204,15 @@ class Firmware:
                 if self.faults & FaultFlag.OVER_CURRENT_TRIP:
                     return Reply(
                         False, error_code=301, error="over-current trip: turn output off first"
+                    )
+                if self.faults & FaultFlag.WATCHDOG:
+                    return Reply(
+                        False, error_code=303, error="keep-alive timeout: turn output off first"
+                    )
+                if self.machine.amplitude_ua != 0.0:
+                    # The machine enforces "always from zero" itself, whatever the console does.
+                    return Reply(
+                        False, error_code=-221, error="set the current to 0 before output on"
                     )
                 self.machine.start_output()
                 return Reply(True)
@@ -234,6 +257,7 @@ class Firmware:
             if self.machine.output_on:
                 self.machine.stop_output()
                 self.faults |= FaultFlag.WATCHDOG
+                self._announce(303, "keep-alive timeout: output turned off")
 
     def telemetry(self) -> Telemetry:
         """Samples since the last call, and the state to report; trips on over-current."""
@@ -246,7 +270,7 @@ class Firmware:
                 if peak > setting * TRIP_FACTOR + TRIP_MARGIN_UA:
                     self.machine.stop_output()
                     self.faults |= FaultFlag.OVER_CURRENT_TRIP
-                    self.errors.append((301, f"over-current trip: {peak:.0f} µA measured"))
+                    self._announce(301, f"over-current trip: {peak:.0f} µA measured")
             first = self._first_index + self._consumed
             self._consumed += len(block)
             if SimFault.CONTACT_LOSS in self.machine.active_faults:
@@ -262,6 +286,20 @@ class Firmware:
                 faults=int(self.faults),
                 amplitude_ua=amplitude,
             )
+
+    def _announce(self, code: int, text: str) -> None:
+        """An event of the machine's own: into the error queue, and out on the wire."""
+        if len(self.errors) >= ERROR_QUEUE_SIZE:
+            self.errors[-1] = (-350, "Queue overflow")  # as SCPI machines report a full queue
+        else:
+            self.errors.append((code, text))
+        self.announcements.append((code, text))
+
+    def take_announcements(self) -> list[tuple[int, str]]:
+        """Events not yet announced on the wire (drained by the wire protocol)."""
+        with self._lock:
+            out, self.announcements = self.announcements, []
+            return out
 
     def trip_over_current(self) -> None:
         """Fault injection: the measured current jumps above the setting; the firmware trips."""

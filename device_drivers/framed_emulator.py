@@ -24,9 +24,13 @@ _OPS = {
 #: Firmware error codes (SCPI-style numbers) as NACK reasons.
 _REASONS = {
     -222: NackReason.OUT_OF_RANGE,
+    -221: NackReason.BUSY,
     301: NackReason.FAULT_ACTIVE,
+    303: NackReason.FAULT_ACTIVE,
     -100: NackReason.UNKNOWN_COMMAND,
 }
+#: The firmware's events as this machine's ERROR codes (machine-specific, one byte).
+_ERROR_CODES = {301: 1, 303: 3}
 
 
 class FramedAdapter(WireAdapter):
@@ -113,7 +117,11 @@ class FramedAdapter(WireAdapter):
         return self._frame(FrameType.SAMPLES, payload)
 
     def heartbeat(self, machine_us: int, telemetry: Telemetry) -> bytes:
-        return self._frame(
+        errors = b"".join(
+            self._frame(FrameType.ERROR, wire.pack_error(_ERROR_CODES.get(code, 0), text))
+            for code, text in self.firmware.take_announcements()
+        )
+        return errors + self._frame(
             FrameType.HEARTBEAT,
             wire.pack_heartbeat(machine_us, telemetry.output_on, telemetry.faults),
         )

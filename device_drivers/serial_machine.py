@@ -323,8 +323,14 @@ class SerialMachineDriver(Driver, abc.ABC):
     #: Sequence numbers wrap at this value (set by the wire protocol).
     sequence_modulus = 256
 
-    def _command(self, command: str, argument: Any = None) -> str | bytes | None:
-        """Send one command and wait for its answer, retrying with the same sequence number."""
+    def _command(
+        self, command: str, argument: Any = None, label: str | None = None
+    ) -> str | bytes | None:
+        """Send one command and wait for its answer, retrying with the same sequence number.
+
+        ``label`` names the command in error messages (default: ``command``).
+        """
+        label = label or command
         self._check_connected()
         seq = self._next_seq()
         waiter = _Waiter()
@@ -338,7 +344,7 @@ class SerialMachineDriver(Driver, abc.ABC):
                     # An output-off went out while we waited: resending an older command now
                     # (it may be OUTPUT_ON) could undo it at the machine.
                     raise DriverError(
-                        f"'{command}' was not confirmed before the output was turned off"
+                        f"'{label}' was not confirmed before the output was turned off"
                     )
                 self._write(frame)
                 if waiter.event.wait(ANSWER_TIMEOUT_S):
@@ -346,7 +352,7 @@ class SerialMachineDriver(Driver, abc.ABC):
                 self._check_connected()
             else:
                 raise DriverError(
-                    f"the {self.kind} did not answer '{command}' after {COMMAND_TRIES} tries"
+                    f"the {self.kind} did not answer '{label}' after {COMMAND_TRIES} tries"
                 )
         finally:
             with self._state_lock:
@@ -354,7 +360,7 @@ class SerialMachineDriver(Driver, abc.ABC):
         answer = waiter.answer
         assert answer is not None
         if not answer.ok:
-            raise DriverError(f"the {self.kind} refused '{command}': {answer.error}")
+            raise DriverError(f"the {self.kind} refused '{label}': {answer.error}")
         return answer.value
 
     def _write(self, data: bytes) -> None:

@@ -39,4 +39,4 @@ def make_protocol(
 
 
 #: The driver plugins the project ships; each is a plugin of the same name.
-BUILT_IN_DRIVERS = ("framed", "simulator")
+BUILT_IN_DRIVERS = ("framed", "scpi", "simulator")

@@ -25,9 +25,10 @@ from console.engine.safety import PreflightError
 from console.plugins import load_plugins
 from console.protocols import Protocol
 from console.waveforms import Waveform, WaveShape
-from device_drivers import framed_plugin
+from device_drivers import framed_plugin, scpi_plugin
 from device_drivers.emulator import EmulatorServer, make_emulator
 from device_drivers.framed_driver import FramedMachineDriver
+from device_drivers.scpi_driver import ScpiMachineDriver
 from device_drivers.serial_machine import SerialMachineDriver
 from device_drivers.simulator import SimulatedMachine
 from device_drivers.simulator_plugin import register_drivers as simulator_drivers
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.timeout(120)
 
 PROTOCOLS = {
     "framed": (FramedMachineDriver, framed_plugin.register_drivers()[0]),
+    "scpi": (ScpiMachineDriver, scpi_plugin.register_drivers()[0]),
 }
 
 
@@ -205,7 +207,7 @@ def test_a_refused_setting_gives_a_clear_error(fast: Bench) -> None:
     driver = fast.driver()
     driver.open()
     driver.configure(Waveform(WaveShape.SINE, 40.0, 100.0))
-    with pytest.raises(DriverError, match=r"refused 'waveform'.*500 Hz"):
+    with pytest.raises(DriverError, match=r"refused 'waveform[ '].*500 Hz"):
         driver.configure(Waveform(WaveShape.SINE, 500.0, 100.0))
     driver.close()
 
@@ -269,9 +271,10 @@ def _hardware_hello() -> bytes:
 # -- the emulator on its own ---------------------------------------------------------------------
 
 
-def test_the_emulator_command_prints_its_port_and_serves() -> None:
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_the_emulator_command_prints_its_port_and_serves(protocol: str) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "device_drivers.emulator", "--protocol", "framed", "--pty"],
+        [sys.executable, "-m", "device_drivers.emulator", "--protocol", protocol, "--pty"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -279,7 +282,7 @@ def test_the_emulator_command_prints_its_port_and_serves() -> None:
         assert process.stdout is not None
         port = process.stdout.readline().strip()
         assert port.startswith("/dev/")
-        driver = FramedMachineDriver(RealClock(), port=port)
+        driver = PROTOCOLS[protocol][0](RealClock(), port=port)
         driver.open()
         assert "emulator" in driver.identify().model
         wait_for(lambda: len(driver.read_samples()) > 0, timeout=5.0)

@@ -1,0 +1,139 @@
+"""The SCPI text machine's side of its wire protocol, for the emulator.
+
+Checksummed, tagged lines (``docs/protocols/scpi.md``) in; firmware commands out. The waveform
+arrives as several commands (shape, frequency, reversal interval, polarity): each is applied
+to the machine as the whole waveform it makes with the settings already there, so the firmware
+checks every one against the capabilities and refuses what it cannot do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from console.waveforms import Polarity, Waveform, WaveShape
+from device_drivers import scpi_protocol as wire
+from device_drivers.emulator import WireAdapter
+from device_drivers.firmware import Command, Firmware, Op, Reply, Telemetry
+from device_drivers.scpi_protocol import ErrorCode, Keyword
+
+VENDOR = "Microcurrent Console"
+
+_SHAPES = {mnemonic: shape for shape, mnemonic in wire.SHAPE_MNEMONICS.items()}
+_POLARITIES = {mnemonic: polarity for polarity, mnemonic in wire.POLARITY_MNEMONICS.items()}
+_SIMPLE = {
+    Keyword.IDN: Op.IDENTIFY,
+    Keyword.CAPABILITIES: Op.CAPABILITIES,
+    Keyword.OUTPUT_QUERY: Op.OUTPUT_QUERY,
+    Keyword.ERROR_QUERY: Op.ERROR_QUERY,
+    Keyword.HEARTBEAT: Op.KEEPALIVE,
+}
+
+
+def _plain(text: str) -> str:
+    """Error text as the protocol carries it: printable ASCII, no '*' (the checksum mark)."""
+    text = text.replace("µ", "u").replace("–", "-").replace("*", "x")
+    return "".join(c for c in text if c.isascii() and c.isprintable())[:120]
+
+
+class ScpiAdapter(WireAdapter):
+    """Lines in, commands out; answers and telemetry in, lines out."""
+
+    default_rate_hz = 2000.0
+    batch_samples = 400  # lines per write: 2 kS/s in five or so writes a second per 100 ms
+
+    def __init__(self, firmware: Firmware) -> None:
+        self.firmware = firmware
+        self.decoder = wire.LineDecoder()
+        self._refusals: list[str] = []
+        # The waveform the settings so far make; a command applies it with its one change.
+        self._staged = Waveform(WaveShape.SQUARE, 1.0, 0.0, Polarity.ALTERNATING, 2.0)
+
+    def feed(self, data: bytes) -> list[Command]:
+        commands = []
+        for line in self.decoder.feed(data):
+            try:
+                parsed = wire.parse_command(line)
+                commands.append(self._command(parsed))
+            except wire.ScpiError as error:
+                if error.seq is not None:  # untagged garbage is not answered: nobody asked
+                    self._refusals.append(
+                        wire.format_reply(
+                            wire.Reply(error.seq, False, None, int(error.code), _plain(str(error)))
+                        )
+                    )
+        return commands
+
+    def _command(self, parsed: wire.Command) -> Command:
+        keyword, seq = parsed.keyword, parsed.seq
+        if keyword in _SIMPLE:
+            return Command(seq, _SIMPLE[keyword])
+        if keyword is Keyword.CURRENT:
+            return Command(seq, Op.AMPLITUDE, parsed.number)
+        if keyword is Keyword.RAMP:
+            return Command(seq, Op.RAMP, parsed.number)
+        if keyword is Keyword.OUTPUT:
+            return Command(seq, Op.OUTPUT_ON if parsed.argument == "ON" else Op.OUTPUT_OFF)
+        if keyword is Keyword.STREAM:
+            return Command(seq, Op.STREAM_ON if parsed.argument == "ON" else Op.STREAM_OFF)
+        staged = self._staged
+        if keyword is Keyword.FUNCTION:
+            staged = replace(staged, shape=_SHAPES[str(parsed.argument)])
+        elif keyword is Keyword.FREQUENCY:
+            staged = replace(staged, frequency_hz=parsed.number)
+        elif keyword is Keyword.POLARITY:
+            staged = replace(staged, polarity=_POLARITIES[str(parsed.argument)])
+        elif keyword is Keyword.REVERSAL_INTERVAL:
+            staged = replace(staged, reversal_interval_s=parsed.number)
+        else:
+            raise wire.ScpiError(f"{keyword} is not handled", ErrorCode.UNDEFINED_HEADER, seq)
+        return Command(seq, Op.WAVEFORM, staged)
+
+    def take_refusals(self) -> bytes:
+        out, self._refusals = self._refusals, []
+        return wire.seal_lines(out) if out else b""
+
+    def hello(self) -> bytes:
+        return wire.seal(wire.format_hello(wire.Hello(wire.PROTOCOL_VERSION, emulator=True)))
+
+    def answer(self, command: Command, reply: Reply) -> bytes:
+        if not reply.ok:
+            text = wire.format_reply(
+                wire.Reply(command.seq, False, None, reply.error_code, _plain(reply.error))
+            )
+            return wire.seal(text)
+        if command.op is Op.WAVEFORM:
+            self._staged = command.argument  # the machine now holds these settings
+        value: str | None = None
+        if command.op is Op.IDENTIFY:
+            value = wire.format_identity(reply.value, VENDOR)
+        elif command.op is Op.CAPABILITIES:
+            value = wire.format_capabilities(reply.value)
+        elif command.op is Op.OUTPUT_QUERY:
+            value = "ON" if reply.value else "OFF"
+        elif command.op is Op.ERROR_QUERY:
+            code, text = reply.value
+            value = wire.format_error(code, _plain(text))
+        return wire.seal(wire.format_reply(wire.Reply(command.seq, True, value)))
+
+    def samples(self, telemetry: Telemetry, start: int, stop: int, rate_hz: int) -> bytes:
+        batch = wire.SampleBatch(
+            index=np.arange(telemetry.first_index + start, telemetry.first_index + stop),
+            machine_time_us=telemetry.machine_us[start:stop],
+            current_ua=telemetry.current_ua[start:stop],
+            voltage_v=telemetry.voltage_v[start:stop],
+        )
+        return wire.seal_lines(wire.format_measurements(batch))
+
+    def heartbeat(self, machine_us: int, telemetry: Telemetry) -> bytes:
+        lines = [
+            wire.format_async_error(code, _plain(text))
+            for code, text in self.firmware.take_announcements()
+        ]
+        lines.append(
+            wire.format_heartbeat(
+                wire.Heartbeat(machine_us, telemetry.output_on, wire.Fault(telemetry.faults))
+            )
+        )
+        return wire.seal_lines(lines)

@@ -1,0 +1,47 @@
+"""Built-in driver plugin: machines that speak the SCPI-style text protocol over serial.
+
+The wire protocol is specified in ``docs/protocols/scpi.md``; the emulator of such a machine is
+``python -m device_drivers.emulator --protocol scpi --pty``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console import hookimpl
+from console.drivers import DriverInfo, Transport
+from console.engine.clock import Clock
+from device_drivers.framed_plugin import NOMINAL_CAPABILITIES
+from device_drivers.ports import discover_port
+from device_drivers.scpi_driver import ScpiMachineDriver
+
+mc_console_api = "1.0"
+
+#: USB ids the machine enumerates with (pid.codes test VID; a vendor puts its own here).
+USB_IDS = ((0x1209, 0x4D44),)
+
+
+def make_scpi_driver(clock: Clock, port: str | None = None, **_: Any) -> ScpiMachineDriver:
+    """Factory: the driver on ``port`` (a device, or a pyserial URL); found by USB id if None."""
+    return ScpiMachineDriver(clock, port=port or discover_port("SCPI machine", USB_IDS))
+
+
+@hookimpl
+def register_drivers() -> list[DriverInfo]:
+    """The SCPI-protocol machine driver."""
+    return [
+        DriverInfo(
+            id="scpi",
+            name="SCPI-protocol machine",
+            vendor="Microcurrent Console",
+            model="SC series (SCPI text protocol)",
+            transport=Transport.SERIAL,
+            capabilities=NOMINAL_CAPABILITIES,
+            factory=make_scpi_driver,
+            description=(
+                "Bench and clinic stimulators on USB-serial or RS-232 speaking the SCPI-style "
+                "text protocol (checksummed, tagged lines), 921600 baud. Streams 2 kS/s."
+            ),
+            extra={"usb_ids": USB_IDS},
+        )
+    ]
