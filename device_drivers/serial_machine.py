@@ -47,6 +47,10 @@ ANSWER_TIMEOUT_S = 0.1
 COMMAND_TRIES = 4  #: the first try and three retries
 #: Wall-clock seconds between keep-alives; the machine turns output off after 0.5 s without one.
 KEEPALIVE_S = 0.1
+#: The machine's clock must keep pace with the console's within this fraction, judged after
+#: this many seconds of machine time (an emulator started at another speed fails this).
+PACE_TOLERANCE = 0.1
+PACE_AFTER_S = 2.0
 #: The reader's read timeout: how quickly it notices a close.
 READ_TIMEOUT_S = 0.05
 
@@ -77,13 +81,25 @@ class MachineClock:
     def __init__(self) -> None:
         self._offset_s: float | None = None
         self._last_machine_us = -1
+        self._first: tuple[int, float] | None = None
+        #: Machine seconds per console second, once two seconds of machine time have passed.
+        self.pace: float | None = None
 
     def observe(self, machine_us: int, console_now_s: float) -> bool:
         """Feed one heartbeat; returns True if the machine's clock went backwards (a restart)."""
         restarted = machine_us < self._last_machine_us
         if restarted:
             self._offset_s = None
+            self._first = None
+            self.pace = None
         self._last_machine_us = machine_us
+        if self._first is None:
+            self._first = (machine_us, console_now_s)
+        else:
+            first_us, first_s = self._first
+            machine_s = (machine_us - first_us) / 1e6
+            if machine_s >= PACE_AFTER_S and console_now_s > first_s:
+                self.pace = machine_s / (console_now_s - first_s)
         offset = console_now_s - machine_us / 1e6
         if self._offset_s is None or offset < self._offset_s:
             self._offset_s = offset
@@ -184,6 +200,14 @@ class SerialMachineDriver(Driver, abc.ABC):
     def _deliver_heartbeat(self, machine_us: int, output_on: bool, faults: tuple[str, ...]) -> None:
         now = self.clock.now()
         restarted = self.machine_clock.observe(machine_us, now)
+        pace = self.machine_clock.pace
+        if pace is not None and abs(pace - 1.0) > PACE_TOLERANCE:
+            # Samples would be placed at the wrong times and doses mismeasured: stop.
+            faults = (
+                *faults,
+                f"the machine's clock runs at {pace:.2f}x the console's "
+                "(an emulator and the console must run at the same speed)",
+            )
         with self._state_lock:
             self._last_heard_s = now
             self._output_on = output_on

@@ -304,3 +304,42 @@ def test_the_emulator_serves_tcp_for_socket_urls() -> None:
         driver.close()
     finally:
         server.stop()
+
+
+def test_an_emulator_at_another_speed_is_caught() -> None:
+    """Emulator in real time, console at ×20: samples would land at the wrong times."""
+    server = make_emulator("framed", RealClock())
+    port = server.open_pty()
+    server.start()
+    try:
+        clock = ScaledClock(20.0)
+        engine = TreatmentEngine(
+            FramedMachineDriver(clock, port=port), PROTOCOLS["framed"][1], clock
+        )
+        engine.prepare(short_protocol())
+        summary = engine.run(timeout=30)
+        engine.close()
+        assert summary.state is EngineState.ABORTED
+        assert "clock runs at" in summary.reason and "same speed" in summary.reason
+    finally:
+        server.stop()
+
+
+def test_machines_are_found_by_their_usb_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    from serial.tools import list_ports_common
+
+    from device_drivers import ports
+
+    def port(device: str, vid: int | None, pid: int | None) -> list_ports_common.ListPortInfo:
+        info = list_ports_common.ListPortInfo(device)
+        info.vid, info.pid = vid, pid
+        return info
+
+    found = [port("/dev/ttyACM0", 0x1209, 0x4D43), port("/dev/ttyUSB0", 0x0403, 0x6001)]
+    monkeypatch.setattr(ports.list_ports, "comports", lambda: found)
+    assert ports.discover_port("framed machine", framed_plugin.USB_IDS) == "/dev/ttyACM0"
+    with pytest.raises(DriverError, match=r"no SCPI machine found on USB \(looked for 1209:4D44\)"):
+        ports.discover_port("SCPI machine", scpi_plugin.USB_IDS)
+    found.append(port("/dev/ttyACM1", 0x1209, 0x4D43))
+    with pytest.raises(DriverError, match="several framed machines found"):
+        ports.discover_port("framed machine", framed_plugin.USB_IDS)
