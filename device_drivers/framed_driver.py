@@ -43,6 +43,9 @@ class FramedMachineDriver(SerialMachineDriver):
         self.decoder = wire.FrameDecoder()
         # A reply's payload waits here until its ACK arrives (the reply comes first).
         self._replies: dict[int, bytes] = {}
+        #: Samples the machine measured that never arrived (gaps in the sample index).
+        self.samples_missing = 0
+        self._next_index: int | None = None
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -83,6 +86,11 @@ class FramedMachineDriver(SerialMachineDriver):
         if kind is FrameType.SAMPLES:
             batch = wire.unpack_samples(frame.payload)
             n = len(batch)
+            if self._next_index is not None:
+                gap = (batch.first_index - self._next_index) % 2**32
+                if gap < 2**31:  # a forward jump: samples lost; backwards: a restart
+                    self.samples_missing += gap
+            self._next_index = (batch.first_index + n) % 2**32
             machine_us = batch.t0_us + np.round(np.arange(n) * (1e6 / batch.rate_hz)).astype(
                 np.int64
             )

@@ -67,6 +67,11 @@ class ScpiMachineDriver(SerialMachineDriver):
     def _parse_capabilities(self, value: str | bytes) -> Capabilities:
         return wire.parse_capabilities(str(value))
 
+    @property
+    def samples_missing(self) -> int:
+        """Samples the machine measured that never arrived (gaps in the sample index)."""
+        return self.measurements.samples_missing
+
     def _decoder_counts(self) -> dict[str, int]:
         counts = {str(reason): n for reason, n in self.decoder.dropped_by_reason.items()}
         counts["malformed measurements"] = self.measurements.lines_dropped
