@@ -295,6 +295,12 @@ class MainWindow(QtWidgets.QMainWindow):
                 f"SIMULATION — simulated machine and skin; no current reaches anyone{pace}"
             )
             self.banner.setProperty("mode", "simulation")
+        elif getattr(self.console.driver, "emulated", False) is True:
+            self.banner.setText(
+                f"EMULATED MACHINE — {connection.identity.model} on {connection.port}; "
+                "it said it drives no current (simulated skin)"
+            )
+            self.banner.setProperty("mode", "simulation")
         else:
             self.banner.setText(
                 f"REAL MACHINE — {connection.info.vendor} {connection.identity.model}"
