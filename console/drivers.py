@@ -147,6 +147,19 @@ class SampleBlock:
         nothing = np.empty(0, dtype=np.float64)
         return SampleBlock(nothing, nothing, nothing)
 
+    @staticmethod
+    def joined(blocks: list[SampleBlock]) -> SampleBlock:
+        """Consecutive blocks as one (no copy for a single block)."""
+        if not blocks:
+            return SampleBlock.empty()
+        if len(blocks) == 1:
+            return blocks[0]
+        return SampleBlock(
+            np.concatenate([b.t for b in blocks]),
+            np.concatenate([b.current_ua for b in blocks]),
+            np.concatenate([b.voltage_v for b in blocks]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceStatus:

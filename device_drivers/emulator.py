@@ -106,6 +106,7 @@ class EmulatorServer:
     _drop_bytes: int = 0
     _slow_answers: int = 0
     _pulled: bool = False
+    _pull_requested: bool = False
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -155,8 +156,8 @@ class EmulatorServer:
             raise ValueError(f"unknown emulator fault {name!r}; known: {', '.join(WIRE_FAULTS)}")
         with self._lock:
             if name == "cable_pull":
-                self._pulled = True
-                self._close_endpoint()
+                # The serving thread pulls it: it alone owns the endpoint it is reading.
+                self._pull_requested = True
             elif name == "garbage":
                 self._outbox.append(_Pending(0.0, self._random.randbytes(64)))
             elif name == "drop":
@@ -178,14 +179,21 @@ class EmulatorServer:
         last_heard = time.monotonic()
         next_heartbeat = next_samples = next_hello = time.monotonic()
         while not self._stop.is_set():
+            if self._pull_requested and not self._pulled:
+                self._pulled = True
+                self._close_endpoint()
             fd = self._readable_fd()
             if fd is None:
                 # The cable is out (or the console hung up): the machine runs on, unheard,
                 # and its watchdog turns the output off.
                 self._stop.wait(0.005)
             else:
-                ready, _, _ = select.select([fd], [], [], 0.001)
-                data = self._read(fd) if ready else b""
+                try:
+                    ready, _, _ = select.select([fd], [], [], 0.001)
+                except (OSError, ValueError):  # the endpoint went away under us
+                    ready, data = [], None
+                else:
+                    data = self._read(fd) if ready else b""
                 if data is None:
                     self._hang_up()
                 elif data:
@@ -267,7 +275,10 @@ class EmulatorServer:
                 data = data[: middle - cut // 2] + data[middle + (cut - cut // 2) :]
         try:
             if self._fd is not None:
-                self.bytes_unsent += _write_all(self._fd, data)
+                # Before a console has talked nobody drains the port: drop at once. After, a
+                # slow reader (a busy computer) is waited for, as USB flow control would.
+                patience = 1.0 if self.commands_seen else 0.0
+                self.bytes_unsent += _write_all(self._fd, data, patience)
             elif self._sock is not None:
                 self._sock.sendall(data)
         except OSError:  # the console went away
@@ -334,18 +345,18 @@ class EmulatorServer:
         self._slave = None
 
 
-def _write_all(fd: int, data: bytes) -> int:
+def _write_all(fd: int, data: bytes, patience_s: float) -> int:
     """Write ``data``; returns how many bytes were lost because nobody read the port.
 
-    Like a UART with nobody listening, the machine does not wait for a reader: what the port
-    cannot take within 50 ms is lost (before a console opens the port, all of it).
+    Like a UART with nobody listening, the machine does not wait for a reader for ever: what
+    the port cannot take within ``patience_s`` is lost.
     """
     view = memoryview(data)
     while view:
         try:
             written = os.write(fd, view)
         except BlockingIOError:
-            _, writable, _ = select.select([], [fd], [], 0.05)
+            _, writable, _ = select.select([], [fd], [], patience_s)
             if not writable:
                 return len(view)
             continue

@@ -44,15 +44,15 @@ class ScpiMachineDriver(SerialMachineDriver):
     # -- commands ----------------------------------------------------------------------------
 
     def configure(self, waveform: Waveform) -> None:
-        """Shape, frequency, reversal interval and polarity: one command each, each confirmed."""
+        """Shape, frequency, reversal interval and polarity: one command each, sent together,
+        each confirmed."""
         try:
             texts = wire.set_waveform_commands(waveform)
         except wire.ScpiError as error:
             raise DriverError(
                 f"the SCPI machine cannot be told {waveform.describe()}: {error}"
             ) from None
-        for text in texts:
-            self._command("raw", text, label=f"waveform ({text})")
+        self._commands([("raw", text, f"waveform ({text})") for text in texts])
 
     def _encode(self, seq: int, command: str, argument: Any = None) -> bytes:
         if command == "raw":

@@ -81,7 +81,7 @@ class MachineClock:
     def __init__(self) -> None:
         self._offset_s: float | None = None
         self._last_machine_us = -1
-        self._first: tuple[int, float] | None = None
+        self._first: tuple[int, float, float] | None = None
         #: Machine seconds per console second, once two seconds of machine time have passed.
         self.pace: float | None = None
 
@@ -93,12 +93,15 @@ class MachineClock:
             self._first = None
             self.pace = None
         self._last_machine_us = machine_us
+        wall = time.monotonic()
         if self._first is None:
-            self._first = (machine_us, console_now_s)
+            self._first = (machine_us, console_now_s, wall)
         else:
-            first_us, first_s = self._first
+            first_us, first_s, first_wall = self._first
             machine_s = (machine_us - first_us) / 1e6
-            if machine_s >= PACE_AFTER_S and console_now_s > first_s:
+            # Judged over a second of wall time at least, so that the jitter of one late
+            # heartbeat (a busy computer) is a small part of the span.
+            if machine_s >= PACE_AFTER_S and wall - first_wall >= 1.0 and console_now_s > first_s:
                 self.pace = machine_s / (console_now_s - first_s)
         offset = console_now_s - machine_us / 1e6
         if self._offset_s is None or offset < self._offset_s:
@@ -316,15 +319,7 @@ class SerialMachineDriver(Driver, abc.ABC):
         self._check_connected()
         with self._state_lock:
             chunks, self._chunks = self._chunks, []
-        if not chunks:
-            return SampleBlock.empty()
-        if len(chunks) == 1:
-            return chunks[0]
-        return SampleBlock(
-            np.concatenate([c.t for c in chunks]),
-            np.concatenate([c.current_ua for c in chunks]),
-            np.concatenate([c.voltage_v for c in chunks]),
-        )
+        return SampleBlock.joined(chunks)
 
     def status(self) -> DeviceStatus:
         self._check_connected()
@@ -354,38 +349,60 @@ class SerialMachineDriver(Driver, abc.ABC):
 
         ``label`` names the command in error messages (default: ``command``).
         """
-        label = label or command
+        return self._commands([(command, argument, label or command)])[0]
+
+    def _commands(self, batch: list[tuple[str, Any, str]]) -> list[str | bytes | None]:
+        """Send ``(command, argument, label)`` items in one write and wait for every answer.
+
+        Pipelined, so a waveform that takes several commands costs one round trip. Items not
+        answered in time are sent again, in their order, with their own sequence numbers (the
+        machine answers a repeat without applying it twice), up to :data:`COMMAND_TRIES` times.
+        """
         self._check_connected()
-        seq = self._next_seq()
-        waiter = _Waiter()
-        with self._state_lock:
-            self._waiters[seq] = waiter
-        frame = self._encode(seq, command, argument)
+        pending = []
+        for command, argument, label in batch:
+            seq = self._next_seq()
+            waiter = _Waiter()
+            with self._state_lock:
+                self._waiters[seq] = waiter
+            pending.append((seq, waiter, self._encode(seq, command, argument), command, label))
         off_requests = self._off_requests
         try:
+            unanswered = pending
             for attempt in range(COMMAND_TRIES):
-                if attempt and self._off_requests != off_requests and command != "output_off":
-                    # An output-off went out while we waited: resending an older command now
-                    # (it may be OUTPUT_ON) could undo it at the machine.
-                    raise DriverError(
-                        f"'{label}' was not confirmed before the output was turned off"
-                    )
-                self._write(frame)
-                if waiter.event.wait(ANSWER_TIMEOUT_S):
-                    break
+                if attempt and self._off_requests != off_requests:
+                    for _, _, _, command, label in unanswered:
+                        if command != "output_off":
+                            # An output-off went out while we waited: resending an older
+                            # command now (it may be OUTPUT_ON) could undo it at the machine.
+                            raise DriverError(
+                                f"'{label}' was not confirmed before the output was turned off"
+                            )
+                self._write(b"".join(item[2] for item in unanswered))
+                deadline = time.monotonic() + ANSWER_TIMEOUT_S
+                for _, waiter, _, _, _ in unanswered:
+                    waiter.event.wait(max(0.0, deadline - time.monotonic()))
                 self._check_connected()
+                unanswered = [item for item in unanswered if not item[1].event.is_set()]
+                if not unanswered:
+                    break
             else:
+                label = unanswered[0][4]
                 raise DriverError(
                     f"the {self.kind} did not answer '{label}' after {COMMAND_TRIES} tries"
                 )
         finally:
             with self._state_lock:
-                self._waiters.pop(seq, None)
-        answer = waiter.answer
-        assert answer is not None
-        if not answer.ok:
-            raise DriverError(f"the {self.kind} refused '{label}': {answer.error}")
-        return answer.value
+                for seq, *_ in pending:
+                    self._waiters.pop(seq, None)
+        values = []
+        for _, waiter, _, _, label in pending:
+            answer = waiter.answer
+            assert answer is not None
+            if not answer.ok:
+                raise DriverError(f"the {self.kind} refused '{label}': {answer.error}")
+            values.append(answer.value)
+        return values
 
     def _write(self, data: bytes) -> None:
         port = self._serial

@@ -185,15 +185,7 @@ class SimulatedMachine(Driver):
         with self._lock:
             self._advance()
             pending, self._pending = self._pending, []
-        if not pending:
-            return SampleBlock.empty()
-        if len(pending) == 1:
-            return pending[0]
-        return SampleBlock(
-            np.concatenate([b.t for b in pending]),
-            np.concatenate([b.current_ua for b in pending]),
-            np.concatenate([b.voltage_v for b in pending]),
-        )
+        return SampleBlock.joined(pending)
 
     def status(self) -> DeviceStatus:
         self._enter_call()

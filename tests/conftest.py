@@ -70,3 +70,27 @@ def make_engine(clock: VirtualClock, simulator_info: DriverInfo) -> Iterator[Eng
         if isinstance(engine.clock, SteppedClock):
             engine.clock.release()
         engine.close()
+
+
+@pytest.fixture
+def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Modal message boxes, recorded as ``(title, text)`` instead of shown; questions get "Yes".
+
+    A modal box would block an offscreen test forever (pytest-qt's advice: patch them).
+    """
+    from PySide6 import QtWidgets
+
+    shown: list[tuple[str, str]] = []
+
+    def record(answer: object) -> Callable[..., object]:
+        def show(_parent: object, title: str, text: str, *_args: object, **_kw: object) -> object:
+            shown.append((title, text))
+            return answer
+
+        return show
+
+    box = QtWidgets.QMessageBox
+    for name in ("information", "warning", "critical", "about"):
+        monkeypatch.setattr(box, name, record(box.StandardButton.Ok))
+    monkeypatch.setattr(box, "question", record(box.StandardButton.Yes))
+    return shown

@@ -103,7 +103,7 @@ def test_whole_lifting_matches_the_simulated_machine(protocol: str) -> None:
     expected = reference.run(timeout=60)
     reference.close()
 
-    for machine in bench(protocol, 100.0):
+    for machine in bench(protocol, 50.0):
         engine, driver = machine.engine()
         engine.prepare(lifting)
         assert engine.simulated, "the emulator announced itself: no current can reach anyone"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from console.engine.clock import SteppedClock
 from console.engine.events import EngineState, SafetyKind
@@ -23,28 +23,6 @@ from console.zone_progress import ZoneState
 from device_drivers.simulator import SimFault
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-@pytest.fixture
-def dialogs(monkeypatch) -> list[tuple[str, str]]:
-    """Modal message boxes, recorded instead of shown (a modal would block an offscreen test).
-
-    Questions are answered "Yes"; each entry is ``(title, text)``.
-    """
-    shown: list[tuple[str, str]] = []
-
-    def record(answer):  # type: ignore[no-untyped-def]
-        def show(_parent, title, text, *_args, **_kwargs):  # type: ignore[no-untyped-def]
-            shown.append((title, text))
-            return answer
-
-        return show
-
-    box = QtWidgets.QMessageBox
-    for name in ("information", "warning", "critical", "about"):
-        monkeypatch.setattr(box, name, record(box.StandardButton.Ok))
-    monkeypatch.setattr(box, "question", record(box.StandardButton.Yes))
-    return shown
 
 
 @pytest.fixture

@@ -95,25 +95,6 @@ class FailingObserver:
 
 
 @pytest.fixture
-def message_boxes(monkeypatch: pytest.MonkeyPatch) -> Shown:
-    """Modal message boxes, recorded as ``(title, text)`` instead of shown; questions get "Yes"."""
-    shown: Shown = []
-
-    def record(answer: QtWidgets.QMessageBox.StandardButton) -> Callable[..., Any]:
-        def show(_parent: object, title: str, text: str, *_args: object, **_kw: object) -> Any:
-            shown.append((title, text))
-            return answer
-
-        return show
-
-    box = QtWidgets.QMessageBox
-    for name in ("information", "warning", "critical", "about"):
-        monkeypatch.setattr(box, name, record(box.StandardButton.Ok))
-    monkeypatch.setattr(box, "question", record(box.StandardButton.Yes))
-    return shown
-
-
-@pytest.fixture
 def fake_ports(monkeypatch: pytest.MonkeyPatch) -> list[ListPortInfo]:
     """What ``serial.tools.list_ports.comports`` reports (the test may change the list)."""
     ports: list[ListPortInfo] = []
@@ -134,7 +115,7 @@ WindowFactory = Callable[..., MainWindow]
 
 
 @pytest.fixture
-def make_window(qtbot: Any, settings_path: Path, message_boxes: Shown) -> Iterator[WindowFactory]:
+def make_window(qtbot: Any, settings_path: Path, dialogs: Shown) -> Iterator[WindowFactory]:
     """Build main windows over the simulator on a stepped clock, with extra plugins if given.
 
     Each window gets ``clock`` (its SteppedClock) and ``dialogs`` (the recorded message boxes).
@@ -163,7 +144,7 @@ def make_window(qtbot: Any, settings_path: Path, message_boxes: Shown) -> Iterat
         main.activateWindow()
         qtbot.waitUntil(main.isActiveWindow, timeout=2000)
         main.clock = clock  # type: ignore[attr-defined]
-        main.dialogs = message_boxes  # type: ignore[attr-defined]
+        main.dialogs = dialogs  # type: ignore[attr-defined]
         made.append((console, clock))
         return main
 

@@ -86,6 +86,8 @@ DEFAULT_TICK_S = 0.02
 #: A machine's output follows a new setpoint within this long; samples measured earlier than
 #: this after a change may still show the previous setpoint.
 SETTLE_S = 0.05
+#: Wall-clock transit delay a machine on a port may add to its samples' time stamps.
+PORT_DELAY_S = 0.05
 FAST_TICK_S = 0.05
 #: How often a Progress event is posted, in clock seconds.
 PROGRESS_EVERY_S = 0.25
@@ -159,6 +161,10 @@ class TreatmentEngine:
             else 1.0
         )
         self._silence_limit_s = self.limits.device_silence_s * max(1.0, pace)
+        # Samples from a port carry the machine's time mapped onto ours, uncertain by the
+        # transit delay: judge them against every setpoint of that span too.
+        port_delay = 0.0 if driver_info.transport is Transport.SIMULATED else PORT_DELAY_S
+        self._judge_span_s = SETTLE_S + port_delay * max(1.0, pace)
         self._resume_after_s: float | None = None
         self._max_pause_s: float | None = None
         self._wake = threading.Event()
@@ -459,7 +465,7 @@ class TreatmentEngine:
 
     def _judge(self, stats: BlockStats, measured_from: float, now: float) -> bool:
         """Safety judgement of a block sampled while delivering; True if it stopped the output."""
-        setting = self._setting_since(measured_from - SETTLE_S)
+        setting = self._setting_since(measured_from - self._judge_span_s)
         if over_current(stats, setting, self.limits):
             self._trip(
                 EngineState.ABORTED,
