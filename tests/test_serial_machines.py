@@ -30,7 +30,7 @@ from device_drivers.emulator import EmulatorServer, make_emulator
 from device_drivers.framed_driver import FramedMachineDriver
 from device_drivers.scpi_driver import ScpiMachineDriver
 from device_drivers.serial_machine import SerialMachineDriver
-from device_drivers.simulator import SimulatedMachine
+from device_drivers.simulator import SimFault, SimulatedMachine
 from device_drivers.simulator_plugin import register_drivers as simulator_drivers
 from support import make_protocol
 
@@ -343,3 +343,44 @@ def test_machines_are_found_by_their_usb_ids(monkeypatch: pytest.MonkeyPatch) ->
     found.append(port("/dev/ttyACM1", 0x1209, 0x4D43))
     with pytest.raises(DriverError, match="several framed machines found"):
         ports.discover_port("framed machine", framed_plugin.USB_IDS)
+
+
+# -- the safety rules, as on the simulated machine -------------------------------------------------
+
+
+def test_contact_loss_pauses_at_once_and_resumes_only_on_command_with_a_ramp(fast: Bench) -> None:
+    engine, _ = fast.engine()
+    engine.prepare(short_protocol())
+    engine.start()
+    wait_for(lambda: engine.state is EngineState.RUNNING)
+    machine = fast.server.firmware.machine
+    machine.inject(SimFault.CONTACT_LOSS)
+    wait_for(lambda: engine.state is EngineState.PAUSED, timeout=5.0)
+    wait_for(lambda: not machine.output_on, timeout=2.0)
+    assert engine.safety_events[-1].kind is SafetyKind.CONTACT_LOST
+    machine.clear(SimFault.CONTACT_LOSS)
+    time.sleep(0.3)  # 6 s at ×20: nobody resumed, so it stays paused
+    assert engine.state is EngineState.PAUSED and not machine.output_on
+    engine.resume()
+    wait_for(lambda: machine.output_on, timeout=5.0)
+    # The firmware takes OUTPUT_ON only at 0 µA: had the engine not restarted from zero, the
+    # machine would have refused and the session would not finish.
+    assert engine.wait(20)
+    assert engine.summary().state is EngineState.FINISHED
+    engine.close()
+
+
+def test_emergency_stop_reaches_the_machine_at_once(fast: Bench) -> None:
+    engine, _ = fast.engine()
+    engine.prepare(short_protocol())
+    engine.start()
+    wait_for(lambda: engine.state is EngineState.RUNNING)
+    machine = fast.server.firmware.machine
+    assert machine.output_on
+    pressed = time.monotonic()
+    engine.emergency_stop()
+    wait_for(lambda: not machine.output_on, timeout=1.0)
+    assert time.monotonic() - pressed < 0.1  # through the port, in wall time
+    assert engine.wait(5)
+    assert engine.summary().state is EngineState.ABORTED
+    engine.close()
