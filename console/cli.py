@@ -30,6 +30,7 @@ from console.engine.safety import PreflightError
 from console.faults import FaultInjector, FaultSpec, parse_fault_spec
 from console.plugins import PluginHost, load_plugins
 from console.protocols import Protocol, comfort_notes
+from console.records.store import StoreUnavailableError
 from console.report import format_duration, format_table, zone_summary_rows
 from console.zones import zone_catalog
 
@@ -60,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return EXIT_USAGE
             return take_screenshot(Path(args.screenshot), args.gui_protocol, args.after)
         return run_gui(args.gui_driver)
+    handler = getattr(args, "handler", None) or args.func  # record commands set ``func``
     try:
-        return int(args.handler(args, sys.stdout))
+        return int(handler(args, sys.stdout))
     except UsageError as error:
         print(f"mc-console: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -150,6 +152,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sample-rate", type=float, default=None, metavar="HZ", help="simulator S/s")
     run.add_argument(
         "--seed", type=int, default=None, help="simulator noise seed (repeatable runs)"
+    )
+    run.add_argument(
+        "--db",
+        metavar="URL",
+        help="record the session in this records database (SQLAlchemy URL; default with "
+        "--client: the SQLite file in your data folder)",
+    )
+    run.add_argument("--client", metavar="NAME", help="record the session for this client")
+    run.add_argument(
+        "--practitioner", default="", metavar="NAME", help="who runs it (named in the record)"
     )
     run.set_defaults(handler=cmd_run)
     return parser
@@ -319,6 +331,17 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         engine.close()
         raise UsageError(f"could not connect to {info.name}: {error}") from None
     assert engine.identity is not None
+    recorder = _recorder(args, engine, out)
+    if recorder is not None:
+        try:
+            recorder.begin(engine.session, clock.now())  # the row exists before output is on
+        except StoreUnavailableError as error:
+            recorder.close(0)
+            engine.close()
+            raise UsageError(
+                f"the session cannot be recorded, so it does not start: {error}"
+            ) from None
+        engine.subscribe(recorder)
     mode = (
         "SIMULATION"
         if info.simulated
@@ -353,6 +376,11 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         engine.wait(5.0)
     finally:
         engine.close()
+        if recorder is not None and not recorder.close(10.0):
+            print(
+                f"WARNING: {recorder.unwritten} record(s) of this session could not be saved.",
+                file=out,
+            )
     summary = engine.summary()
     printer.finish()
     _print_summary(summary, out)
@@ -407,6 +435,30 @@ class HeadlessOperator:
             sys.stdin.readline()
             return True
         return False
+
+
+def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  # type: ignore[no-untyped-def]
+    """A recorder into the records database when ``--db`` or ``--client`` asks for one."""
+    if args.db is None and not args.client:
+        return None
+    from console.records.recorder import SessionRecorder
+    from console.records.store import FieldError, RecordStore
+
+    practitioner = args.practitioner.strip() or "headless run"
+    try:
+        store = RecordStore(args.db)
+        store.recover_interrupted()
+        client_id = store.client_named(args.client, practitioner) if args.client else None
+    except (StoreUnavailableError, FieldError) as error:
+        engine.close()
+        raise UsageError(f"records database: {error}") from None
+
+    def trouble(message: str) -> None:
+        # Safety rule 7 cannot be kept: end the treatment (output off) and say why.
+        print(f"RECORDS: {message} Stopping the session (output off).", file=out, flush=True)
+        engine.stop()
+
+    return SessionRecorder(store, practitioner, client_id, on_trouble=trouble)
 
 
 def _clock(speed: str, simulated: bool) -> Clock:

@@ -1,0 +1,248 @@
+"""The client-record tables (SQLAlchemy 2 declarative), as migration 0001 creates them.
+
+Every record names the practitioner who made it. Times are stored in UTC. Deleting a client
+deletes everything about them (``ON DELETE CASCADE`` and ORM cascades both, so a plain SQL
+delete on PostgreSQL and an ORM delete on SQLite behave the same).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a stored time must carry its time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def now_utc() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """The records' declarative base."""
+
+
+class Practitioner(Base):
+    """An esthetician or trainer; every record names one."""
+
+    __tablename__ = "practitioners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+
+
+class Client(Base):
+    """A person treated at the clinic."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    #: Lower-case copy of the name, indexed, for fast case-insensitive search on every backend.
+    search_name: Mapped[str] = mapped_column(String(120), index=True)
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(120), default="")
+    goals: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+
+    screenings: Mapped[list[Screening]] = relationship(
+        back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+    sessions: Mapped[list[TreatmentSession]] = relationship(
+        back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+    notes: Mapped[list[Note]] = relationship(
+        back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+    follow_ups: Mapped[list[FollowUpPlan]] = relationship(
+        back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Screening(Base):
+    """One contraindication screening: every answer, the overrides with their reasons."""
+
+    __tablename__ = "screenings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+    #: {contraindication id: true/false}
+    answers: Mapped[dict[str, bool]] = mapped_column(JSON)
+    #: {contraindication id: reason}, relative contraindications only
+    overrides: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    cleared: Mapped[bool] = mapped_column(Boolean)
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+    client: Mapped[Client] = relationship(back_populates="screenings")
+
+
+class Consent(Base):
+    """The client's informed consent, as given."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+    text: Mapped[str] = mapped_column(Text)
+
+    client: Mapped[Client] = relationship(back_populates="consents")
+
+
+class TreatmentSession(Base):
+    """One application stage: written before the output first turns on, closed at its end.
+
+    ``state`` is ``running`` until the end is written; a ``running`` row found when the console
+    starts is a session a crash or power cut cut short, and becomes ``interrupted``.
+    """
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    protocol_version: Mapped[str] = mapped_column(String(32))
+    protocol_name: Mapped[str] = mapped_column(String(120))
+    driver_id: Mapped[str] = mapped_column(String(64))
+    machine_model: Mapped[str] = mapped_column(String(120))
+    machine_serial: Mapped[str] = mapped_column(String(120))
+    machine_firmware: Mapped[str] = mapped_column(String(120))
+    simulated: Mapped[bool] = mapped_column(Boolean)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    client: Mapped[Client | None] = relationship(back_populates="sessions")
+    practitioner: Mapped[Practitioner] = relationship()
+    steps: Mapped[list[StepRecord]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="StepRecord.step_index",
+    )
+    events: Mapped[list[SafetyEventRecord]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="SafetyEventRecord.id",
+    )
+
+
+class StepRecord(Base):
+    """What one step delivered, measured from the samples."""
+
+    __tablename__ = "steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    step_index: Mapped[int] = mapped_column(Integer)
+    zone: Mapped[str] = mapped_column(String(64))
+    planned_s: Mapped[float] = mapped_column(Float)
+    actual_s: Mapped[float] = mapped_column(Float)
+    mean_current_ua: Mapped[float] = mapped_column(Float)
+    charge_uc: Mapped[float] = mapped_column(Float)
+    mean_impedance_kohm: Mapped[float | None] = mapped_column(Float)
+    completed: Mapped[bool] = mapped_column(Boolean)
+
+    session: Mapped[TreatmentSession] = relationship(back_populates="steps")
+
+
+class SafetyEventRecord(Base):
+    """One act of the safety supervisor during a session."""
+
+    __tablename__ = "safety_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    at_s: Mapped[float] = mapped_column(Float)  #: seconds since the session started
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    step_index: Mapped[int | None] = mapped_column(Integer)
+
+    session: Mapped[TreatmentSession] = relationship(back_populates="events")
+
+
+class Note(Base):
+    """Follow-up notes: reactions seen (e.g. redness) and free text."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+    reactions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    client: Mapped[Client] = relationship(back_populates="notes")
+
+
+class FollowUpPlan(Base):
+    """The next appointment planned for a client."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    client: Mapped[Client] = relationship(back_populates="follow_ups")
+
+
+Index("ix_sessions_client_started", TreatmentSession.client_id, TreatmentSession.started_at)

@@ -1,0 +1,819 @@
+"""The client-record store: one SQLAlchemy database, migrated on open, written as things happen.
+
+SQLite in the user's data folder by default (WAL, full sync: a commit survives a power cut), or
+any SQLAlchemy URL, so that several treatment rooms share one PostgreSQL server. The SQLite file
+and its folder are readable by their owner only. Nothing here logs client data.
+
+Every method is one short transaction. Errors of the database itself (locked, read-only, full,
+gone) surface as :class:`StoreUnavailableError`; wrong input as :class:`FieldError` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import selectinload, sessionmaker
+
+from console.engine.events import SafetyEvent, SessionInfo, SessionSummary, StepDelivery
+from console.records.models import (
+    Client,
+    Consent,
+    FollowUpPlan,
+    Note,
+    Practitioner,
+    SafetyEventRecord,
+    Screening,
+    StepRecord,
+    TreatmentSession,
+    now_utc,
+)
+from console.screening import Screening as ScreeningForm
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "mc-console"
+APP_AUTHOR = "Microcurrent Console"
+DB_FILE = "records.sqlite3"
+MAX_NAME = 120
+
+
+class RecordError(Exception):
+    """Base class of the store's errors."""
+
+
+class FieldError(RecordError, ValueError):
+    """A form field is empty or absurd; ``field`` names it for the message beside it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class StoreUnavailableError(RecordError):
+    """The database cannot be written or read now (locked, read-only, full, gone)."""
+
+
+class RecordNotFoundError(RecordError, LookupError):
+    """No such client or session."""
+
+
+def default_url() -> str:
+    """SQLite in the user's data folder (created, owner-only)."""
+    from platformdirs import user_data_dir
+
+    folder = Path(user_data_dir(APP_NAME, APP_AUTHOR))
+    return f"sqlite:///{folder / DB_FILE}"
+
+
+# -- what the store hands out (plain data, no ORM objects outside a transaction) ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSummary:
+    """A row of the client list."""
+
+    id: int
+    name: str
+    birth_year: int | None
+    sessions: int
+    last_visit: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepRow:
+    """One delivered step."""
+
+    index: int
+    zone: str
+    planned_s: float
+    actual_s: float
+    mean_current_ua: float
+    charge_uc: float
+    mean_impedance_kohm: float | None
+    completed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One safety event, ``at_s`` after the session started."""
+
+    at_s: float
+    kind: str
+    message: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """One session with everything delivered in it."""
+
+    id: str
+    client_id: int | None
+    client_name: str
+    practitioner: str
+    protocol_id: str
+    protocol_version: str
+    protocol_name: str
+    machine: str
+    simulated: bool
+    started_at: datetime
+    ended_at: datetime | None
+    state: str
+    reason: str
+    steps: tuple[StepRow, ...]
+    events: tuple[EventRow, ...]
+    notes: tuple[NoteRow, ...] = ()
+
+    @property
+    def total_charge_uc(self) -> float:
+        """Charge over the whole session, µC."""
+        return sum(step.charge_uc for step in self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRow:
+    """Follow-up notes of a visit."""
+
+    at: datetime
+    practitioner: str
+    reactions: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningRow:
+    """One screening as recorded."""
+
+    at: datetime
+    practitioner: str
+    cleared: bool
+    summary: str
+    answers: dict[str, bool]
+    overrides: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRow:
+    """A planned appointment."""
+
+    due_at: datetime
+    practitioner: str
+    notes: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """Everything about one client, newest first."""
+
+    id: int
+    name: str
+    birth_year: int | None
+    phone: str
+    email: str
+    goals: str
+    created_at: datetime
+    screenings: tuple[ScreeningRow, ...]
+    sessions: tuple[SessionRow, ...]
+    notes: tuple[NoteRow, ...]
+    follow_ups: tuple[FollowUpRow, ...]
+
+
+# -- the store ---------------------------------------------------------------------------------
+
+
+class RecordStore:
+    """Clients, screenings, sessions and follow-ups in one database (see the module docstring)."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or default_url()
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.path = _sqlite_path(self.url) if self.is_sqlite else None
+        if self.path is not None:
+            _private_folder(self.path.parent)
+        try:
+            self.engine: Engine = create_engine(self.url, **_engine_options(self.url))
+        except (SQLAlchemyError, ImportError, ValueError) as error:
+            raise StoreUnavailableError(
+                f"cannot use the database {self.safe_url}: {error}"
+            ) from None
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.backup_path: Path | None = None
+        if migrate:
+            self.migrate()
+        if self.path is not None and self.path.exists():
+            _private_file(self.path)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without a password (for messages and logs)."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (None for an empty one)."""
+        with self._connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str:
+        """The newest migration this console knows."""
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        assert head is not None
+        return head
+
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision``; an existing, older database is backed up first."""
+        current = self.schema_revision()
+        target = self.head_revision() if revision == "head" else revision
+        if current == target:
+            return
+        if current is not None:
+            self.backup_path = self.backup(f"before-migration-{current}-to-{target}")
+        config = _alembic_config()
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        except (SQLAlchemyError, OSError) as error:
+            raise StoreUnavailableError(f"the database could not be migrated: {error}") from None
+        log.info("records database migrated from %s to %s", current, target)
+
+    def backup(self, label: str) -> Path:
+        """A copy of every table, before anything changes them: the SQLite file itself (its
+        online backup API), or, for another server, a JSON file of every row."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        if self.path is not None:
+            target = self.path.with_name(f"{self.path.stem}.{label}.{stamp}.sqlite3")
+            source = sqlite3.connect(self.path)
+            try:
+                copy = sqlite3.connect(target)
+                with copy:
+                    source.backup(copy)
+                copy.close()
+            finally:
+                source.close()
+        else:
+            from platformdirs import user_data_dir
+
+            folder = Path(user_data_dir(APP_NAME, APP_AUTHOR))
+            _private_folder(folder)
+            target = folder / f"records-backup.{label}.{stamp}.json"
+            with self._connect() as connection:
+                tables = inspect(connection).get_table_names()
+                dump = {
+                    table: [
+                        dict(row._mapping)
+                        for row in connection.execute(text(f'SELECT * FROM "{table}"'))
+                    ]
+                    for table in tables
+                }
+            target.write_text(json.dumps(dump, default=str))
+        _private_file(target)
+        return target
+
+    # -- practitioners and clients -----------------------------------------------------------
+
+    def practitioner(self, name: str) -> int:
+        """The id of the practitioner called ``name`` (created on first use)."""
+        name = _required("practitioner", name)
+        with self._transaction() as db:
+            found = db.scalar(select(Practitioner.id).where(Practitioner.name == name))
+            if found is not None:
+                return int(found)
+            row = Practitioner(name=name)
+            db.add(row)
+            db.flush()
+            return int(row.id)
+
+    def add_client(
+        self,
+        name: str,
+        practitioner: str,
+        *,
+        birth_year: int | None = None,
+        phone: str = "",
+        email: str = "",
+        goals: str = "",
+    ) -> int:
+        """A new client; returns their id. Every field is checked, each error names its field."""
+        name = _required("name", name)
+        if birth_year is not None and not (1900 <= birth_year <= datetime.now(UTC).year):
+            raise FieldError("birth_year", f"birth year {birth_year} is not a plausible year")
+        phone = phone.strip()
+        if phone and not all(c.isdigit() or c in "+ -()/." for c in phone):
+            raise FieldError("phone", f"phone {phone!r} holds characters a number does not")
+        email = email.strip()
+        if email and ("@" not in email or email.startswith("@") or email.endswith("@")):
+            raise FieldError("email", f"e-mail {email!r} is not an address")
+        practitioner_id = self.practitioner(practitioner)
+        with self._transaction() as db:
+            row = Client(
+                name=name,
+                search_name=name.casefold(),
+                birth_year=birth_year,
+                phone=phone,
+                email=email,
+                goals=goals.strip(),
+                created_by_id=practitioner_id,
+            )
+            db.add(row)
+            db.flush()
+            return int(row.id)
+
+    def client_named(self, name: str, practitioner: str) -> int:
+        """The id of the client called exactly ``name`` (any case); added if there is none."""
+        name = _required("name", name)
+        with self._transaction() as db:
+            found = db.scalars(
+                select(Client.id).where(Client.search_name == name.casefold()).order_by(Client.id)
+            ).first()
+        return int(found) if found is not None else self.add_client(name, practitioner)
+
+    def search_clients(self, query: str = "", limit: int = 100) -> list[ClientSummary]:
+        """Clients whose name contains ``query`` (any case), names starting with it first."""
+        needle = query.strip().casefold()
+        with self._transaction() as db:
+            statement = select(Client.id, Client.name, Client.birth_year)
+            if needle:
+                pattern = (
+                    "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                )
+                starts = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                statement = statement.where(Client.search_name.like(pattern, escape="\\")).order_by(
+                    Client.search_name.like(starts, escape="\\").desc(), Client.search_name
+                )
+            else:
+                statement = statement.order_by(Client.search_name)
+            rows = db.execute(statement.limit(limit)).all()
+            ids = [row.id for row in rows]
+            visits = {
+                client_id: (count, last)
+                for client_id, count, last in db.execute(
+                    select(
+                        TreatmentSession.client_id,
+                        func.count(TreatmentSession.id),
+                        func.max(TreatmentSession.started_at),
+                    )
+                    .where(TreatmentSession.client_id.in_(ids))
+                    .group_by(TreatmentSession.client_id)
+                )
+            }
+        out = []
+        for row in rows:
+            count, last = visits.get(row.id, (0, None))
+            if last is not None and last.tzinfo is None:
+                last = last.replace(tzinfo=UTC)
+            out.append(ClientSummary(row.id, row.name, row.birth_year, int(count), last))
+        return out
+
+    def client(self, client_id: int) -> ClientRecord:
+        """Everything about one client."""
+        with self._transaction() as db:
+            row = db.get(
+                Client,
+                client_id,
+                options=[
+                    selectinload(Client.screenings),
+                    selectinload(Client.sessions).selectinload(TreatmentSession.steps),
+                    selectinload(Client.sessions).selectinload(TreatmentSession.events),
+                    selectinload(Client.sessions).selectinload(TreatmentSession.practitioner),
+                    selectinload(Client.notes),
+                    selectinload(Client.follow_ups),
+                ],
+            )
+            if row is None:
+                raise RecordNotFoundError(f"no client with id {client_id}")
+            names = dict(db.execute(select(Practitioner.id, Practitioner.name)).all())
+            notes_by_session: dict[str | None, list[NoteRow]] = {}
+            for note in sorted(row.notes, key=lambda n: n.at, reverse=True):
+                notes_by_session.setdefault(note.session_id, []).append(_note_row(note, names))
+            return ClientRecord(
+                id=row.id,
+                name=row.name,
+                birth_year=row.birth_year,
+                phone=row.phone,
+                email=row.email,
+                goals=row.goals,
+                created_at=row.created_at,
+                screenings=tuple(
+                    ScreeningRow(
+                        s.at,
+                        names.get(s.practitioner_id, "?"),
+                        s.cleared,
+                        s.summary,
+                        dict(s.answers),
+                        dict(s.overrides),
+                    )
+                    for s in sorted(row.screenings, key=lambda s: s.at, reverse=True)
+                ),
+                sessions=tuple(
+                    _session_row(s, row.name, tuple(notes_by_session.get(s.id, ())))
+                    for s in sorted(row.sessions, key=lambda s: s.started_at, reverse=True)
+                ),
+                notes=tuple(n for notes in notes_by_session.values() for n in notes),
+                follow_ups=tuple(
+                    FollowUpRow(f.due_at, names.get(f.practitioner_id, "?"), f.notes)
+                    for f in sorted(row.follow_ups, key=lambda f: f.due_at)
+                ),
+            )
+
+    def delete_client(self, client_id: int, confirm_name: str) -> None:
+        """Delete a client and all their data. ``confirm_name`` must repeat their name."""
+        with self._transaction() as db:
+            row = db.get(Client, client_id)
+            if row is None:
+                raise RecordNotFoundError(f"no client with id {client_id}")
+            if confirm_name.strip() != row.name:
+                raise FieldError("confirm_name", "type the client's full name to confirm")
+            db.delete(row)
+
+    def record_screening(self, client_id: int, screening: ScreeningForm, practitioner: str) -> None:
+        """Store a screening as answered, with its overrides and the decision."""
+        practitioner_id = self.practitioner(practitioner)
+        result = screening.evaluate()
+        with self._transaction() as db:
+            if db.get(Client, client_id) is None:
+                raise RecordNotFoundError(f"no client with id {client_id}")
+            db.add(
+                Screening(
+                    client_id=client_id,
+                    practitioner_id=practitioner_id,
+                    at=screening.at,
+                    answers=dict(screening.answers),
+                    overrides={k: o.reason for k, o in screening.overrides.items()},
+                    cleared=result.cleared,
+                    summary="cleared" if result.cleared else "; ".join(result.reasons()),
+                )
+            )
+
+    def record_consent(self, client_id: int, practitioner: str, consent_text: str) -> None:
+        """Store the consent the client gave."""
+        practitioner_id = self.practitioner(practitioner)
+        with self._transaction() as db:
+            db.add(Consent(client_id=client_id, practitioner_id=practitioner_id, text=consent_text))
+
+    # -- sessions, as they happen ------------------------------------------------------------
+
+    def begin_session(self, info: SessionInfo, practitioner: str, client_id: int | None) -> None:
+        """The session row, written before the output first turns on."""
+        practitioner_id = self.practitioner(practitioner)
+        with self._transaction() as db:
+            db.add(
+                TreatmentSession(
+                    id=info.session_id,
+                    client_id=client_id,
+                    practitioner_id=practitioner_id,
+                    protocol_id=info.protocol_id,
+                    protocol_version=info.protocol_version,
+                    protocol_name=info.protocol_name,
+                    driver_id=info.driver_id,
+                    machine_model=info.machine.model,
+                    machine_serial=info.machine.serial,
+                    machine_firmware=info.machine.firmware,
+                    simulated=info.simulated,
+                    started_at=info.started_at,
+                    state="running",
+                )
+            )
+
+    def add_step(self, session_id: str, step: StepDelivery) -> None:
+        """One step, committed as it ends."""
+        with self._transaction() as db:
+            db.add(
+                StepRecord(
+                    session_id=session_id,
+                    step_index=step.index,
+                    zone=step.zone,
+                    planned_s=step.planned_s,
+                    actual_s=step.time_under_current_s,
+                    mean_current_ua=step.mean_current_ua,
+                    charge_uc=step.charge_uc,
+                    mean_impedance_kohm=step.mean_impedance_kohm,
+                    completed=step.completed,
+                )
+            )
+
+    def add_event(self, session_id: str, safety: SafetyEvent, session_start_s: float) -> None:
+        """One safety event, committed as it happens."""
+        with self._transaction() as db:
+            db.add(
+                SafetyEventRecord(
+                    session_id=session_id,
+                    at_s=safety.at_s - session_start_s,
+                    kind=safety.kind.value,
+                    message=safety.message,
+                    action=safety.action,
+                    step_index=safety.step_index,
+                )
+            )
+
+    def end_session(self, session_id: str, summary: SessionSummary) -> None:
+        """The final state and why."""
+        state = session_state(summary)
+        with self._transaction() as db:
+            row = db.get(TreatmentSession, session_id)
+            if row is None:
+                raise RecordNotFoundError(f"no session {session_id}")
+            row.state = state
+            row.reason = summary.reason
+            row.ended_at = now_utc()
+
+    def recover_interrupted(self) -> list[str]:
+        """Sessions still ``running`` (the console died under them): marked ``interrupted``.
+
+        What they delivered up to their last committed step stays as it is.
+        """
+        with self._transaction() as db:
+            rows = db.scalars(
+                select(TreatmentSession).where(TreatmentSession.state == "running")
+            ).all()
+            for row in rows:
+                row.state = "interrupted"
+                row.reason = (
+                    "The console stopped during this session (crash or power cut); what was "
+                    "delivered up to the last finished step is recorded."
+                )
+            return [row.id for row in rows]
+
+    # -- follow-up ---------------------------------------------------------------------------
+
+    def add_note(
+        self,
+        client_id: int,
+        practitioner: str,
+        reactions: Sequence[str],
+        note_text: str,
+        session_id: str | None = None,
+    ) -> None:
+        """Reactions seen (e.g. redness) and notes after a visit."""
+        practitioner_id = self.practitioner(practitioner)
+        with self._transaction() as db:
+            db.add(
+                Note(
+                    client_id=client_id,
+                    session_id=session_id,
+                    practitioner_id=practitioner_id,
+                    reactions=sorted(reactions),
+                    text=note_text.strip(),
+                )
+            )
+
+    def plan_follow_up(
+        self,
+        client_id: int,
+        practitioner: str,
+        due_at: datetime,
+        notes: str = "",
+        session_id: str | None = None,
+    ) -> None:
+        """The next appointment (in the future, with its time zone)."""
+        if due_at.tzinfo is None:
+            raise FieldError("due_at", "the appointment needs a time zone")
+        if due_at <= now_utc():
+            raise FieldError("due_at", "the next appointment must be in the future")
+        practitioner_id = self.practitioner(practitioner)
+        with self._transaction() as db:
+            db.add(
+                FollowUpPlan(
+                    client_id=client_id,
+                    session_id=session_id,
+                    practitioner_id=practitioner_id,
+                    due_at=due_at,
+                    notes=notes.strip(),
+                )
+            )
+
+    # -- reading sessions --------------------------------------------------------------------
+
+    def sessions(self, client_query: str | None = None, limit: int = 200) -> list[SessionRow]:
+        """Sessions, newest first, optionally of clients whose name contains ``client_query``."""
+        with self._transaction() as db:
+            statement = (
+                select(TreatmentSession)
+                .options(
+                    selectinload(TreatmentSession.steps),
+                    selectinload(TreatmentSession.events),
+                    selectinload(TreatmentSession.client),
+                    selectinload(TreatmentSession.practitioner),
+                )
+                .order_by(TreatmentSession.started_at.desc())
+                .limit(limit)
+            )
+            if client_query:
+                needle = "%" + client_query.strip().casefold() + "%"
+                statement = statement.join(Client).where(Client.search_name.like(needle))
+            return [
+                _session_row(s, s.client.name if s.client else "", ())
+                for s in db.scalars(statement).all()
+            ]
+
+    def session(self, session_id: str) -> SessionRow:
+        """One session with its steps, events and notes."""
+        with self._transaction() as db:
+            row = db.get(
+                TreatmentSession,
+                session_id,
+                options=[
+                    selectinload(TreatmentSession.steps),
+                    selectinload(TreatmentSession.events),
+                    selectinload(TreatmentSession.client),
+                    selectinload(TreatmentSession.practitioner),
+                ],
+            )
+            if row is None:
+                matches = db.scalars(
+                    select(TreatmentSession.id).where(TreatmentSession.id.like(f"{session_id}%"))
+                ).all()
+                if len(matches) != 1:
+                    raise RecordNotFoundError(f"no session {session_id!r}")
+                return self.session(matches[0])
+            names = dict(db.execute(select(Practitioner.id, Practitioner.name)).all())
+            notes = db.scalars(select(Note).where(Note.session_id == row.id)).all()
+            return _session_row(
+                row,
+                row.client.name if row.client else "",
+                tuple(_note_row(n, names) for n in notes),
+            )
+
+    def charge_per_zone(self, client_id: int) -> list[tuple[datetime, dict[str, float]]]:
+        """For the course chart: each session's start and its charge by zone, oldest first."""
+        with self._transaction() as db:
+            rows = db.execute(
+                select(
+                    TreatmentSession.id,
+                    TreatmentSession.started_at,
+                    StepRecord.zone,
+                    StepRecord.charge_uc,
+                )
+                .join(StepRecord, StepRecord.session_id == TreatmentSession.id)
+                .where(TreatmentSession.client_id == client_id)
+                .order_by(TreatmentSession.started_at, StepRecord.step_index)
+            ).all()
+        course: dict[str, tuple[datetime, dict[str, float]]] = {}
+        for session_id, started, zone, charge in rows:
+            _, zones = course.setdefault(session_id, (started, {}))
+            zones[zone] = zones.get(zone, 0.0) + charge
+        return list(course.values())
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[OrmSession]:
+        try:
+            with self._sessions.begin() as db:
+                yield db
+        except DBAPIError as error:
+            raise StoreUnavailableError(_explain(error)) from error
+        except SQLAlchemyError as error:
+            raise StoreUnavailableError(f"the records database failed: {error}") from error
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except DBAPIError as error:
+            raise StoreUnavailableError(_explain(error)) from error
+
+
+def session_state(summary: SessionSummary) -> str:
+    """The record's state: finished, stopped (by the operator), aborted (a trip or an
+    emergency stop) or interrupted (the machine or the console failed)."""
+    if summary.state.value != "aborted":
+        return summary.state.value
+    operator_stop = bool(summary.events) and summary.events[-1].kind.value == "operator_stop"
+    return "stopped" if operator_stop else "aborted"
+
+
+def _session_row(row: TreatmentSession, client_name: str, notes: tuple[NoteRow, ...]) -> SessionRow:
+    return SessionRow(
+        id=row.id,
+        client_id=row.client_id,
+        client_name=client_name,
+        practitioner=row.practitioner.name if row.practitioner else "",
+        protocol_id=row.protocol_id,
+        protocol_version=row.protocol_version,
+        protocol_name=row.protocol_name,
+        machine=f"{row.machine_model} (serial {row.machine_serial}, firmware {row.machine_firmware})",
+        simulated=row.simulated,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        state=row.state,
+        reason=row.reason,
+        steps=tuple(
+            StepRow(
+                s.step_index,
+                s.zone,
+                s.planned_s,
+                s.actual_s,
+                s.mean_current_ua,
+                s.charge_uc,
+                s.mean_impedance_kohm,
+                s.completed,
+            )
+            for s in row.steps
+        ),
+        events=tuple(EventRow(e.at_s, e.kind, e.message, e.action) for e in row.events),
+        notes=notes,
+    )
+
+
+def _note_row(note: Note, names: dict[int, str]) -> NoteRow:
+    return NoteRow(note.at, names.get(note.practitioner_id, "?"), tuple(note.reactions), note.text)
+
+
+def _required(field: str, value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise FieldError(field, f"{field.replace('_', ' ')} is empty")
+    if len(value) > MAX_NAME:
+        raise FieldError(field, f"{field.replace('_', ' ')} is longer than {MAX_NAME} characters")
+    if any(not c.isprintable() for c in value):
+        raise FieldError(field, f"{field.replace('_', ' ')} holds characters that do not print")
+    return value
+
+
+def _explain(error: DBAPIError) -> str:
+    """A database failure in words a clinic understands (no client data in it)."""
+    original = str(error.orig).lower()
+    if "locked" in original or "busy" in original:
+        return "the records database is busy (locked by another program); it will be retried"
+    if "readonly" in original or "read-only" in original:
+        return "the records database is read-only; check the file's permissions"
+    if "disk" in original and ("full" in original or "i/o" in original):
+        return "the records database cannot be written (disk full or removed)"
+    if "unable to open" in original or "could not connect" in original or "connection" in original:
+        return "the records database cannot be reached (drive removed or server down)"
+    return f"the records database failed ({type(error.orig).__name__})"
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("console.records") / "migrations")
+    )
+    return config
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # A short busy timeout: a locked database must not hold the recorder (it retries).
+        return {"connect_args": {"timeout": 2.0}}
+    return {"pool_pre_ping": True, "pool_size": 2, "max_overflow": 2}
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_path(url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database).expanduser().resolve()
+
+
+def _private_folder(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix":
+        os.chmod(folder, stat.S_IRWXU)
+
+
+def _private_file(path: Path) -> None:
+    if os.name == "posix":
+        for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if candidate.exists():
+                os.chmod(candidate, stat.S_IRUSR | stat.S_IWUSR)
