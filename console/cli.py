@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("mc-console: error: --after must be zero or more seconds", file=sys.stderr)
                 return EXIT_USAGE
             return take_screenshot(Path(args.screenshot), args.gui_protocol, args.after)
-        return run_gui(args.gui_driver)
+        return run_gui(args.gui_driver, db_url=args.gui_db)
     handler = getattr(args, "handler", None) or args.func  # record commands set ``func``
     try:
         return int(handler(args, sys.stdout))
@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         default=60.0,
         metavar="SECONDS",
         help="with --screenshot: treatment seconds to run before the picture (default 60)",
+    )
+    parser.add_argument(
+        "--db",
+        dest="gui_db",
+        metavar="URL",
+        help="records database (SQLAlchemy URL); default: SQLite in your data folder",
     )
     parser.add_argument(
         "--driver", dest="gui_driver", metavar="ID", help="machine to connect at start"

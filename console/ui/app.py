@@ -36,21 +36,51 @@ def make_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
     return app  # type: ignore[return-value]
 
 
-def run_gui(driver_id: str | None = None, speed: float | None = None) -> int:
-    """``mc-console`` with no command: the main window, on the simulated machine by default."""
+def run_gui(
+    driver_id: str | None = None, speed: float | None = None, db_url: str | None = None
+) -> int:
+    """``mc-console`` with no command: the main window, on the simulated machine by default,
+    recording into the records database (the SQLite file in the user's data folder by default)."""
+    from console.records.store import RecordError, RecordStore
     from console.ui.machine_dialog import MachineChoice
     from console.ui.main_window import MainWindow
 
     app = make_application()
     console = Console(load_plugins())
     settings = QtCore.QSettings()
-    window = MainWindow(console, settings)
+    store: RecordStore | None = None
+    interrupted: list[str] = []
+    records_problem = ""
+    try:
+        store = RecordStore(db_url)
+        interrupted = store.recover_interrupted()
+    except RecordError as error:
+        records_problem = str(error)
+    window = MainWindow(console, settings, store)
+    window.records_problem = records_problem or None
     chosen = driver_id or console.default_driver_id()
     window.show()
+    if records_problem:
+        QtWidgets.QMessageBox.warning(
+            window,
+            "Records unavailable",
+            f"{records_problem}\n\nSessions cannot be recorded, so none can start until the "
+            "records database is available (start again with a working --db).",
+        )
+    elif interrupted:
+        QtWidgets.QMessageBox.information(
+            window,
+            "Interrupted sessions",
+            f"{len(interrupted)} session(s) were still open when the console last stopped "
+            "(crash or power cut). They are now marked interrupted, with what was delivered "
+            "up to their last finished step.",
+        )
     if chosen is not None:
         window.connect_machine(MachineChoice(chosen, None, speed or 1.0))
     code = app.exec()
     console.disconnect()
+    if store is not None:
+        store.close()
     return int(code)
 
 

@@ -29,6 +29,9 @@ from console.engine.events import (
 from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError, describe_ohm
 from console.protocols import Protocol
+from console.records.recorder import SessionRecorder
+from console.records.store import RecordError, RecordStore
+from console.records.visit_archive import VisitArchive
 from console.report import format_duration, zone_summary_rows
 from console.session import Connection, Console, ConsoleError
 from console.ui.bridge import EngineBridge
@@ -48,11 +51,21 @@ class MainWindow(QtWidgets.QMainWindow):
     """The console window. ``console`` must already have its plugins loaded."""
 
     connected = QtCore.Signal(object)  # Connection or ConsoleError, from the connect worker
+    records_trouble = QtCore.Signal(str)  # from the recorder's thread
 
-    def __init__(self, console: Console, settings: QtCore.QSettings) -> None:
+    def __init__(
+        self, console: Console, settings: QtCore.QSettings, store: RecordStore | None = None
+    ) -> None:
         super().__init__()
         self.console = console
         self.settings = settings
+        self.store = store
+        self.archive = VisitArchive(store, self._records_error) if store is not None else None
+        self.recorder: SessionRecorder | None = None
+        #: Why the records cannot be written, if they cannot: then no session may start.
+        self.records_problem: str | None = None
+        self._records_message = ""  # a records failure stays visible under later alerts
+        self.records_trouble.connect(self._on_records_trouble)
         self.engine: TreatmentEngine | None = None
         self.session_protocol: Protocol | None = None
         self.bridge = EngineBridge(self)
@@ -62,6 +75,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
         practitioner = str(settings.value("practitioner", ""))
         self.visit: Visit = new_visit(practitioner)
+        if self.archive is not None:
+            self.archive.follow(self.visit)
         self.workflow = WorkflowPanel(self.visit, console.host.protocols)
         self.workflow.application.select(str(settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
@@ -332,6 +347,14 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         if self._treating():
             return
+        if self.records_problem:
+            QtWidgets.QMessageBox.warning(
+                self,
+                "The treatment cannot start",
+                f"The records database is unavailable, so the session could not be kept: "
+                f"{self.records_problem}",
+            )
+            return
         if self.visit.application is not None:
             QtWidgets.QMessageBox.information(
                 self,
@@ -349,7 +372,22 @@ class MainWindow(QtWidgets.QMainWindow):
         except (PreflightError, ConsoleError) as error:
             QtWidgets.QMessageBox.warning(self, "The treatment cannot start", str(error))
             return
+        if self.archive is not None:
+            try:
+                # Client, screening, consent and the session row: written before output is on.
+                self.recorder = self.archive.before_treatment(
+                    self.visit, engine, self._records_trouble_from_thread
+                )
+            except RecordError as error:
+                engine.close()
+                QtWidgets.QMessageBox.warning(
+                    self,
+                    "The treatment cannot start",
+                    f"The session cannot be recorded, so it does not start: {error}",
+                )
+                return
         self.engine = engine
+        self._records_message = ""
         self.session_protocol = protocol
         self.controls.reset_progress()
         self.scope.attach(engine.ring, engine.capabilities.sample_rate_hz, self.console.clock.now())
@@ -360,6 +398,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self.alert.hide()
         engine.start()
         self._sync_controls()
+
+    def _records_trouble_from_thread(self, message: str) -> None:
+        """The records cannot be written: stop the treatment (output off) and tell the user.
+
+        Called on the recorder's thread; the engine's stop is thread-safe, the UI goes through
+        a queued signal."""
+        engine = self.engine
+        if engine is not None and not engine.state.terminal:
+            engine.stop()
+        self.records_trouble.emit(
+            f"RECORDS: {message} The session was stopped (output off); what it delivered is "
+            "kept in memory and saved as soon as the database is back."
+        )
+
+    def _on_records_trouble(self, message: str) -> None:
+        self._records_message = message
+        self._show_alert(message, "danger")
+
+    def _records_error(self, message: str) -> None:
+        self._show_alert(message, "danger")
 
     def emergency_stop(self) -> None:
         """Output off now — directly on the engine (and the machine), no queue in between."""
@@ -462,6 +520,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.contact_label.style().unpolish(self.contact_label)
             self.contact_label.style().polish(self.contact_label)
         elif isinstance(event, SessionEnded):
+            if self.recorder is not None:
+                self.recorder.close(0.0)  # its thread finishes the writes on its own
+                self.recorder = None
             self.visit.record_application(event.summary)
             self._refresh_map()
             self.workflow.follow_up.show_course(self.session_protocol)
@@ -496,6 +557,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._cue_timer.start(4000)
 
     def _show_alert(self, text: str, level: str) -> None:
+        if self._records_message and self._records_message not in text:
+            text = f"{text}\n{self._records_message}"
+            level = "danger"
         self.alert.setText(text)
         self.alert.setProperty("level", level)
         self.alert.style().unpolish(self.alert)
@@ -538,6 +602,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         practitioner = self.visit.practitioner
         self.visit = new_visit(practitioner)
+        if self.archive is not None:
+            self.archive.follow(self.visit)
         old = self.workflow
         self.workflow = WorkflowPanel(self.visit, self.console.host.protocols)
         self.workflow.application.select(str(self.settings.value("protocol", "lifting")))

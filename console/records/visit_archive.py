@@ -1,0 +1,90 @@
+"""Keeps a visit of the workflow in the records: the client, screening, consent, session, follow-up.
+
+The window (or any other front end) calls :meth:`VisitArchive.before_treatment` just before the
+engine starts: it writes the client, the screening and the consent, and returns the recorder
+whose ``begin`` has written the session row. Follow-up entries reach the records through the
+visit's observer hook. No Qt here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from console.engine.runner import TreatmentEngine
+from console.records.recorder import SessionRecorder
+from console.records.store import RecordError, RecordStore
+from console.workflow import Reaction, Visit
+
+
+class VisitArchive:
+    """Writes one :class:`Visit` into a :class:`RecordStore` as it goes."""
+
+    def __init__(self, store: RecordStore, on_error: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        #: Told when a follow-up entry could not be saved (the visit itself keeps it).
+        self.on_error = on_error
+        self._visit: Visit | None = None
+        self._consent_saved = False
+        self.session_id: str | None = None
+
+    def follow(self, visit: Visit) -> None:
+        """Start following a new visit (its follow-up entries are saved as they are made)."""
+        self._visit = visit
+        self._consent_saved = False
+        self.session_id = None
+        visit.observers.append(self._changed)
+
+    def client_id(self, visit: Visit) -> int:
+        """The record of the visit's client (found by name, or created), kept on the visit."""
+        if visit.client.reference is None:
+            client_id = self.store.client_named(visit.client.name, visit.practitioner)
+            visit.client.reference = str(client_id)
+        return int(visit.client.reference)
+
+    def before_treatment(
+        self,
+        visit: Visit,
+        engine: TreatmentEngine,
+        on_trouble: Callable[[str], None],
+        on_recovered: Callable[[], None] | None = None,
+    ) -> SessionRecorder:
+        """Client, screening, consent and the session row, written now. Raises
+        :class:`~console.records.store.StoreUnavailableError` (or ``FieldError``) if they cannot
+        be: the treatment must then not start."""
+        assert engine.session is not None, "prepare the engine first"
+        client_id = self.client_id(visit)
+        self.store.record_screening(client_id, visit.screening, visit.practitioner)
+        if visit.consent_by and not self._consent_saved:
+            self.store.record_consent(
+                client_id, visit.practitioner, f"Consent given by {visit.consent_by}"
+            )
+            self._consent_saved = True
+        recorder = SessionRecorder(
+            self.store, visit.practitioner, client_id, on_trouble, on_recovered
+        )
+        recorder.begin(engine.session, engine.clock.now())
+        engine.subscribe(recorder)
+        self.session_id = engine.session.session_id
+        return recorder
+
+    def _changed(self, visit: Visit, what: str) -> None:
+        if what != "follow-up" or visit is not self._visit or visit.client.reference is None:
+            return
+        follow_up = visit.follow_up
+        client_id = int(visit.client.reference)
+        reactions = [r.value for r in follow_up.reactions if r is not Reaction.NONE]
+        try:
+            self.store.add_note(
+                client_id, visit.practitioner, reactions, follow_up.notes, self.session_id
+            )
+            if follow_up.next_appointment is not None:
+                self.store.plan_follow_up(
+                    client_id,
+                    visit.practitioner,
+                    follow_up.next_appointment,
+                    follow_up.notes,
+                    self.session_id,
+                )
+        except RecordError as error:
+            if self.on_error is not None:
+                self.on_error(f"The follow-up could not be saved in the records: {error}")

@@ -1,0 +1,121 @@
+"""The main window keeps the visit in the records: session row first, steps as they end,
+follow-up saved; a records database that fails stops the treatment (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6 import QtCore
+
+from console.engine.clock import SteppedClock
+from console.engine.events import EngineState
+from console.plugins import load_plugins
+from console.records.store import RecordStore, StoreUnavailableError
+from console.session import Console
+from console.ui.app import make_application, prepare_demo_visit
+from console.ui.main_window import MainWindow
+from console.workflow import Reaction, Stage
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[RecordStore]:
+    records = RecordStore(f"sqlite:///{tmp_path}/records.sqlite3")
+    yield records
+    records.close()
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path, dialogs: list[tuple[str, str]], store: RecordStore):  # type: ignore[no-untyped-def]
+    make_application()
+    console = Console(load_plugins())
+    clock = SteppedClock()
+    console.connect("simulator", clock=clock)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    main = MainWindow(console, settings, store)
+    qtbot.addWidget(main)
+    main.show_connection(console.connection)
+    main.show()
+    main.clock = clock
+    main.dialogs = dialogs
+    yield main
+    clock.release()
+    console.disconnect()
+
+
+def test_a_session_is_recorded_before_output_and_as_it_goes(qtbot: Any, window, store) -> None:  # type: ignore[no-untyped-def]
+    prepare_demo_visit(window, "toning")
+    window.start_session()
+    engine = window.engine
+    assert engine is not None
+    # The row exists as soon as the session starts, before the first step is done.
+    (row,) = store.sessions()
+    assert row.state == "running" and row.client_name == "Demo client (simulation)"
+    assert row.practitioner == "Trainer" and row.steps == ()
+    first_two = sum(step.duration_s for step in engine.protocol.steps[:2])
+    window.clock.run_until(first_two + 5.0)
+    qtbot.waitUntil(lambda: len(store.sessions()[0].steps) == 2, timeout=5000)
+    window.clock.release()
+    qtbot.waitUntil(lambda: engine.state is EngineState.FINISHED, timeout=20000)
+    qtbot.waitUntil(lambda: store.sessions()[0].state == "finished", timeout=5000)
+    (done,) = store.sessions()
+    assert len(done.steps) == len(engine.protocol.steps)
+    assert done.total_charge_uc == pytest.approx(engine.summary().total_charge_uc)
+    client = store.client(int(window.visit.client.reference))
+    assert client.screenings[0].cleared is True
+
+
+def test_follow_up_is_saved_in_the_records(qtbot: Any, window, store) -> None:  # type: ignore[no-untyped-def]
+    prepare_demo_visit(window, "circulation")
+    window.start_session()
+    window.clock.release()
+    qtbot.waitUntil(lambda: window.visit.application is not None, timeout=20000)
+    visit = window.visit
+    for item in visit.moisturization:
+        visit.check(Stage.MOISTURIZATION, item)
+    when = datetime.now(UTC) + timedelta(days=14)
+    visit.record_follow_up({Reaction.REDNESS}, "Mild redness, gone in 20 min", when)
+    client = store.client(int(visit.client.reference))
+    assert client.notes[0].reactions == ("redness",)
+    assert client.notes[0].text == "Mild redness, gone in 20 min"
+    assert client.follow_ups[0].due_at == when.replace(microsecond=when.microsecond)
+    assert client.sessions[0].notes[0].text == "Mild redness, gone in 20 min"
+
+
+def test_a_failing_database_stops_the_treatment_and_says_so(
+    qtbot: Any, window, store, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise StoreUnavailableError("the records database cannot be written (disk full or removed)")
+
+    prepare_demo_visit(window, "lifting")
+    window.start_session()
+    monkeypatch.setattr(store, "add_step", full)
+    engine = window.engine
+    window.clock.release()  # the first step's end cannot be saved: the session stops there
+    qtbot.waitUntil(lambda: engine.state.terminal, timeout=20000)
+    # Stopped right after the first step's end failed to save (the second barely began).
+    assert len(engine.deliveries) <= 2 and not engine.deliveries[-1].completed
+    assert engine.state is EngineState.ABORTED
+    assert window.console.driver.output_on is False
+    qtbot.waitUntil(lambda: "RECORDS" in window.alert.text(), timeout=5000)
+    assert "disk full" in window.alert.text()
+
+
+def test_no_session_starts_when_the_session_row_cannot_be_written(
+    window, store, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    def locked(*_args: object, **_kwargs: object) -> None:
+        raise StoreUnavailableError("the records database is busy (locked by another program)")
+
+    monkeypatch.setattr(store, "begin_session", locked)
+    prepare_demo_visit(window, "toning")
+    window.start_session()
+    assert window.engine is None
+    assert window.console.driver.output_on is False
+    assert "cannot be recorded" in window.dialogs[-1][1]
