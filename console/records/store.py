@@ -28,7 +28,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload, sessionmaker
 
@@ -53,6 +59,7 @@ APP_NAME = "mc-console"
 APP_AUTHOR = "Microcurrent Console"
 DB_FILE = "records.sqlite3"
 MAX_NAME = 120
+MAX_PHONE = 40
 
 
 class RecordError(Exception):
@@ -69,6 +76,10 @@ class FieldError(RecordError, ValueError):
 
 class StoreUnavailableError(RecordError):
     """The database cannot be written or read now (locked, read-only, full, gone)."""
+
+
+class RecordRejectedError(RecordError):
+    """The database refused a record for what it holds (it would refuse it again)."""
 
 
 class RecordNotFoundError(RecordError, LookupError):
@@ -254,6 +265,11 @@ class RecordStore:
         target = self.head_revision() if revision == "head" else revision
         if current == target:
             return
+        if current is not None and current not in _known_revisions():
+            raise StoreUnavailableError(
+                f"the records database was written by a newer console (schema {current}); this "
+                f"console knows schemas up to {self.head_revision()}: update the console"
+            )
         if current is not None:
             self.backup_path = self.backup(f"before-migration-{current}-to-{target}")
         config = _alembic_config()
@@ -303,14 +319,21 @@ class RecordStore:
     def practitioner(self, name: str) -> int:
         """The id of the practitioner called ``name`` (created on first use)."""
         name = _required("practitioner", name)
-        with self._transaction() as db:
-            found = db.scalar(select(Practitioner.id).where(Practitioner.name == name))
-            if found is not None:
-                return int(found)
-            row = Practitioner(name=name)
-            db.add(row)
-            db.flush()
-            return int(row.id)
+        for _attempt in range(2):
+            try:
+                with self._transaction() as db:
+                    found = db.scalar(select(Practitioner.id).where(Practitioner.name == name))
+                    if found is not None:
+                        return int(found)
+                    row = Practitioner(name=name)
+                    db.add(row)
+                    db.flush()
+                    return int(row.id)
+            except RecordRejectedError as error:
+                if not isinstance(error.__cause__, IntegrityError):
+                    raise
+                # Another room added the same practitioner at the same moment: read theirs.
+        raise RecordRejectedError(f"practitioner {name!r} could not be recorded")
 
     def add_client(
         self,
@@ -329,14 +352,18 @@ class RecordStore:
         phone = phone.strip()
         if phone and not all(c.isdigit() or c in "+ -()/." for c in phone):
             raise FieldError("phone", f"phone {phone!r} holds characters a number does not")
+        if len(phone) > MAX_PHONE:
+            raise FieldError("phone", f"phone is longer than {MAX_PHONE} characters")
         email = email.strip()
         if email and ("@" not in email or email.startswith("@") or email.endswith("@")):
             raise FieldError("email", f"e-mail {email!r} is not an address")
+        if len(email) > MAX_NAME:
+            raise FieldError("email", f"e-mail is longer than {MAX_NAME} characters")
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
             row = Client(
                 name=name,
-                search_name=name.casefold(),
+                search_name=_searchable(name),
                 birth_year=birth_year,
                 phone=phone,
                 email=email,
@@ -352,7 +379,7 @@ class RecordStore:
         name = _required("name", name)
         with self._transaction() as db:
             found = db.scalars(
-                select(Client.id).where(Client.search_name == name.casefold()).order_by(Client.id)
+                select(Client.id).where(Client.search_name == _searchable(name)).order_by(Client.id)
             ).first()
         return int(found) if found is not None else self.add_client(name, practitioner)
 
@@ -362,10 +389,8 @@ class RecordStore:
         with self._transaction() as db:
             statement = select(Client.id, Client.name, Client.birth_year)
             if needle:
-                pattern = (
-                    "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                )
-                starts = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                pattern = "%" + _like(needle) + "%"
+                starts = _like(needle) + "%"
                 statement = statement.where(Client.search_name.like(pattern, escape="\\")).order_by(
                     Client.search_name.like(starts, escape="\\").desc(), Client.search_name
                 )
@@ -575,6 +600,8 @@ class RecordStore:
         """Reactions seen (e.g. redness) and notes after a visit."""
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
+            if db.get(Client, client_id) is None:
+                raise RecordNotFoundError(f"no client with id {client_id}")
             db.add(
                 Note(
                     client_id=client_id,
@@ -600,6 +627,8 @@ class RecordStore:
             raise FieldError("due_at", "the next appointment must be in the future")
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
+            if db.get(Client, client_id) is None:
+                raise RecordNotFoundError(f"no client with id {client_id}")
             db.add(
                 FollowUpPlan(
                     client_id=client_id,
@@ -627,8 +656,10 @@ class RecordStore:
                 .limit(limit)
             )
             if client_query:
-                needle = "%" + client_query.strip().casefold() + "%"
-                statement = statement.join(Client).where(Client.search_name.like(needle))
+                needle = "%" + _like(client_query.strip().casefold()) + "%"
+                statement = statement.join(Client).where(
+                    Client.search_name.like(needle, escape="\\")
+                )
             return [
                 _session_row(s, s.client.name if s.client else "", ())
                 for s in db.scalars(statement).all()
@@ -649,7 +680,9 @@ class RecordStore:
             )
             if row is None:
                 matches = db.scalars(
-                    select(TreatmentSession.id).where(TreatmentSession.id.like(f"{session_id}%"))
+                    select(TreatmentSession.id).where(
+                        TreatmentSession.id.like(f"{_like(session_id)}%", escape="\\")
+                    )
                 ).all()
                 if len(matches) != 1:
                     raise RecordNotFoundError(f"no session {session_id!r}")
@@ -689,8 +722,15 @@ class RecordStore:
         try:
             with self._sessions.begin() as db:
                 yield db
-        except DBAPIError as error:
+        except (OperationalError, InterfaceError) as error:
+            # The database is busy, read-only, full or gone: worth retrying later.
             raise StoreUnavailableError(_explain(error)) from error
+        except DBAPIError as error:
+            # The database refused this record (too long, a broken constraint): retrying the
+            # same write will not help, so it is not reported as "unavailable".
+            raise RecordRejectedError(
+                f"the records database refused the record ({type(error.orig).__name__})"
+            ) from error
         except SQLAlchemyError as error:
             raise StoreUnavailableError(f"the records database failed: {error}") from error
 
@@ -749,6 +789,16 @@ def _note_row(note: Note, names: dict[int, str]) -> NoteRow:
     return NoteRow(note.at, names.get(note.practitioner_id, "?"), tuple(note.reactions), note.text)
 
 
+def _searchable(name: str) -> str:
+    """The indexed search form of a name (case-folding may lengthen it: ß → ss)."""
+    return name.casefold()[:MAX_NAME]
+
+
+def _like(text: str) -> str:
+    """``text`` with LIKE's wildcards made literal (escape character ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _required(field: str, value: str) -> str:
     value = (value or "").strip()
     if not value:
@@ -772,6 +822,13 @@ def _explain(error: DBAPIError) -> str:
     if "unable to open" in original or "could not connect" in original or "connection" in original:
         return "the records database cannot be reached (drive removed or server down)"
     return f"the records database failed ({type(error.orig).__name__})"
+
+
+def _known_revisions() -> set[str]:
+    return {
+        script.revision
+        for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()
+    }
 
 
 def _alembic_config() -> Config:
@@ -801,19 +858,35 @@ def _sqlite_path(url: str) -> Path | None:
     from sqlalchemy.engine import make_url
 
     database = make_url(url).database
-    if not database or database == ":memory:":
-        return None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None  # in memory, or a URI the caller manages itself
     return Path(database).expanduser().resolve()
 
 
 def _private_folder(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if os.name == "posix":
-        os.chmod(folder, stat.S_IRWXU)
+    """Create the folder owner-only; a folder that already exists is left as its owner set it."""
+    if folder.exists():
+        return
+    try:
+        folder.mkdir(parents=True, mode=0o700)
+        if os.name == "posix":
+            os.chmod(folder, stat.S_IRWXU)  # mkdir's mode is filtered by the umask
+    except OSError as error:
+        raise StoreUnavailableError(f"cannot create the records folder: {error.strerror}") from None
 
 
 def _private_file(path: Path) -> None:
-    if os.name == "posix":
-        for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            if candidate.exists():
-                os.chmod(candidate, stat.S_IRUSR | stat.S_IWUSR)
+    """Take group and other permissions off the database files (never add any)."""
+    if os.name != "posix":
+        return
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(candidate, mode & ~0o077)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise StoreUnavailableError(
+                f"cannot protect the records file: {error.strerror}"
+            ) from None

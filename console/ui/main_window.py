@@ -38,6 +38,7 @@ from console.ui.bridge import EngineBridge
 from console.ui.controls import ControlPanel
 from console.ui.facemap import FaceMapWidget
 from console.ui.machine_dialog import MachineChoice, MachineDialog
+from console.ui.records_panel import RecordsPanel
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
 from console.ui.workflow_panel import WorkflowPanel, new_visit
 from console.workflow import Stage, Visit
@@ -144,6 +145,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._cue_timer = QtCore.QTimer(self)
         self._cue_timer.setSingleShot(True)
         self._cue_timer.timeout.connect(self.cue.hide)
+        self.records: RecordsPanel | None = None
+        self.records_dock: QtWidgets.QDockWidget | None = None
+        if store is not None:
+            self._build_records(store)
         self._build_actions()
         self._protocol_chosen(
             self.workflow.application.protocol.id if self.workflow.application.protocol else ""
@@ -156,12 +161,75 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self.resize(1440, 900)
 
+    def _build_records(self, store: RecordStore) -> None:
+        """The client records, in a dock beside the treatment (File ▸ Clients, Ctrl+K)."""
+        self.records = RecordsPanel(
+            store,
+            self.console.host.protocols,
+            lambda: self.visit.practitioner or self.workflow.consultation.practitioner.text(),
+        )
+        self.records.start_session_requested.connect(self.start_visit_for)
+        self.records.session_activated.connect(self.show_session_record)
+        self.records_dock = QtWidgets.QDockWidget("Clients", self)
+        self.records_dock.setObjectName("clientsDock")
+        self.records_dock.setWidget(self.records)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.records_dock)
+        self.records_dock.hide()
+
+    def start_visit_for(self, client_id: int, name: str) -> None:
+        """A new visit for a client of the records (from the Clients panel)."""
+        if self._treating():
+            QtWidgets.QMessageBox.information(
+                self, "Session running", "Stop the session before starting a new client."
+            )
+            return
+        self.new_client()
+        self.visit.client.name = name
+        self.visit.client.reference = str(client_id)
+        self.workflow.consultation.name.setText(name)
+        self.workflow.go_to(Stage.CONSULTATION)
+        if self.records_dock is not None:
+            self.records_dock.hide()
+
+    def show_session_record(self, session_id: str) -> None:
+        """A recorded session: what was delivered, zone by zone, and its events."""
+        if self.store is None:
+            return
+        try:
+            row = self.store.session(session_id)
+        except RecordError as error:
+            QtWidgets.QMessageBox.warning(self, "Session record", str(error))
+            return
+        zones = zone_catalog()
+        lines = [
+            f"<b>{row.protocol_name}</b> for {row.client_name or 'no client'} — {row.state}",
+            f"{row.started_at.astimezone():%Y-%m-%d %H:%M} · {row.machine} · by {row.practitioner}",
+            "<table cellspacing=6><tr><th>Zone</th><th>time</th><th>µA</th><th>µC</th></tr>",
+        ]
+        for step in row.steps:
+            name = zones[step.zone].name if step.zone in zones else step.zone
+            lines.append(
+                f"<tr><td>{name}</td><td>{step.actual_s:.0f} s</td>"
+                f"<td>{step.mean_current_ua:.0f}</td><td>{step.charge_uc:,.0f}</td></tr>"
+            )
+        lines.append("</table>")
+        lines += [f"⚠ {event.kind}: {event.message}" for event in row.events]
+        QtWidgets.QMessageBox.information(self, "Session record", "<br>".join(lines))
+
     # -- actions and shortcuts -------------------------------------------------------------
 
     def _build_actions(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         self._action(file_menu, "&New client", "Ctrl+N", self.new_client, "Start a new visit")
+        if self.records_dock is not None:
+            clients = self.records_dock.toggleViewAction()
+            clients.setText("&Clients")
+            clients.setShortcut(QtGui.QKeySequence("Ctrl+K"))
+            clients.setStatusTip("Find a client, their history and course; start their session")
+            clients.setToolTip("Client records (Ctrl+K)")
+            file_menu.addAction(clients)
+            self.addAction(clients)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", "Ctrl+Q", self.close, "Output off and quit")
         machine_menu = menu.addMenu("&Machine")
@@ -524,6 +592,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.recorder.close(0.0)  # its thread finishes the writes on its own
                 self.recorder = None
             self.visit.record_application(event.summary)
+            if self.records is not None:
+                self.records.refresh()
             self._refresh_map()
             self.workflow.follow_up.show_course(self.session_protocol)
             self.workflow.refresh()

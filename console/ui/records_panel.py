@@ -1,0 +1,967 @@
+"""The client records panel: find a client, see their screenings, sessions and course, act on them.
+
+A view over :class:`console.records.store.RecordStore`. The store decides what is valid and keeps
+the data; this panel lists and shows it, checks the shape of what the operator types (a birth year
+is a number) and sends it in. Every store call goes through :meth:`RecordsPanel._call`, so a
+database that cannot be reached (drive removed, server down, file locked) becomes a banner inside
+the panel, never an exception in the Qt event loop: the panel keeps working, and Retry reloads.
+
+Times are stored in UTC and shown in the console's local time.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from console.protocols import Protocol
+from console.records.store import (
+    ClientRecord,
+    ClientSummary,
+    FieldError,
+    RecordNotFoundError,
+    RecordStore,
+    ScreeningRow,
+    SessionRow,
+    StoreUnavailableError,
+)
+from console.screening import contraindications
+from console.zones import Side, zone_catalog
+
+T = TypeVar("T")
+
+#: Typing in the search box reloads the list this long after the last key (one query, not ten).
+SEARCH_DEBOUNCE_MS = 150
+#: How many clients the list shows at most; the caption says when there are more.
+LIST_LIMIT = 100
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+DATE_FORMAT = "%Y-%m-%d"
+#: With more sessions than this, the chart labels every n-th session only.
+MAX_SESSION_TICKS = 20
+
+#: The store's session states, as the timeline says them.
+STATE_TEXT = {
+    "finished": "Finished",
+    "stopped": "Stopped",
+    "aborted": "Aborted",
+    "interrupted": "Interrupted",
+    "running": "In progress",
+}
+#: Item views cannot be styled per item by QSS, so the timeline's state colours live here, taken
+#: from style.qss's palette: green = done, slate = the operator's decision, red = a safety stop,
+#: amber = the machine or console failed.
+STATE_COLOURS = {
+    "finished": "#1d5b2f",
+    "stopped": "#35505e",
+    "aborted": "#a11d1d",
+    "interrupted": "#7a5400",
+    "running": "#185a91",
+}
+#: One colour per face region (Okabe-Ito based, distinguishable with colour-blindness); the
+#: client's left and right of a region share it and differ in line style and marker.
+REGION_COLOURS = (
+    "#1f6fb2",
+    "#d55e00",
+    "#009e73",
+    "#cc79a7",
+    "#e69f00",
+    "#56b4e9",
+    "#7f5fa8",
+    "#8c564b",
+    "#4d4d4d",
+)
+_SIDE_STYLE = {
+    Side.LEFT: (QtCore.Qt.PenStyle.SolidLine, "o"),
+    Side.RIGHT: (QtCore.Qt.PenStyle.DashLine, "s"),
+    Side.CENTER: (QtCore.Qt.PenStyle.SolidLine, "d"),
+}
+#: The screening history is rich text; its classes are styled here (QSS does not reach into a
+#: QTextDocument).
+SCREENING_CSS = """
+p { margin: 0 0 2px 0; }
+ul { margin: 0 0 10px 0; }
+.cleared { color: #1d5b2f; font-weight: bold; }
+.blocked { color: #a11d1d; font-weight: bold; }
+.override { color: #7a5400; }
+.muted { color: #5f6b73; }
+"""
+#: Where one screening reason ends and the next begins in a stored summary (reasons themselves may
+#: hold "; ", so the split is on the phrases console.screening starts them with).
+_REASON_SPLIT = re.compile(
+    r"; (?=absolute contraindication|relative contraindication|not answered)"
+)
+
+
+class _Unavailable:
+    """What :meth:`RecordsPanel._call` returns when the store could not answer."""
+
+
+UNAVAILABLE = _Unavailable()
+
+
+def local_time(moment: datetime, fmt: str = TIME_FORMAT) -> str:
+    """A stored (UTC) time in the console's local time."""
+    return moment.astimezone().strftime(fmt)
+
+
+# -- the new-client form --------------------------------------------------------------------------
+
+
+class NewClientDialog(QtWidgets.QDialog):
+    """Name, birth year, phone, e-mail, goals and practitioner of a new client.
+
+    "Add client" sends the form to the store. Each :class:`FieldError` appears in red under the
+    field it names and the dialog stays open with everything typed; on success ``client_id`` holds
+    the new client's id and the dialog is accepted.
+    """
+
+    FIELDS = ("name", "birth_year", "phone", "email", "goals", "practitioner")
+
+    def __init__(
+        self,
+        store: RecordStore,
+        practitioner: str = "",
+        name: str = "",
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.client_id: int | None = None
+        self.setWindowTitle("New client")
+        self.setObjectName("newClientDialog")
+        self.setMinimumWidth(460)
+
+        self.name = QtWidgets.QLineEdit(name)
+        self.name.setPlaceholderText("First and last name")
+        self.name.setMaxLength(120)
+        self.birth_year = QtWidgets.QLineEdit()
+        self.birth_year.setPlaceholderText("e.g. 1978 (optional)")
+        self.birth_year.setValidator(QtGui.QIntValidator(0, 9999, self.birth_year))
+        self.birth_year.setMaximumWidth(160)
+        self.phone = QtWidgets.QLineEdit()
+        self.phone.setPlaceholderText("optional")
+        self.phone.setMaxLength(40)
+        self.email = QtWidgets.QLineEdit()
+        self.email.setPlaceholderText("optional")
+        self.email.setMaxLength(120)
+        self.goals = QtWidgets.QPlainTextEdit()
+        self.goals.setPlaceholderText("e.g. lift the jawline, soften nasolabial folds")
+        self.goals.setFixedHeight(72)
+        self.goals.setTabChangesFocus(True)
+        self.practitioner = QtWidgets.QLineEdit(practitioner)
+        self.practitioner.setPlaceholderText("Who records this client")
+        self.practitioner.setMaxLength(120)
+
+        self.errors: dict[str, QtWidgets.QLabel] = {}
+        self.message = QtWidgets.QLabel("")
+        self.message.setObjectName("fieldError")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        form = QtWidgets.QFormLayout()
+        form.setLabelAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        editors: dict[str, QtWidgets.QWidget] = {
+            "name": self.name,
+            "birth_year": self.birth_year,
+            "phone": self.phone,
+            "email": self.email,
+            "goals": self.goals,
+            "practitioner": self.practitioner,
+        }
+        captions = {
+            "name": "Name",
+            "birth_year": "Birth year",
+            "phone": "Phone",
+            "email": "E-mail",
+            "goals": "Goals",
+            "practitioner": "Practitioner",
+        }
+        for field in self.FIELDS:
+            form.addRow(captions[field], self._with_error(field, editors[field]))
+
+        self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        self.add_button = self.buttons.addButton(
+            "Add client", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.add_button.setObjectName("primaryButton")
+        self.add_button.setDefault(True)
+        # Accepting is the store's decision: the button submits, the dialog closes on success only.
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+
+    def _with_error(self, field: str, editor: QtWidgets.QWidget) -> QtWidgets.QWidget:
+        """The editor with its (hidden until needed) error label right under it."""
+        box = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(editor)
+        error = QtWidgets.QLabel("")
+        error.setObjectName("fieldError")
+        error.setWordWrap(True)
+        error.hide()
+        column.addWidget(error)
+        self.errors[field] = error
+        return box
+
+    def show_error(self, field: str, message: str) -> None:
+        """Show ``message`` under ``field`` (or above the buttons if no field has that name)."""
+        text = message[:1].upper() + message[1:]
+        label = self.errors.get(field, self.message)
+        label.setText(text)
+        label.show()
+
+    def clear_errors(self) -> None:
+        """Hide every error message."""
+        for label in (*self.errors.values(), self.message):
+            label.setText("")
+            label.hide()
+
+    def submit(self) -> bool:
+        """Send the form to the store; True when the client was added (the dialog accepts)."""
+        self.clear_errors()
+        year_text = self.birth_year.text().strip()
+        birth_year = int(year_text) if year_text.isdigit() else None
+        if year_text and birth_year is None:
+            self.show_error("birth_year", "birth year must be a number such as 1978")
+            return False
+        try:
+            self.client_id = self.store.add_client(
+                self.name.text(),
+                self.practitioner.text(),
+                birth_year=birth_year,
+                phone=self.phone.text(),
+                email=self.email.text(),
+                goals=self.goals.toPlainText(),
+            )
+        except FieldError as error:
+            self.show_error(error.field, str(error))
+            editor = getattr(self, error.field, None)
+            if isinstance(editor, QtWidgets.QWidget):
+                editor.setFocus()
+            return False
+        except StoreUnavailableError as error:
+            self.show_error(
+                "", f"The client was not added: {error}. What you typed is kept; try again."
+            )
+            return False
+        self.accept()
+        return True
+
+
+# -- the panel ------------------------------------------------------------------------------------
+
+
+class RecordsPanel(QtWidgets.QWidget):
+    """Client list with live search, and the chosen client's page (see the module docstring).
+
+    ``protocols`` gives the recommended series for the course text; ``practitioner`` is asked for
+    the name to put in the new-client form.
+    """
+
+    #: A session in the timeline was double-clicked (or Enter pressed on it): its id.
+    session_activated = QtCore.Signal(str)
+    #: "Start a session for this client": client id and name.
+    start_session_requested = QtCore.Signal(int, str)
+    #: A client was added through the panel: their id.
+    client_added = QtCore.Signal(int)
+    #: A client was deleted through the panel: their former id.
+    client_deleted = QtCore.Signal(int)
+
+    def __init__(
+        self,
+        store: RecordStore,
+        protocols: dict[str, Protocol],
+        practitioner: Callable[[], str],
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("recordsPanel")
+        self.store = store
+        self.protocols = protocols
+        self.practitioner = practitioner
+        self.new_client_dialog: NewClientDialog | None = None
+        self.zone_curves: dict[str, pg.PlotDataItem] = {}
+        self._client: ClientRecord | None = None
+        self._summaries: list[ClientSummary] = []
+
+        # Banner: store trouble (and the outcome of a delete) inside the panel, not in a modal box.
+        self.banner_frame = QtWidgets.QFrame()
+        self.banner_frame.setObjectName("recordsBanner")
+        self.banner = QtWidgets.QLabel("")
+        self.banner.setObjectName("recordsBannerText")
+        self.banner.setWordWrap(True)
+        self.retry_button = QtWidgets.QPushButton("Retry")
+        self.retry_button.setToolTip("Reload the client list and the open client")
+        self.retry_button.clicked.connect(self.refresh)
+        self.dismiss_button = QtWidgets.QPushButton("Dismiss")
+        self.dismiss_button.clicked.connect(self.hide_banner)
+        banner_row = QtWidgets.QHBoxLayout(self.banner_frame)
+        banner_row.setContentsMargins(10, 6, 6, 6)
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.retry_button)
+        banner_row.addWidget(self.dismiss_button)
+        self.banner_frame.hide()
+
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self._build_list_side())
+        self.pages = QtWidgets.QStackedWidget()
+        self.placeholder = QtWidgets.QLabel(
+            "Choose a client on the left to see their screenings, sessions and course,\n"
+            "or add a new client."
+        )
+        self.placeholder.setObjectName("recordsPlaceholder")
+        self.placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.client_page = self._build_client_page()
+        self.pages.addWidget(self.placeholder)
+        self.pages.addWidget(self.client_page)
+        splitter.addWidget(self.pages)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 900])
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.banner_frame)
+        layout.addWidget(splitter, 1)
+
+        self._search_timer = QtCore.QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self._run_search)
+        self.search.textChanged.connect(lambda _text: self._search_timer.start())
+        self.refresh()
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _build_list_side(self) -> QtWidgets.QWidget:
+        side = QtWidgets.QWidget()
+        side.setMinimumWidth(320)
+        self.search = QtWidgets.QLineEdit()
+        self.search.setObjectName("clientSearch")
+        self.search.setPlaceholderText("Search clients by name…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip(
+            "Type part of a name; the list follows as you type. Enter opens the first client."
+        )
+        self.search.setAccessibleName("Search clients")
+        self.search.returnPressed.connect(self._open_first_match)
+        self.client_list = QtWidgets.QTreeWidget()
+        self.client_list.setObjectName("clientList")
+        self.client_list.setAccessibleName("Clients")
+        self.client_list.setHeaderLabels(["Name", "Born", "Sessions", "Last visit"])
+        self.client_list.setRootIsDecorated(False)
+        self.client_list.setUniformRowHeights(True)
+        self.client_list.setAlternatingRowColors(True)
+        self.client_list.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.client_list.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.client_list.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):
+            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.client_list.currentItemChanged.connect(self._current_client_changed)
+        self.list_caption = QtWidgets.QLabel("")
+        self.list_caption.setObjectName("listCaption")
+        self.list_caption.setWordWrap(True)
+        self.new_button = QtWidgets.QPushButton("New client…")
+        self.new_button.setObjectName("newClientButton")
+        self.new_button.setToolTip("Add a client to the records")
+        self.new_button.clicked.connect(self.new_client)
+        layout = QtWidgets.QVBoxLayout(side)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.addWidget(self.search)
+        layout.addWidget(self.client_list, 1)
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.addWidget(self.list_caption, 1)
+        bottom.addWidget(self.new_button)
+        layout.addLayout(bottom)
+        return side
+
+    def _build_client_page(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        self.name_label = QtWidgets.QLabel("")
+        self.name_label.setObjectName("clientName")
+        self.name_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_label = QtWidgets.QLabel("")
+        self.details_label.setObjectName("clientDetails")
+        self.details_label.setWordWrap(True)
+        self.details_label.setTextInteractionFlags(
+            QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.goals_label = QtWidgets.QLabel("")
+        self.goals_label.setObjectName("clientGoals")
+        self.goals_label.setWordWrap(True)
+        self.course_label = QtWidgets.QLabel("")
+        self.course_label.setObjectName("courseProgress")
+        self.course_label.setWordWrap(True)
+        self.start_button = QtWidgets.QPushButton("Start a session for this client")
+        self.start_button.setObjectName("startForClientButton")
+        self.start_button.setToolTip("Open a new visit for this client in the treatment workflow")
+        self.start_button.clicked.connect(self.request_session)
+        self.delete_button = QtWidgets.QPushButton("Delete client…")
+        self.delete_button.setObjectName("deleteClientButton")
+        self.delete_button.setToolTip(
+            "Delete this client and everything recorded about them (asks for their name)"
+        )
+        self.delete_button.clicked.connect(self.delete_client)
+
+        heading = QtWidgets.QVBoxLayout()
+        heading.setSpacing(2)
+        heading.addWidget(self.name_label)
+        heading.addWidget(self.details_label)
+        heading.addWidget(self.goals_label)
+        actions = QtWidgets.QVBoxLayout()
+        actions.addWidget(self.start_button)
+        actions.addWidget(self.delete_button, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        actions.addStretch(1)
+        top = QtWidgets.QHBoxLayout()
+        top.addLayout(heading, 1)
+        top.addLayout(actions)
+
+        self.timeline = QtWidgets.QTreeWidget()
+        self.timeline.setObjectName("sessionTimeline")
+        self.timeline.setAccessibleName("Sessions of this client, newest first")
+        self.timeline.setHeaderLabels(["Date", "Protocol", "State", "Charge", "Steps"])
+        self.timeline.setRootIsDecorated(False)
+        self.timeline.setUniformRowHeights(True)
+        self.timeline.setAlternatingRowColors(True)
+        self.timeline.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.timeline.setToolTip("Double-click a session (or press Enter) to open it")
+        header = self.timeline.header()
+        header.setStretchLastSection(False)
+        for column in range(5):
+            header.setSectionResizeMode(
+                column,
+                QtWidgets.QHeaderView.ResizeMode.Stretch
+                if column == 1
+                else QtWidgets.QHeaderView.ResizeMode.ResizeToContents,
+            )
+        self.timeline.itemDoubleClicked.connect(lambda item, _column: self._activate(item))
+        enter = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Return), self.timeline)
+        enter.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
+        enter.activated.connect(lambda: self._activate(self.timeline.currentItem()))
+        sessions_box = QtWidgets.QGroupBox("Sessions")
+        QtWidgets.QVBoxLayout(sessions_box).addWidget(self.timeline)
+
+        self.screenings = QtWidgets.QTextBrowser()
+        self.screenings.setObjectName("screeningHistory")
+        self.screenings.setOpenLinks(False)
+        self.screenings.document().setDefaultStyleSheet(SCREENING_CSS)
+        screenings_box = QtWidgets.QGroupBox("Screening history")
+        QtWidgets.QVBoxLayout(screenings_box).addWidget(self.screenings)
+
+        self.chart = pg.GraphicsLayoutWidget()
+        self.chart.setObjectName("courseChart")
+        self.chart.setBackground("w")
+        self.chart.setMinimumHeight(220)
+        self.plot = self.chart.addPlot(row=0, col=0)
+        self.plot.setMouseEnabled(x=False, y=False)  # a record to read, not to pan by accident
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.showGrid(x=False, y=True, alpha=0.15)
+        self.plot.setLabel("bottom", "Session")
+        self.plot.setLabel("left", "Charge (µC)")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        # A fixed width: the axis learns its tick labels' width only when painted, and a redrawn
+        # chart would otherwise put the title over six-digit ticks for a frame or more.
+        self.plot.getAxis("left").setWidth(76)
+        # The legend sits beside the plot: a lifting course has twelve zones, and inside the
+        # plot their names would cover the lines. Two columns put a region's right and left
+        # zones (the catalog lists them in pairs) on one row.
+        self.legend = pg.LegendItem(
+            verSpacing=-6, horSpacing=12, labelTextColor="#1f2a33", labelTextSize="9pt"
+        )
+        self.legend.setColumnCount(2)
+        self.legend.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed
+        )  # as tall as its rows, at the top: not spread over the plot's height
+        self.chart.addItem(self.legend, row=0, col=1)
+        self.chart.ci.layout.setAlignment(
+            self.legend, QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft
+        )
+        self.chart_empty = QtWidgets.QLabel("")
+        self.chart_empty.setObjectName("recordsPlaceholder")
+        self.chart_empty.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.chart_stack = QtWidgets.QStackedWidget()
+        self.chart_stack.addWidget(self.chart_empty)
+        self.chart_stack.addWidget(self.chart)
+        chart_box = QtWidgets.QGroupBox("Charge per zone across the course")
+        QtWidgets.QVBoxLayout(chart_box).addWidget(self.chart_stack)
+
+        upper = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        upper.setChildrenCollapsible(False)
+        upper.addWidget(sessions_box)
+        upper.addWidget(screenings_box)
+        upper.setStretchFactor(0, 3)
+        upper.setStretchFactor(1, 2)
+        body = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        body.setChildrenCollapsible(False)
+        body.addWidget(upper)
+        body.addWidget(chart_box)
+        # Initial heights in pixels (the splitter starts from them); growth is shared.
+        body.setSizes([330, 420])
+        body.setStretchFactor(0, 1)
+        body.setStretchFactor(1, 1)
+
+        layout = QtWidgets.QVBoxLayout(page)
+        layout.setContentsMargins(8, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.course_label)
+        layout.addWidget(body, 1)
+        return page
+
+    # -- public --------------------------------------------------------------------------------
+
+    @property
+    def current_client(self) -> ClientRecord | None:
+        """The client whose page is shown (as last loaded)."""
+        return self._client
+
+    def refresh(self) -> None:
+        """Reload the client list and the open client's page from the store."""
+        self._new_attempt()
+        self._reload_list()
+        if self._client is not None:
+            self._show_client(self._client.id)
+
+    def select_client(self, client_id: int) -> bool:
+        """Show ``client_id``'s page (and select them in the list if listed). False if the
+        store could not load them."""
+        self._new_attempt()
+        item = self._list_item(client_id)
+        if item is not None and self.client_list.currentItem() is not item:
+            self.client_list.setCurrentItem(item)  # loads the page through the signal
+            return self._client is not None and self._client.id == client_id
+        return self._show_client(client_id)
+
+    def new_client(self) -> NewClientDialog:
+        """Open the new-client form (window-modal, not blocking); added clients are selected.
+
+        What was searched for and not found fills the name in.
+        """
+        if self.new_client_dialog is not None:
+            self.new_client_dialog.raise_()
+            return self.new_client_dialog
+        typed = self.search.text().strip()
+        name = typed if typed and not self._summaries else ""
+        dialog = NewClientDialog(self.store, self.practitioner() or "", name, self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._client_was_added(dialog.client_id))
+        dialog.finished.connect(self._dialog_closed)
+        self.new_client_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def delete_client(self) -> None:
+        """Delete the open client after their name is typed to confirm (the store checks it)."""
+        record = self._client
+        if record is None:
+            return
+        what = (
+            _counted(len(record.sessions), "session")
+            + ", "
+            + _counted(len(record.screenings), "screening")
+        )
+        typed, ok = QtWidgets.QInputDialog.getText(
+            self,
+            "Delete client",
+            f"Delete {record.name} and everything recorded about them ({what}, notes and "
+            "appointments)?\nThis cannot be undone.\n\n"
+            f"Type the client's full name — {record.name} — to confirm:",
+        )
+        if not ok:
+            return
+        self._new_attempt()
+        try:
+            result = self._call("delete the client", self.store.delete_client, record.id, typed)
+        except FieldError:
+            self.show_notice(
+                f"The name typed does not match “{record.name}”; nothing was deleted.", "warning"
+            )
+            return
+        except RecordNotFoundError:
+            result = None  # already gone (deleted in another room): the same outcome
+        if isinstance(result, _Unavailable):
+            return
+        self._client = None
+        self.pages.setCurrentWidget(self.placeholder)
+        self._reload_list()
+        self.show_notice(f"{record.name} and all their records were deleted.", "ok")
+        self.client_deleted.emit(record.id)
+
+    def request_session(self) -> None:
+        """Ask the window to start a visit for the open client."""
+        if self._client is not None:
+            self.start_session_requested.emit(self._client.id, self._client.name)
+
+    def show_notice(self, text: str, level: str = "info") -> None:
+        """A message in the panel's banner; ``level`` is info, ok, warning or danger."""
+        self.banner.setText(text)
+        self.banner_frame.setProperty("level", level)
+        self.retry_button.setVisible(False)
+        self._repolish(self.banner_frame)
+        self.banner_frame.show()
+
+    def hide_banner(self) -> None:
+        """Hide the banner."""
+        self.banner_frame.hide()
+
+    # -- the store, guarded --------------------------------------------------------------------
+
+    def _call(self, what: str, method: Callable[..., T], *args: object) -> T | _Unavailable:
+        """``method(*args)``; a database that cannot be reached shows the banner instead."""
+        try:
+            return method(*args)
+        except StoreUnavailableError as error:
+            self._show_store_error(what, str(error))
+            return UNAVAILABLE
+
+    def _show_store_error(self, what: str, reason: str) -> None:
+        self.banner.setText(
+            f"Client records unavailable — could not {what}: {reason}. Nothing was changed. "
+            "Check the drive or the network connection, then press Retry."
+        )
+        # Amber, not red: nothing is in danger, but nothing can be recorded until it is back.
+        self.banner_frame.setProperty("level", "warning")
+        self.retry_button.setVisible(True)
+        self._repolish(self.banner_frame)
+        self.banner_frame.show()
+
+    def _new_attempt(self) -> None:
+        """The operator acts again: the banner's old news goes (a store error that still holds
+        comes back with this attempt)."""
+        self.hide_banner()
+
+    # -- the list ------------------------------------------------------------------------------
+
+    def _run_search(self) -> None:
+        self._new_attempt()
+        self._reload_list()
+
+    def _reload_list(self) -> None:
+        query = self.search.text()
+        found = self._call("load the client list", self.store.search_clients, query, LIST_LIMIT)
+        if isinstance(found, _Unavailable):
+            return
+        self._summaries = found
+        selected = self._client.id if self._client is not None else None
+        # Rebuilding the rows must not reload the open client's page once per row.
+        self.client_list.blockSignals(True)
+        try:
+            self.client_list.clear()
+            for summary in found:
+                item = QtWidgets.QTreeWidgetItem(
+                    [
+                        summary.name,
+                        str(summary.birth_year) if summary.birth_year else "—",
+                        str(summary.sessions),
+                        local_time(summary.last_visit) if summary.last_visit else "—",
+                    ]
+                )
+                item.setData(0, QtCore.Qt.ItemDataRole.UserRole, summary.id)
+                item.setToolTip(0, summary.name)
+                for column in (1, 2):
+                    item.setTextAlignment(column, QtCore.Qt.AlignmentFlag.AlignCenter)
+                self.client_list.addTopLevelItem(item)
+                if summary.id == selected:
+                    self.client_list.setCurrentItem(item)
+        finally:
+            self.client_list.blockSignals(False)
+        self.list_caption.setText(_list_caption(query.strip(), len(found)))
+
+    def _list_item(self, client_id: int) -> QtWidgets.QTreeWidgetItem | None:
+        for row in range(self.client_list.topLevelItemCount()):
+            item = self.client_list.topLevelItem(row)
+            if item.data(0, QtCore.Qt.ItemDataRole.UserRole) == client_id:
+                return item
+        return None
+
+    def _current_client_changed(
+        self,
+        current: QtWidgets.QTreeWidgetItem | None,
+        _previous: QtWidgets.QTreeWidgetItem | None,
+    ) -> None:
+        if current is None:
+            return
+        self._new_attempt()
+        self._show_client(int(current.data(0, QtCore.Qt.ItemDataRole.UserRole)))
+
+    # -- the client page -----------------------------------------------------------------------
+
+    def _show_client(self, client_id: int) -> bool:
+        try:
+            record = self._call("load the client", self.store.client, client_id)
+        except RecordNotFoundError:
+            self._client = None
+            self.pages.setCurrentWidget(self.placeholder)
+            self._reload_list()
+            self.show_notice(
+                "That client is no longer in the records (deleted elsewhere?).", "warning"
+            )
+            return False
+        if isinstance(record, _Unavailable):
+            return False
+        self._client = record
+        self._show_details(record)
+        self._show_screenings(record.screenings)
+        self._show_sessions(record.sessions)
+        self.course_label.setText(self._course_text(record.sessions))
+        course = self._call("load the charge per zone", self.store.charge_per_zone, client_id)
+        if isinstance(course, _Unavailable):
+            self._show_chart(record.sessions, [], "The charge per zone could not be loaded.")
+        else:
+            self._show_chart(record.sessions, course)
+        self.pages.setCurrentWidget(self.client_page)
+        return True
+
+    def _show_details(self, record: ClientRecord) -> None:
+        self.name_label.setText(record.name)
+        parts = [f"Born {record.birth_year}" if record.birth_year else "Birth year not given"]
+        parts += [part for part in (record.phone, record.email) if part]
+        parts.append(f"client since {local_time(record.created_at, DATE_FORMAT)}")
+        now = datetime.now().astimezone()
+        upcoming = [f for f in record.follow_ups if f.due_at > now]
+        if upcoming:
+            parts.append(f"next appointment {local_time(upcoming[0].due_at)}")
+        self.details_label.setText(" · ".join(parts))
+        self.goals_label.setText(f"Goals: {record.goals}" if record.goals else "")
+        self.goals_label.setVisible(bool(record.goals))
+
+    def _show_screenings(self, screenings: Sequence[ScreeningRow]) -> None:
+        if not screenings:
+            self.screenings.setHtml("<p class='muted'>No screening recorded yet.</p>")
+            return
+        questions = contraindications()
+        blocks = []
+        for row in screenings:
+            verdict = (
+                "<span class='cleared'>Cleared</span>"
+                if row.cleared
+                else "<span class='blocked'>Not cleared</span>"
+            )
+            lines = []
+            if not row.cleared:
+                lines += [html.escape(reason) for reason in _REASON_SPLIT.split(row.summary)]
+            for cid, reason in row.overrides.items():
+                item = questions.get(cid)
+                question = item.question if item else cid.replace("_", " ")
+                lines.append(
+                    f"<span class='override'>Override — {html.escape(question)}</span> "
+                    f"“{html.escape(reason)}”"
+                )
+            items = "".join(f"<li>{line}</li>" for line in lines)
+            blocks.append(
+                f"<p><b>{local_time(row.at)}</b> · {html.escape(row.practitioner)} — {verdict}</p>"
+                + (f"<ul>{items}</ul>" if items else "<p></p>")
+            )
+        self.screenings.setHtml("".join(blocks))
+
+    def _show_sessions(self, sessions: Sequence[SessionRow]) -> None:
+        self.timeline.clear()
+        for session in sessions:
+            protocol = self.protocols.get(session.protocol_id)
+            delivered = len(session.steps)
+            steps = (
+                f"{delivered} of {len(protocol.steps)}"
+                if protocol is not None and protocol.version == session.protocol_version
+                else str(delivered)
+            )
+            name = session.protocol_name + (" (simulated)" if session.simulated else "")
+            item = QtWidgets.QTreeWidgetItem(
+                [
+                    local_time(session.started_at),
+                    name,
+                    STATE_TEXT.get(session.state, session.state.capitalize()),
+                    f"{session.total_charge_uc:,.0f} µC",
+                    steps,
+                ]
+            )
+            item.setData(0, QtCore.Qt.ItemDataRole.UserRole, session.id)
+            colour = QtGui.QColor(STATE_COLOURS.get(session.state, "#1f2a33"))
+            item.setForeground(2, QtGui.QBrush(colour))
+            bold = item.font(2)
+            bold.setBold(True)
+            item.setFont(2, bold)
+            item.setTextAlignment(3, QtCore.Qt.AlignmentFlag.AlignRight)
+            item.setTextAlignment(4, QtCore.Qt.AlignmentFlag.AlignCenter)
+            cut_short = sum(not step.completed for step in session.steps)
+            tip = [f"{session.practitioner} on {session.machine}"]
+            if cut_short:
+                tip.append(f"{cut_short} step(s) cut short")
+            if session.reason:
+                tip.append(session.reason)
+            for column in range(5):
+                item.setToolTip(column, "\n".join(tip))
+            self.timeline.addTopLevelItem(item)
+
+    def _course_text(self, sessions: Sequence[SessionRow]) -> str:
+        """``Lifting: Session 4 of 10 (2 a week), then maintenance every 4–6 weeks``."""
+        if not sessions:
+            return "Course: no sessions yet."
+        latest = sessions[0]  # the store lists them newest first
+        protocol = self.protocols.get(latest.protocol_id)
+        if protocol is None:
+            return (
+                f"Course: the last protocol, {latest.protocol_name}, is not installed on this "
+                "console; its recommended series is unknown."
+            )
+        series = protocol.series
+        number = sum(s.protocol_id == latest.protocol_id for s in sessions)
+        low, high = series.maintenance_every_weeks
+        weeks = f"{low}" if low == high else f"{low}–{high}"
+        if number > series.sessions:
+            return (
+                f"{protocol.name}: {number} sessions — the course of {series.sessions} is "
+                f"complete; maintenance every {weeks} weeks"
+            )
+        return (
+            f"{protocol.name}: Session {number} of {series.sessions} "
+            f"({series.sessions_per_week:g} a week), then maintenance every {weeks} weeks"
+        )
+
+    # -- the chart -----------------------------------------------------------------------------
+
+    def _show_chart(
+        self,
+        sessions: Sequence[SessionRow],
+        course: Sequence[tuple[datetime, dict[str, float]]],
+        empty_text: str = "No charge delivered yet — the chart fills in as sessions are recorded.",
+    ) -> None:
+        self.plot.clear()
+        self.legend.clear()
+        self.zone_curves = {}
+        if not course:
+            self.chart_empty.setText(empty_text)
+            self.chart_stack.setCurrentWidget(self.chart_empty)
+            return
+        numbers = _session_numbers(sessions, [started for started, _ in course])
+        catalog = zone_catalog()
+        present = {zone for _, zones in course for zone in zones}
+        order = [zone for zone in catalog if zone in present] + sorted(present - set(catalog))
+        regions = catalog.regions()
+        top = 0.0
+        for index, zone_id in enumerate(order):
+            points = [
+                (number, zones[zone_id])
+                for number, (_, zones) in zip(numbers, course, strict=True)
+                if zone_id in zones
+            ]
+            x = np.array([p[0] for p in points], dtype=float)
+            y = np.array([p[1] for p in points], dtype=float)
+            top = max(top, float(y.max()))
+            zone = catalog.get(zone_id)
+            if zone is not None:
+                colour = REGION_COLOURS[regions.index(zone.region) % len(REGION_COLOURS)]
+                line, symbol = _SIDE_STYLE[zone.side]
+                name = zone.name
+            else:
+                colour = REGION_COLOURS[index % len(REGION_COLOURS)]
+                line, symbol = QtCore.Qt.PenStyle.DotLine, "t"
+                name = zone_id
+            curve = self.plot.plot(
+                x,
+                y,
+                pen=pg.mkPen(colour, width=2, style=line),
+                symbol=symbol,
+                symbolSize=7,
+                symbolBrush=colour,
+                symbolPen=pg.mkPen("w", width=1),
+            )
+            self.zone_curves[zone_id] = curve
+            self.legend.addItem(curve, name)
+        # LegendItem moves itself to (0, 0) as entries come (it expects to be anchored, not laid
+        # out): lay the chart out again so that the legend is back beside the plot.
+        layout = self.chart.ci.layout
+        layout.invalidate()
+        layout.activate()
+        last = max(numbers)
+        step = max(1, -(-last // MAX_SESSION_TICKS))  # ceil: at most ~20 labels
+        ticks = [(n, str(n)) for n in range(1, last + 1) if (n - 1) % step == 0]
+        self.plot.getAxis("bottom").setTicks([ticks, []])
+        self.plot.setXRange(0.6, last + 0.4, padding=0)
+        self.plot.setYRange(0, top * 1.1 if top > 0 else 1.0, padding=0)
+        self.chart_stack.setCurrentWidget(self.chart)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _activate(self, item: QtWidgets.QTreeWidgetItem | None) -> None:
+        if item is not None:
+            self.session_activated.emit(str(item.data(0, QtCore.Qt.ItemDataRole.UserRole)))
+
+    def _open_first_match(self) -> None:
+        """Enter in the search box: run the search now and open the first client found."""
+        self._search_timer.stop()
+        self._run_search()
+        first = self.client_list.topLevelItem(0)
+        if first is not None:
+            self.client_list.setCurrentItem(first)
+            self.client_list.setFocus()
+
+    def _client_was_added(self, client_id: int | None) -> None:
+        if client_id is None:
+            return
+        # Clear the search so the new client is in the list, then open their page.
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self._search_timer.stop()
+        self._reload_list()
+        self.select_client(client_id)
+        self.client_added.emit(client_id)
+
+    def _dialog_closed(self, _result: int) -> None:
+        self.new_client_dialog = None
+
+    def _repolish(self, frame: QtWidgets.QWidget) -> None:
+        # The banner's text is styled by its frame's level too (a descendant selector), and Qt
+        # re-evaluates only the widget that is polished.
+        for widget in (frame, self.banner):
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+
+def _session_numbers(sessions: Sequence[SessionRow], starts: Sequence[datetime]) -> list[int]:
+    """Each charted session's number in the client's course (1 = first), matched on its start:
+    a session that delivered nothing keeps its number, so the chart and the timeline agree."""
+    oldest_first = [s.started_at for s in reversed(sessions)]
+    numbers: list[int] = []
+    cursor = 0
+    for started in starts:
+        position = next(
+            (i for i in range(cursor, len(oldest_first)) if oldest_first[i] == started), None
+        )
+        if position is None:  # not in the loaded record (written meanwhile): count on
+            numbers.append((numbers[-1] if numbers else 0) + 1)
+            continue
+        numbers.append(position + 1)
+        cursor = position + 1
+    return numbers
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _list_caption(query: str, found: int) -> str:
+    if found == 0:
+        return (
+            f"No client matches “{query}”. Add them with New client…"
+            if query
+            else "No clients yet. Add one with New client…"
+        )
+    more = " (the first shown; type more of the name)" if found >= LIST_LIMIT else ""
+    if query:
+        return f"{_counted(found, 'client')} matching “{query}”{more}"
+    return f"{_counted(found, 'client')}{more}"

@@ -1,0 +1,880 @@
+"""The client-record store (``console/records/store.py``) and the session recorder, on SQLite and
+on a private PostgreSQL server.
+
+Every store test runs on both backends (``store_url``). The PostgreSQL server is a throw-away
+cluster started once for the run (``postgres_url``, see ``records_support.postgres_server``);
+without the server binaries those tests are skipped, with the reason in the summary. Between
+tests its schema is dropped, so each test starts from an empty database, as on SQLite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import platformdirs
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from console.drivers import DeviceIdentity
+from console.engine.events import SessionInfo, StepDelivery
+from console.engine.runner import TreatmentEngine
+from console.records import store as store_module
+from console.records.models import Base
+from console.records.recorder import SessionRecorder
+from console.records.store import (
+    FieldError,
+    RecordNotFoundError,
+    RecordStore,
+    StoreUnavailableError,
+)
+from console.screening import Screening as ScreeningForm
+from device_drivers.simulator import SimulatedMachine
+from records_support import (
+    PostgresUnavailableError,
+    empty_postgres_database,
+    postgres_server,
+    record_short_session,
+    unprivileged,
+    unprivileged_ids,
+)
+from support import make_protocol
+
+ROOT = Path(__file__).resolve().parent.parent
+#: A lifting session at 60 times real time: its first 2-minute step ends 2 s in.
+RUN = [sys.executable, "-m", "console.cli", "run", "--protocol", "lifting", "--speed", "60"]
+#: The tables migration 0001 creates.
+TABLES = {
+    "practitioners",
+    "clients",
+    "screenings",
+    "consents",
+    "sessions",
+    "steps",
+    "safety_events",
+    "notes",
+    "follow_ups",
+}
+
+pytestmark = pytest.mark.timeout(90)
+
+OpenStore = Callable[..., RecordStore]
+
+
+# -- fixtures ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A private PostgreSQL server for the whole run (skips every PostgreSQL test if none)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_server())
+        except PostgresUnavailableError as error:
+            reason = f"PostgreSQL record-store tests skipped: {error}"
+            print(reason, file=sys.stderr)
+            pytest.skip(reason)
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a new SQLite file, or the PostgreSQL test database with no tables."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'records' / 'records.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    empty_postgres_database(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A new SQLite file (for what only SQLite has: file modes, a read-only file)."""
+    return f"sqlite:///{tmp_path / 'records' / 'records.sqlite3'}"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The user's data folder (JSON backups of a server's tables go there): a temporary one."""
+    folder = tmp_path / "user-data"
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda *_args, **_kw: str(folder))
+    return folder
+
+
+@pytest.fixture
+def open_store() -> Iterator[OpenStore]:
+    """``open_store(url, migrate=True)``: a RecordStore, closed after the test."""
+    stores: list[RecordStore] = []
+
+    def factory(url: str, migrate: bool = True) -> RecordStore:
+        store = RecordStore(url, migrate=migrate)
+        stores.append(store)
+        return store
+
+    yield factory
+    for store in stores:
+        store.close()
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def table_counts(store: RecordStore) -> dict[str, int]:
+    """Rows in every table of the records, counted in plain SQL."""
+    with store.engine.connect() as connection:
+        return {
+            table: int(connection.scalar(text(f'SELECT COUNT(*) FROM "{table}"')) or 0)
+            for table in sorted(TABLES)
+        }
+
+
+def backup_files(store: RecordStore, data_dir: Path) -> list[Path]:
+    """Every backup the store could have written (beside the SQLite file, or as JSON)."""
+    found = sorted(data_dir.glob("records-backup.*")) if data_dir.exists() else []
+    if store.path is not None:
+        found += [p for p in store.path.parent.glob("*.sqlite3") if p != store.path]
+    return found
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what or condition}")
+        time.sleep(0.01)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def session_info(session_id: str) -> SessionInfo:
+    """A session as the engine describes it, for writing rows without running an engine."""
+    return SessionInfo(
+        session_id=session_id,
+        protocol_id="test-protocol",
+        protocol_version="1",
+        protocol_name="Test protocol",
+        driver_id="simulator",
+        machine=DeviceIdentity("Simulated machine", "SIM-000001", "1.0"),
+        simulated=True,
+        started_at=datetime.now(UTC),
+    )
+
+
+def delivery(index: int, charge_uc: float) -> StepDelivery:
+    return StepDelivery(
+        index=index,
+        zone="cheek_left",
+        planned_s=20.0,
+        time_under_current_s=20.0,
+        mean_current_ua=charge_uc / 20.0,
+        charge_uc=charge_uc,
+        mean_impedance_kohm=12.0,
+        completed=True,
+    )
+
+
+def populate_client(store: RecordStore, name: str) -> tuple[int, str]:
+    """A client with something in every table: screening, consent, a session with steps and a
+    safety event, two notes (one on the session) and a follow-up. Returns (client, session)."""
+    client_id = store.add_client(name, "Dana", birth_year=1980, phone="+46 70 123 45 67")
+    store.record_screening(client_id, ScreeningForm.all_clear("Dana"), "Dana")
+    store.record_consent(client_id, "Dana", "I have read the information and consent.")
+    session_id = record_short_session(store, client_id, "Dana", stop="stop", stop_at_s=30.0)
+    store.add_note(client_id, "Dana", ["redness"], "Mild redness, gone in 10 min", session_id)
+    store.add_note(client_id, "Dana", [], "Called to ask how she felt")
+    store.plan_follow_up(
+        client_id, "Dana", datetime.now(UTC) + timedelta(days=7), "next session", session_id
+    )
+    return client_id, session_id
+
+
+#: What :func:`populate_client` writes, table by table.
+ONE_CLIENT = {
+    "clients": 1,
+    "screenings": 1,
+    "consents": 1,
+    "sessions": 1,
+    "steps": 2,  # the operator stopped in the second step
+    "safety_events": 1,  # the operator stop
+    "notes": 2,
+    "follow_ups": 1,
+    "practitioners": 0,  # practitioners stay
+}
+
+
+# -- schema, migrations, backups -----------------------------------------------------------------
+
+
+def test_migrations_run_up_from_an_empty_database(store_url: str, open_store: OpenStore) -> None:
+    store = open_store(store_url, migrate=False)
+    assert store.schema_revision() is None
+    assert not TABLES & set(inspect(store.engine).get_table_names())
+
+    store.migrate()
+
+    assert store.schema_revision() == RecordStore.head_revision() == "0001"
+    assert store.backup_path is None  # an empty database has nothing to back up
+    assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
+    with store.engine.connect() as connection:
+        # The migrated schema is exactly the models' (columns, types, indexes, foreign keys).
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    cascades = {
+        (table, fk["referred_table"]): (fk.get("options") or {}).get("ondelete")
+        for table in TABLES
+        for fk in inspect(store.engine).get_foreign_keys(table)
+    }
+    assert cascades[("steps", "sessions")] == "CASCADE"
+    assert cascades[("sessions", "clients")] == "CASCADE"
+    assert cascades[("clients", "practitioners")] is None  # practitioners are never deleted
+
+
+def test_opening_a_current_database_again_neither_migrates_nor_backs_up(
+    store_url: str, open_store: OpenStore, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = open_store(store_url)
+    client_id = first.add_client("Anna Berg", "Dana")
+    first.close()
+    upgrades: list[str] = []
+    backups: list[str] = []
+    real_upgrade, real_backup = store_module.command.upgrade, RecordStore.backup
+    monkeypatch.setattr(
+        store_module.command,
+        "upgrade",
+        lambda config, revision, **kw: (
+            upgrades.append(revision) or real_upgrade(config, revision, **kw)
+        ),
+    )
+    monkeypatch.setattr(
+        RecordStore,
+        "backup",
+        lambda self, label: backups.append(label) or real_backup(self, label),
+    )
+
+    again = open_store(store_url)
+
+    assert upgrades == []
+    assert backups == []
+    assert again.backup_path is None
+    assert backup_files(again, data_dir) == []
+    assert again.schema_revision() == RecordStore.head_revision()
+    assert again.client(client_id).name == "Anna Berg"
+    again.migrate()  # at head already: nothing to do
+    assert upgrades == [] and backups == []
+
+
+def test_a_database_from_a_newer_console_is_refused_plainly(
+    store_url: str, open_store: OpenStore, data_dir: Path
+) -> None:
+    store = open_store(store_url)
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    store.close()
+    with pytest.raises(StoreUnavailableError, match="newer"):
+        open_store(store_url)
+    assert backup_files(store, data_dir) == []
+
+
+def test_backup_writes_a_copy_of_every_row(
+    store_url: str, open_store: OpenStore, data_dir: Path
+) -> None:
+    store = open_store(store_url)
+    populate_client(store, "Anna Berg")
+    store.add_client("Bo Ek", "Eve", phone="0701234567")
+
+    path = store.backup("manual")
+
+    assert path.exists()
+    assert mode(path) == 0o600
+    if store.path is not None:  # SQLite: a SQLite file beside the database
+        assert path.parent == store.path.parent
+        assert path.suffix == ".sqlite3" and "manual" in path.name
+        copies = []
+        for database in (store.path, path):
+            connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            try:
+                tables = [
+                    name
+                    for (name,) in connection.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                    )
+                ]
+                copies.append(
+                    {t: sorted(connection.execute(f'SELECT * FROM "{t}"')) for t in tables}
+                )
+            finally:
+                connection.close()
+        original, copy = copies
+        assert set(copy) == TABLES | {"alembic_version"}
+        assert copy == original
+        assert [row[1] for row in copy["clients"]] == ["Anna Berg", "Bo Ek"]
+    else:  # another server: every table as JSON in the user's data folder
+        assert path.parent == data_dir
+        assert mode(data_dir) == 0o700
+        dump = json.loads(path.read_text())
+        assert set(dump) == TABLES | {"alembic_version"}
+        counts = table_counts(store)
+        assert {table: len(dump[table]) for table in TABLES} == counts
+        assert sorted(row["name"] for row in dump["clients"]) == ["Anna Berg", "Bo Ek"]
+        assert dump["alembic_version"] == [{"version_num": RecordStore.head_revision()}]
+        assert sorted(row["name"] for row in dump["practitioners"]) == ["Dana", "Eve"]
+
+
+def test_the_sqlite_file_and_its_folder_are_private(sqlite_url: str, open_store: OpenStore) -> None:
+    old_umask = os.umask(0o022)  # what most desktops have: new files readable by everyone
+    try:
+        store = open_store(sqlite_url)
+        store.add_client("Anna Berg", "Dana")
+        backup = store.backup("manual")
+    finally:
+        os.umask(old_umask)
+    assert store.path is not None
+    assert mode(store.path.parent) == 0o700
+    assert mode(store.path) == 0o600
+    for companion in (Path(f"{store.path}-wal"), Path(f"{store.path}-shm")):
+        if companion.exists():
+            assert mode(companion) == 0o600, companion.name
+    assert mode(backup) == 0o600
+
+
+# -- clients ---------------------------------------------------------------------------------------
+
+FIELD_CASES = [
+    pytest.param({"name": ""}, "name", id="empty-name"),
+    pytest.param({"name": "   "}, "name", id="blank-name"),
+    pytest.param({"name": "A" * 121}, "name", id="over-long-name"),
+    pytest.param({"name": "Anna\x00Berg"}, "name", id="unprintable-name"),
+    pytest.param({"birth_year": 1850}, "birth_year", id="birth-year-1850"),
+    pytest.param({"birth_year": 2999}, "birth_year", id="birth-year-2999"),
+    pytest.param({"phone": "call me maybe"}, "phone", id="phone-with-letters"),
+    pytest.param({"email": "anna.example.com"}, "email", id="email-without-at"),
+    pytest.param({"email": "@example.com"}, "email", id="email-without-user"),
+    pytest.param({"email": "anna@"}, "email", id="email-without-domain"),
+    pytest.param({"practitioner": ""}, "practitioner", id="empty-practitioner"),
+    pytest.param({"practitioner": "D" * 121}, "practitioner", id="over-long-practitioner"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field"), FIELD_CASES)
+def test_every_field_is_checked_and_the_error_names_it(
+    store_url: str, open_store: OpenStore, fields: dict[str, object], field: str
+) -> None:
+    store = open_store(store_url)
+    arguments: dict[str, object] = {"name": "Anna Berg", "practitioner": "Dana", **fields}
+    name, practitioner = arguments.pop("name"), arguments.pop("practitioner")
+
+    with pytest.raises(FieldError) as error:
+        store.add_client(name, practitioner, **arguments)  # type: ignore[arg-type]
+
+    assert error.value.field == field
+    assert str(error.value)  # a sentence for the label beside the field
+    assert table_counts(store)["clients"] == 0
+
+
+def test_the_limits_themselves_are_accepted(store_url: str, open_store: OpenStore) -> None:
+    store = open_store(store_url)
+    this_year = datetime.now(UTC).year
+    first = store.add_client("A" * 120, "D" * 120, birth_year=1900)
+    second = store.add_client(
+        "Zoë O'Brien-Łukasz", "Dana", birth_year=this_year, phone="+46 (0)70-123 45.67"
+    )
+    third = store.add_client("  Bo Ek  ", "Dana", email="  bo@example.com ")
+    assert store.client(first).name == "A" * 120
+    assert store.client(second).phone == "+46 (0)70-123 45.67"
+    assert (store.client(third).name, store.client(third).email) == ("Bo Ek", "bo@example.com")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({"phone": "1" * 41}, "phone"), ({"email": "anna@" + "e" * 120 + ".com"}, "email")],
+    ids=["phone", "email"],
+)
+def test_a_value_too_long_for_its_column_is_a_field_error(
+    store_url: str, open_store: OpenStore, fields: dict[str, str], field: str
+) -> None:
+    store = open_store(store_url)
+    with pytest.raises(FieldError) as error:
+        store.add_client("Anna Berg", "Dana", **fields)
+    assert error.value.field == field
+
+
+def test_a_name_that_grows_when_case_folded_is_stored(
+    store_url: str, open_store: OpenStore, request: pytest.FixtureRequest
+) -> None:
+    store = open_store(store_url)
+    name = "Strauß " + "ß" * 113  # 120 characters; 233 once case-folded
+    client_id = store.add_client(name, "Dana")
+    assert [c.id for c in store.search_clients("strauss")] == [client_id]
+
+
+def test_search_is_case_insensitive_by_substring_with_names_starting_with_it_first(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    names = [
+        "Anna Berg",
+        "Bergström Eva",
+        "Hanna Lind",
+        "JOANNA Smith",
+        "Annika Ek",
+        "Bob Anderson",
+        "100% Natural",
+        "1000 Natural",
+        "under_score",
+        "underXscore",
+        "Back\\slash",
+        "Backslash",
+    ]
+    ids = {name: store.add_client(name, "Dana") for name in names}
+    session_id = record_short_session(store, ids["Anna Berg"], "Dana", steps=1)
+
+    def found(query: str) -> list[str]:
+        return [client.name for client in store.search_clients(query)]
+
+    assert found("anna") == ["Anna Berg", "Hanna Lind", "JOANNA Smith"]
+    assert found("ANNA") == found("anna") == found("  aNNa ")
+    # Names starting with the query first (each group alphabetical), then the others.
+    assert found("berg") == ["Bergström Eva", "Anna Berg"]
+    assert found("an") == ["Anna Berg", "Annika Ek", "Bob Anderson", "Hanna Lind", "JOANNA Smith"]
+    # LIKE's wildcards and its escape character are plain characters in a query.
+    assert found("0%") == ["100% Natural"]
+    assert found("%") == ["100% Natural"]
+    assert found("r_s") == ["under_score"]
+    assert found("_") == ["under_score"]
+    assert found("k\\s") == ["Back\\slash"]
+    assert found("nobody") == []
+    assert found("") == sorted(names, key=str.casefold)
+    assert len(store.search_clients("", limit=3)) == 3
+
+    (anna,) = store.search_clients("anna berg")
+    assert anna.sessions == 1
+    assert anna.last_visit == store.session(session_id).started_at
+    assert anna.last_visit is not None and anna.last_visit.tzinfo is not None
+    assert store.search_clients("hanna")[0].sessions == 0
+
+
+# -- sessions --------------------------------------------------------------------------------------
+
+
+def test_a_recorded_session_has_its_row_before_the_output_turns_on(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    client_id = store.add_client("Anna Berg", "Dana")
+    seen: list[str] = []
+
+    def before_start(session_id: str, engine: TreatmentEngine, machine: SimulatedMachine) -> None:
+        row = store.session(session_id)
+        assert row.state == "running"
+        assert (row.client_id, row.practitioner) == (client_id, "Dana")
+        assert row.steps == () and row.events == () and row.ended_at is None
+        assert machine.output_on is False
+        assert engine.state.value == "ready"
+        seen.append(session_id)
+
+    session_id = record_short_session(store, client_id, "Dana", before_start=before_start)
+
+    assert seen == [session_id]
+    row = store.session(session_id)
+    assert row.state == "finished"
+    assert row.ended_at is not None and row.ended_at >= row.started_at
+    assert row.simulated and row.protocol_id == "test-protocol"
+    assert [(s.index, s.zone, s.completed) for s in row.steps] == [
+        (0, "cheek_left", True),
+        (1, "cheek_right", True),
+        (2, "cheek_left", True),
+    ]
+    planned = make_protocol(steps=3, duration_s=20.0).steps
+    for step, plan in zip(row.steps, planned, strict=True):
+        assert step.planned_s == 20.0
+        assert step.actual_s == pytest.approx(20.0, abs=0.2)
+        assert step.charge_uc == pytest.approx(plan.planned_charge_uc, rel=0.03)
+        assert step.mean_current_ua == pytest.approx(
+            300.0 * plan.waveform.shape.mean_abs_factor, rel=0.05
+        )
+        assert step.mean_impedance_kohm is not None and step.mean_impedance_kohm > 0
+    assert row.events == ()
+    assert [s.id for s in store.client(client_id).sessions] == [session_id]
+    assert [s.id for s in store.sessions("anna")] == [session_id]
+    ((_, zones),) = store.charge_per_zone(client_id)
+    assert zones == pytest.approx(
+        {
+            "cheek_left": row.steps[0].charge_uc + row.steps[2].charge_uc,
+            "cheek_right": row.steps[1].charge_uc,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("how", "state", "event"),
+    [("stop", "stopped", "operator_stop"), ("emergency_stop", "aborted", "emergency_stop")],
+)
+def test_a_session_ended_early_records_how_it_ended(
+    store_url: str, open_store: OpenStore, how: str, state: str, event: str
+) -> None:
+    store = open_store(store_url)
+    client_id = store.add_client("Anna Berg", "Dana")
+
+    session_id = record_short_session(store, client_id, "Dana", stop=how, stop_at_s=30.0)
+
+    row = store.session(session_id)
+    assert row.state == state
+    assert row.reason
+    assert row.ended_at is not None
+    assert [(s.index, s.completed) for s in row.steps] == [(0, True), (1, False)]
+    assert row.steps[1].actual_s == pytest.approx(10.0, abs=0.3)
+    assert [e.kind for e in row.events] == [event]
+    assert row.events[0].at_s == pytest.approx(30.0, abs=0.2)  # seconds into the session
+    assert row.total_charge_uc > 0
+
+
+def test_recover_interrupted_keeps_the_steps_of_a_session_cut_short(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    client_id = store.add_client("Anna Berg", "Dana")
+    finished = record_short_session(store, client_id, "Dana", steps=1)
+    store.begin_session(session_info("a" * 32), "Dana", client_id)
+    store.add_step("a" * 32, delivery(0, 5000.0))
+    store.add_step("a" * 32, delivery(1, 4000.0))
+    store.begin_session(session_info("b" * 32), "Dana", None)  # cut short before its first step
+
+    assert sorted(store.recover_interrupted()) == ["a" * 32, "b" * 32]
+
+    cut_short = store.session("a" * 32)
+    assert cut_short.state == "interrupted"
+    assert cut_short.reason
+    assert [s.charge_uc for s in cut_short.steps] == [5000.0, 4000.0]
+    assert cut_short.total_charge_uc == 9000.0
+    assert store.session("b" * 32).state == "interrupted"
+    assert store.session(finished).state == "finished"
+    assert store.recover_interrupted() == []  # nothing is left running
+
+
+# -- deleting a client -----------------------------------------------------------------------------
+
+
+def test_deleting_a_client_needs_their_exact_name_and_removes_everything_about_them(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    anna, anna_session = populate_client(store, "Anna Berg")
+    bo, bo_session = populate_client(store, "Bo Ek")
+    anonymous = record_short_session(store, None, "Dana", steps=1)  # a training run
+    before = table_counts(store)
+    assert before == {
+        table: 2 * ONE_CLIENT[table] + {"sessions": 1, "steps": 1, "practitioners": 1}.get(table, 0)
+        for table in TABLES
+    }
+
+    for wrong in ("anna berg", "Anna", "Anna  Berg", ""):
+        with pytest.raises(FieldError) as error:
+            store.delete_client(anna, wrong)
+        assert error.value.field == "confirm_name"
+    with pytest.raises(RecordNotFoundError):
+        store.delete_client(anna + bo + 1000, "Anna Berg")
+    assert table_counts(store) == before
+
+    store.delete_client(anna, " Anna Berg ")
+
+    assert table_counts(store) == {t: before[t] - ONE_CLIENT[t] for t in TABLES}
+    with pytest.raises(RecordNotFoundError):
+        store.client(anna)
+    with pytest.raises(RecordNotFoundError):
+        store.session(anna_session)
+    assert [c.name for c in store.search_clients("")] == ["Bo Ek"]
+    kept = store.client(bo)
+    assert [s.id for s in kept.sessions] == [bo_session]
+    assert len(kept.sessions[0].steps) == 2 and len(kept.sessions[0].events) == 1
+    assert (len(kept.notes), len(kept.screenings), len(kept.follow_ups)) == (2, 1, 1)
+    assert store.session(anonymous).client_id is None
+
+
+def test_a_plain_sql_delete_of_a_client_cascades_to_every_table(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    anna, anna_session = populate_client(store, "Anna Berg")
+    populate_client(store, "Bo Ek")
+    before = table_counts(store)
+
+    with store.engine.begin() as connection:  # no ORM: only the database's ON DELETE CASCADE
+        connection.execute(text("DELETE FROM clients WHERE id = :id"), {"id": anna})
+
+    assert table_counts(store) == {t: before[t] - ONE_CLIENT[t] for t in TABLES}
+    with store.engine.connect() as connection:
+        for table in ("steps", "safety_events", "notes", "follow_ups"):
+            left = connection.scalar(
+                text(f'SELECT COUNT(*) FROM "{table}" WHERE session_id = :sid'),
+                {"sid": anna_session},
+            )
+            assert left == 0, table
+
+
+# -- follow-ups ------------------------------------------------------------------------------------
+
+
+def test_plan_follow_up_refuses_past_and_naive_times(store_url: str, open_store: OpenStore) -> None:
+    store = open_store(store_url)
+    client_id = store.add_client("Anna Berg", "Dana")
+    now = datetime.now(UTC)
+    for due in (now - timedelta(days=1), now - timedelta(seconds=1)):
+        with pytest.raises(FieldError) as error:
+            store.plan_follow_up(client_id, "Dana", due)
+        assert error.value.field == "due_at"
+    with pytest.raises(FieldError) as error:
+        store.plan_follow_up(client_id, "Dana", datetime.now() + timedelta(days=7))
+    assert error.value.field == "due_at"
+    assert "zone" in str(error.value)
+    assert table_counts(store)["follow_ups"] == 0
+
+    stockholm = timezone(timedelta(hours=2))
+    due = datetime(now.year + 1, 6, 1, 14, 30, tzinfo=stockholm)
+    store.plan_follow_up(client_id, "Dana", due, "  second session  ")
+
+    (planned,) = store.client(client_id).follow_ups
+    assert planned.due_at == due
+    assert planned.due_at.utcoffset() == timedelta(0)  # stored and read back in UTC
+    assert (planned.practitioner, planned.notes) == ("Dana", "second session")
+
+
+# -- an unavailable database -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A temporary folder the unprivileged user can reach (pytest's own is private to us)."""
+    folder = Path(tempfile.mkdtemp(prefix="mc-records-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read_only_database(folder: Path) -> tuple[str, Path]:
+    """A records file with one client, owned by the unprivileged user, mode 0400."""
+    path = folder / "records" / "records.sqlite3"
+    url = f"sqlite:///{path}"
+    store = RecordStore(url)  # imports everything the unprivileged part needs, as root
+    store.add_client("Anna Berg", "Dana")
+    store.close()
+    uid, gid = unprivileged_ids()
+    for item in (path.parent, *path.parent.iterdir()):
+        os.chown(item, uid, gid)
+    for item in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if item.exists():
+            os.chmod(item, 0o400)
+    return url, path
+
+
+def test_a_read_only_database_file_is_unavailable_with_a_plain_message(
+    shared_tmp: Path,
+) -> None:
+    url, _path = _read_only_database(shared_tmp)
+    with unprivileged():
+        store = RecordStore(url)
+        try:
+            assert [c.name for c in store.search_clients("")] == ["Anna Berg"]  # reads work
+            with pytest.raises(StoreUnavailableError) as error:
+                store.add_client("Bo Ek", "Dana")
+            with pytest.raises(StoreUnavailableError):
+                store.begin_session(session_info("c" * 32), "Dana", None)
+        finally:
+            store.close()
+    message = str(error.value)
+    assert "read-only" in message
+    for internal in ("sqlite3", "INSERT", "Traceback", "Bo Ek", "[SQL"):
+        assert internal not in message
+
+
+def test_opening_the_store_leaves_a_read_only_file_read_only(shared_tmp: Path) -> None:
+    url, path = _read_only_database(shared_tmp)
+    with unprivileged():
+        RecordStore(url).close()
+    assert mode(path) == 0o400
+
+
+def test_a_store_in_a_read_only_folder_is_unavailable(shared_tmp: Path) -> None:
+    folder = shared_tmp / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        os.chmod(folder, 0o500)  # our own folder, read-only
+    else:
+        os.chmod(folder, 0o555)  # root's, and we will be nobody
+    try:
+        with unprivileged(), pytest.raises(StoreUnavailableError):
+            RecordStore(f"sqlite:///{folder / 'records.sqlite3'}").add_client("Anna", "Dana")
+    finally:
+        os.chmod(folder, 0o700)
+
+
+# -- the recorder when the database fails -------------------------------------------------------
+
+
+def test_the_recorder_keeps_writes_in_memory_while_the_store_fails_then_writes_them_in_order(
+    store_url: str, open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(store_url)
+    client_id = store.add_client("Anna Berg", "Dana")
+    released = threading.Event()
+    refused: list[int] = []
+    written: list[tuple[str, object]] = []
+    real_add_step, real_end_session = store.add_step, store.end_session
+
+    def add_step(session_id: str, step: StepDelivery) -> None:
+        if not released.is_set():
+            refused.append(step.index)
+            raise StoreUnavailableError("the records database is read-only; check permissions")
+        real_add_step(session_id, step)
+        written.append(("step", step.index))
+
+    def end_session(session_id: str, summary: object) -> None:
+        real_end_session(session_id, summary)  # type: ignore[arg-type]
+        written.append(("end", None))
+
+    monkeypatch.setattr(store, "add_step", add_step)
+    monkeypatch.setattr(store, "end_session", end_session)
+    troubles: list[str] = []
+    recovered: list[int] = []
+    recorder = SessionRecorder(
+        store,
+        "Dana",
+        client_id,
+        on_trouble=troubles.append,
+        on_recovered=lambda: recovered.append(len(written)),
+        retry_s=0.01,
+    )
+    try:
+        session_id = record_short_session(
+            store, client_id, "Dana", recorder=recorder, close_recorder=False
+        )
+        wait_for(lambda: len(refused) >= 3, what="the recorder to retry a few times")
+
+        assert recorder.troubled
+        assert recorder.unwritten == 4  # three steps and the end, in memory
+        assert set(refused) == {0}  # the first step is retried; nothing overtakes it
+        assert len(troubles) == 1, troubles  # once, however many retries
+        assert "step 1" in troubles[0] and "read-only" in troubles[0]
+        assert recovered == []
+        row = store.session(session_id)
+        assert (row.state, row.steps) == ("running", ())
+
+        released.set()
+        assert recorder.close(10.0)
+    finally:
+        released.set()
+        recorder.close(1.0)
+
+    assert recorder.unwritten == 0 and not recorder.troubled
+    assert written == [("step", 0), ("step", 1), ("step", 2), ("end", None)]
+    assert recovered == [1]  # on_recovered once, right after the first write that went through
+    assert len(troubles) == 1
+    row = store.session(session_id)
+    assert row.state == "finished"
+    assert [s.index for s in row.steps] == [0, 1, 2]
+
+
+# -- a console killed mid-session -----------------------------------------------------------------
+
+
+@functools.cache
+def run_help() -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", "run", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    return done.stdout + done.stderr
+
+
+def _finished_steps(url: str, client: str) -> tuple[str, str, int] | None:
+    """(session id, state, finished steps) of the client's session, once it has a step."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT s.id, s.state, COUNT(st.id) FROM sessions s "
+                    "JOIN clients c ON c.id = s.client_id "
+                    "JOIN steps st ON st.session_id = s.id "
+                    "WHERE c.name = :client GROUP BY s.id, s.state"
+                ),
+                {"client": client},
+            ).first()
+    except SQLAlchemyError:  # not created yet, or busy migrating
+        return None
+    finally:
+        engine.dispose()
+    return (str(row[0]), str(row[1]), int(row[2])) if row else None
+
+
+def test_a_killed_run_leaves_an_interrupted_session_with_its_finished_steps(
+    store_url: str, open_store: OpenStore, tmp_path: Path
+) -> None:
+    missing = [o for o in ("--db", "--client", "--practitioner") if o not in run_help()]
+    if missing:
+        pytest.skip(f"'mc-console run' has no {', '.join(missing)} option yet")
+    client = "Crash Test"
+    open_store(store_url).add_client(client, "Dana")  # whether run finds or creates the client
+    output = tmp_path / "run-output.txt"
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"), "QT_QPA_PLATFORM": "offscreen"}
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            [*RUN, "--db", store_url, "--client", client, "--practitioner", "Dana"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30.0
+        seen = None
+        while seen is None:
+            assert process.poll() is None, f"run ended early:\n{output.read_text()}"
+            assert time.monotonic() < deadline, f"no finished step in 30 s:\n{output.read_text()}"
+            time.sleep(0.05)
+            seen = _finished_steps(store_url, client)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    session_id, state, steps = seen
+    assert state == "running"  # killed in the middle of the session
+    assert process.returncode == -signal.SIGKILL
+
+    store = open_store(store_url)
+    assert store.recover_interrupted() == [session_id]
+
+    row = store.session(session_id)
+    assert row.state == "interrupted"
+    assert row.client_name == client and row.practitioner == "Dana"
+    assert row.protocol_id == "lifting"
+    assert row.ended_at is None
+    assert len(row.steps) >= steps >= 1
+    assert all(step.completed for step in row.steps)
+    assert row.total_charge_uc > 0
