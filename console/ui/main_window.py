@@ -130,7 +130,12 @@ class MainWindow(QtWidgets.QMainWindow):
         layout.addWidget(self.cue)
         layout.addWidget(self.alert)
         layout.addWidget(self.controls)
-        self.setCentralWidget(central)
+        # Treatment and Clients share the window as tabs (a dock would not fit a 1440 px screen).
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.addTab(central, "Treatment")
+        self.tabs.tabBar().setVisible(False)  # shown once there is a second tab
+        self.setCentralWidget(self.tabs)
 
         self.machine_label = QtWidgets.QLabel("No machine")
         self.contact_label = QtWidgets.QLabel("Contact —")
@@ -146,7 +151,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self._cue_timer.setSingleShot(True)
         self._cue_timer.timeout.connect(self.cue.hide)
         self.records: RecordsPanel | None = None
-        self.records_dock: QtWidgets.QDockWidget | None = None
         if store is not None:
             self._build_records(store)
         self._build_actions()
@@ -170,11 +174,17 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.records.start_session_requested.connect(self.start_visit_for)
         self.records.session_activated.connect(self.show_session_record)
-        self.records_dock = QtWidgets.QDockWidget("Clients", self)
-        self.records_dock.setObjectName("clientsDock")
-        self.records_dock.setWidget(self.records)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.records_dock)
-        self.records_dock.hide()
+        self.tabs.addTab(self.records, "Clients")
+        self.tabs.tabBar().setVisible(True)
+
+    def toggle_clients(self) -> None:
+        """Between the Clients tab and the treatment."""
+        if self.records is None:
+            return
+        showing = self.tabs.currentWidget() is self.records
+        self.tabs.setCurrentIndex(0 if showing else self.tabs.indexOf(self.records))
+        if not showing:
+            self.records.refresh()
 
     def start_visit_for(self, client_id: int, name: str) -> None:
         """A new visit for a client of the records (from the Clients panel)."""
@@ -188,8 +198,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.visit.client.reference = str(client_id)
         self.workflow.consultation.name.setText(name)
         self.workflow.go_to(Stage.CONSULTATION)
-        if self.records_dock is not None:
-            self.records_dock.hide()
+        self.tabs.setCurrentIndex(0)
 
     def show_session_record(self, session_id: str) -> None:
         """A recorded session: what was delivered, zone by zone, and its events."""
@@ -222,14 +231,14 @@ class MainWindow(QtWidgets.QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         self._action(file_menu, "&New client", "Ctrl+N", self.new_client, "Start a new visit")
-        if self.records_dock is not None:
-            clients = self.records_dock.toggleViewAction()
-            clients.setText("&Clients")
-            clients.setShortcut(QtGui.QKeySequence("Ctrl+K"))
-            clients.setStatusTip("Find a client, their history and course; start their session")
-            clients.setToolTip("Client records (Ctrl+K)")
-            file_menu.addAction(clients)
-            self.addAction(clients)
+        if self.records is not None:
+            self._action(
+                file_menu,
+                "&Clients",
+                "Ctrl+K",
+                self.toggle_clients,
+                "Find a client, their history and course; start their session",
+            )
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", "Ctrl+Q", self.close, "Output off and quit")
         machine_menu = menu.addMenu("&Machine")
