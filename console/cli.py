@@ -30,6 +30,7 @@ from console.engine.safety import PreflightError
 from console.faults import FaultInjector, FaultSpec, parse_fault_spec
 from console.plugins import PluginHost, load_plugins
 from console.protocols import Protocol, comfort_notes
+from console.records.cli_commands import add_record_commands
 from console.records.store import StoreUnavailableError
 from console.report import format_duration, format_table, zone_summary_rows
 from console.zones import zone_catalog
@@ -170,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         "--practitioner", default="", metavar="NAME", help="who runs it (named in the record)"
     )
     run.set_defaults(handler=cmd_run)
+    add_record_commands(commands)  # sessions, report
     return parser
 
 

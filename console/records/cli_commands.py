@@ -1,0 +1,201 @@
+"""The records' commands of ``mc-console``: ``sessions`` (list and export) and ``report`` (PDF).
+
+``console/cli.py`` adds them with :func:`add_record_commands`. Each handler takes the parsed
+arguments and the stream to print to, and returns the exit status: 0 done, 1 no such session,
+2 a usage error (bad option, unreadable database, unwritable file). Errors are one line on
+stderr starting ``mc-console: error:``, never a traceback: the store's errors
+(:class:`RecordError` and its kinds) and the file system's (:class:`OSError`) are all caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sqlite3
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from console.records.reports import export_sessions_csv, export_steps_csv, write_session_pdf
+from console.records.store import (
+    FieldError,
+    RecordError,
+    RecordNotFoundError,
+    RecordStore,
+    SessionRow,
+    StoreUnavailableError,
+)
+from console.report import format_table
+
+EXIT_OK = 0
+EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
+
+DEFAULT_LIMIT = 50
+
+#: Session ids are hex (uuid4). Checked before the store's prefix search, where "" is the
+#: start of every id and would pick the only session there is.
+SESSION_ID = re.compile(r"[0-9A-Za-z]{1,32}")
+
+
+def add_record_commands(subparsers: Any) -> None:
+    """Add ``sessions`` and ``report`` to the ``mc-console`` sub-commands."""
+    sessions = subparsers.add_parser(
+        "sessions",
+        help="list recorded sessions, newest first, and export them as CSV",
+        description="List recorded sessions, newest first; optionally export them as CSV.",
+    )
+    sessions.add_argument(
+        "--client", metavar="NAME", help="only clients whose name contains NAME (any case)"
+    )
+    _db_option(sessions)
+    sessions.add_argument(
+        "--csv", type=Path, metavar="PATH", help="also write the sessions to a CSV file"
+    )
+    sessions.add_argument(
+        "--steps-csv",
+        type=Path,
+        metavar="PATH",
+        help="also write every delivered step of those sessions to a CSV file",
+    )
+    sessions.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"at most N sessions (default {DEFAULT_LIMIT})",
+    )
+    # ``handler`` as well as ``func``: cli.main() dispatches on ``handler``.
+    sessions.set_defaults(func=cmd_sessions, handler=cmd_sessions)
+
+    report = subparsers.add_parser(
+        "report",
+        help="write a one-page PDF treatment report of a session",
+        description="Write a one-page PDF treatment report of one recorded session.",
+    )
+    report.add_argument(
+        "session_id", metavar="SESSION_ID", help="the session's id, or a unique start of it"
+    )
+    report.add_argument("--pdf", type=Path, required=True, metavar="PATH", help="PDF to write")
+    _db_option(report)
+    report.set_defaults(func=cmd_report, handler=cmd_report)
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="records database, as an SQLAlchemy URL (default: SQLite in the user's data folder)",
+    )
+
+
+def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
+    """``mc-console sessions``: the sessions as a table, and the CSV files asked for."""
+    if args.limit < 1:
+        return _error(f"--limit {args.limit} must be 1 or more", EXIT_USAGE)
+    try:
+        store = _open(args.db)
+        try:
+            rows = store.sessions(args.client, limit=args.limit)
+        finally:
+            store.close()
+        _print_sessions(rows, args.client, out)
+        if args.csv is not None:
+            count = export_sessions_csv(rows, args.csv)
+            print(f"wrote {_plural(count, 'session')} to {args.csv}", file=out)
+        if args.steps_csv is not None:
+            count = export_steps_csv(rows, args.steps_csv)
+            print(f"wrote {_plural(count, 'step')} to {args.steps_csv}", file=out)
+    except (FieldError, StoreUnavailableError, RecordError, OSError) as error:
+        return _error(str(error), EXIT_USAGE)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    """``mc-console report SESSION_ID --pdf PATH``: the session's one-page PDF report."""
+    wanted = args.session_id.strip()
+    if not SESSION_ID.fullmatch(wanted):
+        return _error(
+            f"{args.session_id!r} is not a session id (letters and digits, as 'sessions' shows)",
+            EXIT_USAGE,
+        )
+    try:
+        store = _open(args.db)
+        try:
+            session = store.session(wanted)
+            client = store.client(session.client_id) if session.client_id is not None else None
+        finally:
+            store.close()
+        write_session_pdf(session, client, args.pdf)
+    except RecordNotFoundError:
+        return _error(
+            f"no session {wanted!r} (give its id or a unique start of it; see 'sessions')",
+            EXIT_NOT_FOUND,
+        )
+    except (FieldError, StoreUnavailableError, RecordError, OSError) as error:
+        return _error(str(error), EXIT_USAGE)
+    print(f"wrote {args.pdf}", file=out)
+    return EXIT_OK
+
+
+def _open(url: str | None) -> RecordStore:
+    """The store, with sessions a crash left ``running`` marked ``interrupted`` first."""
+    try:
+        store = RecordStore(url)
+    except OSError as error:  # its folder cannot be made (a file in the way, no permission)
+        where = f" ({error.filename})" if error.filename else ""
+        raise StoreUnavailableError(
+            f"cannot open the records database{where}: {error.strerror or error}"
+        ) from None
+    except sqlite3.Error as error:  # the backup before a migration failed
+        raise StoreUnavailableError(f"cannot back up the records database: {error}") from None
+    try:
+        store.recover_interrupted()
+    except RecordError:
+        store.close()
+        raise
+    return store
+
+
+def _print_sessions(rows: list[SessionRow], client: str | None, out: TextIO) -> None:
+    if not rows:
+        who = f" for clients matching {client!r}" if client else ""
+        print(f"No sessions recorded{who}.", file=out)
+        return
+    table = [
+        [
+            row.id[:8],
+            _local(row.started_at),
+            row.client_name or "—",
+            row.protocol_name,
+            row.state,
+            str(len(row.steps)),
+            f"{row.total_charge_uc:,.1f}",
+        ]
+        for row in rows
+    ]
+    print(
+        format_table(
+            ["id", "started", "client", "protocol", "state", "steps", "charge µC"],
+            table,
+            right_align={5, 6},
+        ),
+        file=out,
+    )
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _error(message: str, status: int) -> int:
+    # One line whatever the message: the promise is a single line, never a traceback.
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    print(f"mc-console: error: {first}", file=sys.stderr)
+    return status

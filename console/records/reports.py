@@ -1,0 +1,613 @@
+"""Reports from the client records: a one-page PDF per session, and CSV exports.
+
+The PDF is laid out by Qt itself (``QTextDocument`` rendering simple HTML onto a ``QPdfWriter``),
+so the console needs no other PDF library. Qt is imported only when a PDF is made: the CSV
+exports and the command line that lists sessions stay headless and Qt-free, like the store.
+
+Every piece of recorded text (names, reasons, notes) is HTML-escaped before it reaches the
+layout, and every CSV text cell is guarded against spreadsheet formula injection.
+Files are written to a temporary file beside the target and then renamed over it, so a failed
+write never leaves a half-written report behind; they are readable by their owner only, like
+the records database they come from.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from console.records.store import (
+    ClientRecord,
+    EventRow,
+    NoteRow,
+    ScreeningRow,
+    SessionRow,
+    StepRow,
+)
+from console.report import format_duration
+from console.screening import contraindications
+from console.zones import zone_catalog
+
+if TYPE_CHECKING:
+    from PySide6 import QtGui
+
+REPORT_TITLE = "Microcurrent treatment report"
+
+#: The A4 page: margins (mm) and the resolution the layout is computed at (dots per inch).
+PAGE_MARGIN_MM = 16.0
+PDF_DPI = 300
+
+#: Base font sizes (pt) tried in turn until the report fits one page.
+FONT_SIZES_PT = (9.5, 9.0, 8.5, 8.0, 7.5, 7.0)
+
+#: CSV cells starting with one of these are formulas to a spreadsheet (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+SESSION_COLUMNS = (
+    "session_id",
+    "client",
+    "practitioner",
+    "protocol_id",
+    "protocol_version",
+    "machine",
+    "simulated",
+    "started_at",
+    "ended_at",
+    "state",
+    "reason",
+    "total_charge_uc",
+    "steps",
+)
+
+STEP_COLUMNS = (
+    "session_id",
+    "client",
+    "step",
+    "zone_id",
+    "zone_name",
+    "planned_s",
+    "actual_s",
+    "mean_current_ua",
+    "charge_uc",
+    "mean_impedance_kohm",
+    "completed",
+)
+
+
+# -- PDF ----------------------------------------------------------------------------------------
+
+
+def write_session_pdf(session: SessionRow, client: ClientRecord | None, path: Path) -> None:
+    """Write a one-page A4 treatment report of ``session`` to ``path`` (PDF).
+
+    ``client`` adds the birth year and the latest screening before the session; without one the
+    report says no client was recorded (or names the session's client, if it has a name).
+    Raises :class:`OSError` with a plain message when ``path`` cannot be written.
+    """
+    path = Path(path)
+    generated_at = datetime.now(UTC)
+    pdf = _render_pdf(session, client, _footer_html(session, generated_at))
+    _write_atomically(path, pdf, what="the PDF report")
+
+
+def _render_pdf(session: SessionRow, client: ClientRecord | None, footer: str) -> bytes:
+    """Lay the report out on one A4 page and return the PDF file's bytes."""
+    from PySide6 import QtCore, QtGui
+
+    _ensure_gui_application()
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    writer = QtGui.QPdfWriter(buffer)
+    writer.setResolution(PDF_DPI)
+    writer.setTitle(REPORT_TITLE)
+    writer.setCreator("Microcurrent Console")
+    writer.setPageLayout(
+        QtGui.QPageLayout(
+            QtGui.QPageSize(QtGui.QPageSize.PageSizeId.A4),
+            QtGui.QPageLayout.Orientation.Portrait,
+            QtCore.QMarginsF(PAGE_MARGIN_MM, PAGE_MARGIN_MM, PAGE_MARGIN_MM, PAGE_MARGIN_MM),
+            QtGui.QPageLayout.Unit.Millimeter,
+        )
+    )
+    page = writer.pageLayout().paintRectPixels(PDF_DPI)
+    width, height = float(page.width()), float(page.height())
+
+    footer_doc = _document(writer, footer, FONT_SIZES_PT[-1], width)
+    footer_h = footer_doc.size().height()
+    room = height - footer_h - PDF_DPI * 0.1  # a little air above the footer
+
+    # Shrink the type until everything fits; a pathological session (hundreds of events)
+    # that still does not fit is scaled down as a whole, so the report stays one page.
+    for size in FONT_SIZES_PT:
+        doc = _document(writer, _report_html(session, client, size), size, width)
+        if doc.size().height() <= room:
+            break
+    scale = _fitting_scale(doc, width, room)
+
+    painter = QtGui.QPainter()
+    if not painter.begin(writer):
+        raise OSError("Qt could not start the PDF writer")
+    try:
+        painter.save()
+        painter.scale(scale, scale)
+        doc.drawContents(painter)
+        painter.restore()
+        painter.translate(0, height - footer_h)
+        footer_doc.drawContents(painter)
+    finally:
+        painter.end()
+    buffer.close()
+    return bytes(buffer.data().data())
+
+
+def _fitting_scale(doc: QtGui.QTextDocument, width: float, room: float) -> float:
+    """The largest scale (at most 1) at which ``doc``, laid out ``width / scale`` wide, is no
+    taller than ``room`` once scaled. A wider layout wraps less, so this is bisected."""
+
+    def fits(scale: float) -> bool:
+        doc.setTextWidth(width / scale)
+        return doc.size().height() * scale <= room
+
+    if fits(1.0):
+        return 1.0
+    low, high = 0.05, 1.0
+    for _ in range(14):
+        middle = (low + high) / 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    fits(low)  # leave the document laid out at the scale returned
+    return low
+
+
+_APP: object | None = None  # the application made for a headless caller, kept alive
+
+
+def _ensure_gui_application() -> None:
+    """Qt lays text out only inside a (Gui) application: make one for headless callers."""
+    from PySide6 import QtGui
+
+    global _APP
+    if QtGui.QGuiApplication.instance() is None:
+        # A PDF needs no screen: on a headless server the default platform would abort.
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        _APP = QtGui.QGuiApplication([])
+
+
+def _document(
+    writer: QtGui.QPdfWriter, markup: str, base_pt: float, width: float
+) -> QtGui.QTextDocument:
+    from PySide6 import QtGui
+
+    doc = QtGui.QTextDocument()
+    # Lay out in the writer's dots, so point sizes come out as points on paper.
+    doc.documentLayout().setPaintDevice(writer)
+    font = QtGui.QFont()
+    font.setFamilies(["Helvetica", "Arial", "DejaVu Sans", "Liberation Sans"])
+    font.setStyleHint(QtGui.QFont.StyleHint.SansSerif)
+    font.setPointSizeF(base_pt)
+    # No ligatures: "fi" stays two letters, so the PDF's text can be searched and copied.
+    for feature in ("liga", "clig"):
+        tag = QtGui.QFont.Tag.fromString(feature)
+        if tag is not None:
+            font.setFeature(tag, 0)
+    doc.setDefaultFont(font)
+    doc.setDocumentMargin(0)
+    doc.setDefaultStyleSheet(_css(base_pt))
+    doc.setHtml(markup)
+    doc.setTextWidth(width)
+    return doc
+
+
+def _css(pt: float) -> str:
+    return f"""
+        body {{ color: #1d2329; }}
+        h1 {{ font-size: {pt * 1.9:.1f}pt; font-weight: 600; color: #0f3d57;
+              margin-top: 0; margin-bottom: 0; }}
+        h2 {{ font-size: {pt * 1.18:.1f}pt; font-weight: 600; color: #0f3d57;
+              margin-top: {pt * 1.6:.0f}px; margin-bottom: {pt * 0.5:.0f}px; }}
+        p {{ margin-top: 0; margin-bottom: {pt * 0.3:.0f}px; }}
+        ul {{ margin-top: 0; margin-bottom: 0; margin-left: {pt * 1.5:.0f}px; }}
+        .sub {{ color: #5b6770; }}
+        .muted {{ color: #5b6770; }}
+        .flag {{ color: #ffffff; background-color: #b3261e; font-weight: 600; }}
+        .ok {{ color: #1b6e37; font-weight: 600; }}
+        .warn {{ color: #b3261e; font-weight: 600; }}
+        table.grid {{ border-collapse: collapse; border-style: none; }}
+        table.grid th {{ background-color: #e6eef3; color: #0f3d57; font-weight: 600;
+                         border-bottom: 1px solid #9fb3c0; }}
+        table.grid td {{ border-bottom: 1px solid #dde3e7; }}
+        table.grid tr.total td {{ font-weight: 600; border-top: 1px solid #9fb3c0;
+                                  border-bottom: none; background-color: #f3f6f8; }}
+        table.facts td.key {{ color: #5b6770; }}
+        .cut {{ color: #b3261e; font-weight: 600; }}
+        .result {{ padding-left: {pt * 1.4:.0f}px; }}
+    """
+
+
+def _report_html(session: SessionRow, client: ClientRecord | None, pt: float) -> str:
+    parts = [_header_html(session), _facts_html(session, client)]
+    if client is not None:
+        parts.append(_screening_html(session, client))
+    parts.append(_steps_html(session.steps))
+    parts.append(_events_html(session.events))
+    parts.append(_notes_html(_visit_notes(session, client)))
+    return "<html><body>" + "\n".join(parts) + "</body></html>"
+
+
+def _header_html(session: SessionRow) -> str:
+    e = html.escape
+    state_class = "ok" if session.state == "finished" else "warn"
+    flag = ""
+    if session.simulated:
+        # The row does not keep the driver id: the simulator names itself in its model.
+        word = "SIMULATION" if "simulat" in session.machine.casefold() else "EMULATED MACHINE"
+        flag = (
+            '<table width="100%" cellpadding="4" cellspacing="0"><tr>'
+            f'<td class="flag">&nbsp;{e(word)} — no current was delivered to a person</td>'
+            "</tr></table>"
+        )
+    return (
+        '<table width="100%" cellspacing="0" cellpadding="0"><tr>'
+        f"<td><h1>{e(REPORT_TITLE)}</h1>"
+        f'<p class="sub">Treatment record · session {e(session.id[:8])}</p></td>'
+        f'<td align="right" valign="bottom"><p class="sub">Final state</p>'
+        f'<p class="{state_class}">{e(session.state.upper())}</p></td>'
+        "</tr></table>"
+        '<hr style="background-color:#0f3d57" />' + flag
+    )
+
+
+def _facts_html(session: SessionRow, client: ClientRecord | None) -> str:
+    e = html.escape
+    if client is not None:
+        who = e(client.name)
+        if client.birth_year is not None:
+            who += f' <span class="muted">(born {client.birth_year})</span>'
+    elif session.client_name:
+        who = e(session.client_name)
+    else:
+        who = '<span class="muted">no client recorded</span>'
+    ended = _local(session.ended_at) if session.ended_at else "—"
+    duration = (
+        format_duration((session.ended_at - session.started_at).total_seconds())
+        if session.ended_at
+        else "—"
+    )
+    machine = e(session.machine)
+    if session.simulated:
+        machine += ' <span class="warn">(simulated)</span>'
+    rows = [
+        ("Client", who, "Practitioner", e(session.practitioner) or "—"),
+        (
+            "Protocol",
+            f"{e(session.protocol_name)} "
+            f'<span class="muted">({e(session.protocol_id)} v{e(session.protocol_version)})</span>',
+            "Machine",
+            machine,
+        ),
+        ("Started", e(_local(session.started_at)), "Ended", e(ended)),
+        ("Duration", e(duration), "Final state", f"<b>{e(session.state)}</b>"),
+    ]
+    cells = "".join(
+        f'<tr><td class="key" width="13%">{k1}</td><td width="37%">{v1}</td>'
+        f'<td class="key" width="13%">{k2}</td><td width="37%">{v2}</td></tr>'
+        for k1, v1, k2, v2 in rows
+    )
+    reason = session.reason.strip() or "—"
+    cells += f'<tr><td class="key">Reason</td><td colspan="3">{e(reason)}</td></tr>'
+    return f'<table class="facts" width="100%" cellspacing="0" cellpadding="2">{cells}</table>'
+
+
+def _screening_html(session: SessionRow, client: ClientRecord) -> str:
+    e = html.escape
+    screening = latest_screening(client, session.started_at)
+    if screening is None:
+        return '<h2>Screening</h2><p class="muted">No screening recorded before this session.</p>'
+    head = f"Screened {e(_local(screening.at))} by {e(screening.practitioner)}: "
+    if screening.cleared:
+        head += '<span class="ok">cleared</span>'
+        reasons = ""
+    else:
+        head += '<span class="warn">not cleared</span>'
+        items = [r for r in screening.summary.split("; ") if r.strip()] or ["(no reason recorded)"]
+        reasons = "<ul>" + "".join(f"<li>{e(r)}</li>" for r in items) + "</ul>"
+    overrides = ""
+    if screening.overrides:
+        questions = contraindications()
+        items = [
+            f"<li>{e(questions[key].question if key in questions else key)} — "
+            f"<i>overridden:</i> {e(reason)}</li>"
+            for key, reason in sorted(screening.overrides.items())
+        ]
+        overrides = "<p>Professional overrides:</p><ul>" + "".join(items) + "</ul>"
+    return f"<h2>Screening</h2><p>{head}</p>{reasons}{overrides}"
+
+
+def _steps_html(steps: Sequence[StepRow]) -> str:
+    e = html.escape
+    if not steps:
+        return '<h2>Delivery by zone</h2><p class="muted">No step was delivered.</p>'
+    zones = zone_catalog()
+    headers = (
+        ("#", "right"),
+        ("Zone", "left"),
+        ("Planned", "right"),
+        ("Actual", "right"),
+        ("Mean µA", "right"),
+        ("Charge µC", "right"),
+        ("Mean kΩ", "right"),
+        ("Result", "left"),
+    )
+    head = "".join(f'<th align="{align}">{e(name)}</th>' for name, align in headers[:-1])
+    head += '<th align="left" class="result">Result</th>'
+    body = []
+    for step in steps:
+        name = zones[step.zone].name if step.zone in zones else step.zone
+        result = "completed" if step.completed else '<span class="cut">cut short</span>'
+        cells = (
+            str(step.index + 1),
+            e(name),
+            format_duration(step.planned_s),
+            format_duration(step.actual_s),
+            f"{step.mean_current_ua:.0f}",
+            f"{step.charge_uc:,.1f}",
+            _kohm(step.mean_impedance_kohm),
+        )
+        body.append(
+            "<tr>"
+            + "".join(
+                f'<td align="{align}">{cell}</td>'
+                for cell, (_, align) in zip(cells, headers, strict=False)
+            )
+            + f'<td class="result">{result}</td></tr>'
+        )
+    totals = _totals(steps)
+    completed = sum(step.completed for step in steps)
+    body.append(
+        '<tr class="total"><td></td><td>Total</td>'
+        f'<td align="right">{format_duration(totals.planned_s)}</td>'
+        f'<td align="right">{format_duration(totals.actual_s)}</td>'
+        f'<td align="right">{totals.mean_current_ua:.0f}</td>'
+        f'<td align="right">{totals.charge_uc:,.1f}</td>'
+        f'<td align="right">{_kohm(totals.mean_impedance_kohm)}</td>'
+        f'<td class="result">{completed} of {len(steps)} completed</td></tr>'
+    )
+    return (
+        "<h2>Delivery by zone</h2>"
+        '<table class="grid" width="100%" cellspacing="0" cellpadding="3">'
+        f"<thead><tr>{head}</tr></thead>{''.join(body)}</table>"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Totals:
+    planned_s: float
+    actual_s: float
+    charge_uc: float
+    mean_current_ua: float
+    mean_impedance_kohm: float | None
+
+
+def _totals(steps: Sequence[StepRow]) -> _Totals:
+    """Sums over the steps; mean current is charge over time under current and mean impedance
+    is weighted by time under current, as the command line's summary computes them."""
+    actual = sum(step.actual_s for step in steps)
+    charge = sum(step.charge_uc for step in steps)
+    weighted = [
+        (step.mean_impedance_kohm, step.actual_s)
+        for step in steps
+        if step.mean_impedance_kohm is not None and math.isfinite(step.mean_impedance_kohm)
+    ]
+    weight = sum(w for _, w in weighted)
+    return _Totals(
+        planned_s=sum(step.planned_s for step in steps),
+        actual_s=actual,
+        charge_uc=charge,
+        mean_current_ua=charge / actual if actual else 0.0,
+        mean_impedance_kohm=sum(k * w for k, w in weighted) / weight if weight else None,
+    )
+
+
+def _events_html(events: Sequence[EventRow]) -> str:
+    e = html.escape
+    if not events:
+        return '<h2>Safety events</h2><p class="muted">None.</p>'
+    rows = "".join(
+        f'<tr><td align="right">{format_duration(ev.at_s)}</td>'
+        f"<td>{e(ev.kind.replace('_', ' '))}</td><td>{e(ev.message)}</td>"
+        f'<td class="muted">{e(ev.action)}</td></tr>'
+        for ev in events
+    )
+    return (
+        "<h2>Safety events</h2>"
+        '<table class="grid" width="100%" cellspacing="0" cellpadding="3"><thead><tr>'
+        '<th align="right" width="7%">Time</th><th align="left" width="15%">Kind</th>'
+        '<th align="left">Message</th><th align="left" width="16%">Action</th>'
+        f"</tr></thead>{rows}</table>"
+    )
+
+
+def _notes_html(notes: Sequence[NoteRow]) -> str:
+    e = html.escape
+    if not notes:
+        return '<h2>Notes of the visit</h2><p class="muted">No notes recorded for this visit.</p>'
+    items = []
+    for note in sorted(notes, key=lambda n: n.at):
+        reactions = ", ".join(r for r in note.reactions if r) or "none"
+        text = e(note.text).replace("\n", "<br />") if note.text else ""
+        items.append(
+            f'<p><span class="muted">{e(_local(note.at))}, {e(note.practitioner)}</span> — '
+            f"<b>Reactions:</b> {e(reactions)}" + (f"<br />{text}" if text else "") + "</p>"
+        )
+    return "<h2>Notes of the visit</h2>" + "".join(items)
+
+
+def _footer_html(session: SessionRow, generated_at: datetime) -> str:
+    e = html.escape
+    return (
+        '<hr style="background-color:#9fb3c0" />'
+        '<table width="100%" cellspacing="0" cellpadding="0"><tr>'
+        f'<td class="muted">Generated {e(_local(generated_at, seconds=True))} by Microcurrent '
+        "Console</td>"
+        f'<td class="muted" align="right">Session {e(session.id)}</td>'
+        "</tr></table>"
+    )
+
+
+def latest_screening(client: ClientRecord, before: datetime) -> ScreeningRow | None:
+    """The client's newest screening made no later than ``before`` (None if there is none)."""
+    earlier = [s for s in client.screenings if s.at <= before]
+    return max(earlier, key=lambda s: s.at) if earlier else None
+
+
+def _visit_notes(session: SessionRow, client: ClientRecord | None) -> tuple[NoteRow, ...]:
+    # ``RecordStore.sessions()`` leaves notes out; the client's record carries them.
+    if session.notes or client is None:
+        return session.notes
+    for row in client.sessions:
+        if row.id == session.id:
+            return row.notes
+    return ()
+
+
+def _kohm(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None and math.isfinite(value) else "—"
+
+
+def _local(moment: datetime, *, seconds: bool = False) -> str:
+    """A stored (UTC) time in the computer's time zone, with the zone's name."""
+    local = moment.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z").strip()
+
+
+# -- CSV ------------------------------------------------------------------------------------------
+
+
+def export_sessions_csv(sessions: Sequence[SessionRow], path: Path) -> int:
+    """Write one CSV row per session to ``path`` (UTF-8, header row); returns the rows written.
+
+    Times are ISO-8601 in UTC; text cells a spreadsheet would run as formulas are neutralised.
+    """
+    rows = (
+        (
+            session.id,
+            _text(session.client_name),
+            _text(session.practitioner),
+            _text(session.protocol_id),
+            _text(session.protocol_version),
+            _text(session.machine),
+            _bool(session.simulated),
+            _iso_utc(session.started_at),
+            _iso_utc(session.ended_at),
+            _text(session.state),
+            _text(session.reason),
+            f"{session.total_charge_uc:.3f}",
+            str(len(session.steps)),
+        )
+        for session in sessions
+    )
+    return _write_csv(path, SESSION_COLUMNS, rows)
+
+
+def export_steps_csv(sessions: Sequence[SessionRow], path: Path) -> int:
+    """Write one CSV row per delivered step of ``sessions`` to ``path``; returns the rows written.
+
+    ``step`` counts from 1; ``mean_impedance_kohm`` is empty when it was never measured.
+    """
+    zones = zone_catalog()
+    rows = (
+        (
+            session.id,
+            _text(session.client_name),
+            str(step.index + 1),
+            _text(step.zone),
+            _text(zones[step.zone].name if step.zone in zones else step.zone),
+            f"{step.planned_s:.3f}",
+            f"{step.actual_s:.3f}",
+            f"{step.mean_current_ua:.3f}",
+            f"{step.charge_uc:.3f}",
+            f"{step.mean_impedance_kohm:.3f}"
+            if step.mean_impedance_kohm is not None and math.isfinite(step.mean_impedance_kohm)
+            else "",
+            _bool(step.completed),
+        )
+        for session in sessions
+        for step in session.steps
+    )
+    return _write_csv(path, STEP_COLUMNS, rows)
+
+
+def neutralise_formula(cell: str) -> str:
+    """``cell`` with a leading apostrophe if a spreadsheet would read it as a formula."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def _text(value: str) -> str:
+    return neutralise_formula(value or "")
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _iso_utc(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> int:
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    _write_atomically(Path(path), text.getvalue().encode("utf-8"), what="the CSV file")
+    return count
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def _write_atomically(path: Path, data: bytes, *, what: str) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``."""
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder")
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".part", dir=path.parent
+        )
+    except OSError as error:
+        raise OSError(f"cannot write {what} to {path}: {_why(error)}") from error
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise OSError(f"cannot write {what} to {path}: {_why(error)}") from error
+
+
+def _why(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "the folder does not exist"
+    if isinstance(error, IsADirectoryError):
+        return "it is a folder"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return error.strerror or str(error)
