@@ -119,3 +119,28 @@ def test_no_session_starts_when_the_session_row_cannot_be_written(
     assert window.engine is None
     assert window.console.driver.output_on is False
     assert "cannot be recorded" in window.dialogs[-1][1]
+
+
+def test_the_visit_report_and_the_csv_export_are_saved(
+    qtbot: Any, window, store, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader
+    from PySide6 import QtWidgets
+
+    prepare_demo_visit(window, "toning")
+    window.start_session()
+    window.clock.release()
+    qtbot.waitUntil(
+        lambda: store.sessions() and store.sessions()[0].state == "finished", timeout=20000
+    )
+    targets = iter([str(tmp_path / "report.pdf"), str(tmp_path / "all.csv")])
+    monkeypatch.setattr(
+        QtWidgets.QFileDialog, "getSaveFileName", lambda *_a, **_k: (next(targets), "")
+    )
+    window.save_session_report()
+    text = " ".join(PdfReader(tmp_path / "report.pdf").pages[0].extract_text().split())
+    assert "Demo client (simulation)" in text and "Toning" in text
+    window.export_sessions()
+    assert (tmp_path / "all.csv").read_text().count("\n") == 2  # header and the one session
+    assert (tmp_path / "all-steps.csv").read_text().count("\n") == 1 + 12
+    assert "Exported 1 sessions" in window.alert.text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -177,6 +178,64 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.addTab(self.records, "Clients")
         self.tabs.tabBar().setVisible(True)
 
+    def save_session_report(self) -> None:
+        """The PDF treatment report of the session chosen in Clients, or of this visit's."""
+        if self.store is None:
+            return
+        from console.records.reports import write_session_pdf
+
+        on_clients = self.records is not None and self.tabs.currentWidget() is self.records
+        session_id = (self.records.selected_session if on_clients and self.records else None) or (
+            self.archive.session_id if self.archive is not None else None
+        )
+        if not session_id:
+            QtWidgets.QMessageBox.information(
+                self, "Session report", "Choose a session in Clients, or run one in this visit."
+            )
+            return
+        try:
+            session = self.store.session(session_id)
+            client = self.store.client(session.client_id) if session.client_id else None
+        except RecordError as error:
+            QtWidgets.QMessageBox.warning(self, "Session report", str(error))
+            return
+        suggested = f"treatment-{session.started_at.astimezone():%Y-%m-%d}-{session.id[:8]}.pdf"
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save the session report", suggested, "PDF (*.pdf)"
+        )
+        if not path:
+            return
+        try:
+            write_session_pdf(session, client, Path(path))
+        except OSError as error:
+            QtWidgets.QMessageBox.warning(self, "Session report", str(error))
+            return
+        self._show_alert(f"Report saved: {path}", "ok")
+
+    def export_sessions(self) -> None:
+        """Every session and every step, as two CSV files."""
+        if self.store is None:
+            return
+        from console.records.reports import export_sessions_csv, export_steps_csv
+
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export sessions", "sessions.csv", "CSV (*.csv)"
+        )
+        if not path:
+            return
+        target = Path(path)
+        steps_path = target.with_name(f"{target.stem}-steps{target.suffix or '.csv'}")
+        try:
+            sessions = self.store.sessions(limit=1_000_000)
+            count = export_sessions_csv(sessions, target)
+            steps = export_steps_csv(sessions, steps_path)
+        except (RecordError, OSError) as error:
+            QtWidgets.QMessageBox.warning(self, "Export sessions", str(error))
+            return
+        self._show_alert(
+            f"Exported {count} sessions to {target} and {steps} steps to {steps_path}", "ok"
+        )
+
     def toggle_clients(self) -> None:
         """Between the Clients tab and the treatment."""
         if self.records is None:
@@ -238,6 +297,20 @@ class MainWindow(QtWidgets.QMainWindow):
                 "Ctrl+K",
                 self.toggle_clients,
                 "Find a client, their history and course; start their session",
+            )
+            self._action(
+                file_menu,
+                "Save session &report (PDF)…",
+                "Ctrl+P",
+                self.save_session_report,
+                "One-page report of this visit's session, or of the session chosen in Clients",
+            )
+            self._action(
+                file_menu,
+                "&Export sessions (CSV)…",
+                "Ctrl+Shift+E",
+                self.export_sessions,
+                "Every recorded session and step, as CSV files for a spreadsheet",
             )
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", "Ctrl+Q", self.close, "Output off and quit")

@@ -896,6 +896,12 @@ class RecordsPanel(QtWidgets.QWidget):
 
     # -- plumbing ------------------------------------------------------------------------------
 
+    @property
+    def selected_session(self) -> str | None:
+        """The id of the session selected in the timeline, if any."""
+        item = self.timeline.currentItem()
+        return None if item is None else str(item.data(0, QtCore.Qt.ItemDataRole.UserRole))
+
     def _activate(self, item: QtWidgets.QTreeWidgetItem | None) -> None:
         if item is not None:
             self.session_activated.emit(str(item.data(0, QtCore.Qt.ItemDataRole.UserRole)))
