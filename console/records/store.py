@@ -421,20 +421,16 @@ class RecordStore:
     def client(self, client_id: int) -> ClientRecord:
         """Everything about one client."""
         with self._transaction() as db:
-            row = db.get(
-                Client,
+            row = _existing_client(
+                db,
                 client_id,
-                options=[
-                    selectinload(Client.screenings),
-                    selectinload(Client.sessions).selectinload(TreatmentSession.steps),
-                    selectinload(Client.sessions).selectinload(TreatmentSession.events),
-                    selectinload(Client.sessions).selectinload(TreatmentSession.practitioner),
-                    selectinload(Client.notes),
-                    selectinload(Client.follow_ups),
-                ],
+                selectinload(Client.screenings),
+                selectinload(Client.sessions).selectinload(TreatmentSession.steps),
+                selectinload(Client.sessions).selectinload(TreatmentSession.events),
+                selectinload(Client.sessions).selectinload(TreatmentSession.practitioner),
+                selectinload(Client.notes),
+                selectinload(Client.follow_ups),
             )
-            if row is None:
-                raise RecordNotFoundError(f"no client with id {client_id}")
             names = dict(db.execute(select(Practitioner.id, Practitioner.name)).all())
             notes_by_session: dict[str | None, list[NoteRow]] = {}
             for note in sorted(row.notes, key=lambda n: n.at, reverse=True):
@@ -472,9 +468,7 @@ class RecordStore:
     def delete_client(self, client_id: int, confirm_name: str) -> None:
         """Delete a client and all their data. ``confirm_name`` must repeat their name."""
         with self._transaction() as db:
-            row = db.get(Client, client_id)
-            if row is None:
-                raise RecordNotFoundError(f"no client with id {client_id}")
+            row = _existing_client(db, client_id)
             if confirm_name.strip() != row.name:
                 raise FieldError("confirm_name", "type the client's full name to confirm")
             db.delete(row)
@@ -484,8 +478,7 @@ class RecordStore:
         practitioner_id = self.practitioner(practitioner)
         result = screening.evaluate()
         with self._transaction() as db:
-            if db.get(Client, client_id) is None:
-                raise RecordNotFoundError(f"no client with id {client_id}")
+            _existing_client(db, client_id)
             db.add(
                 Screening(
                     client_id=client_id,
@@ -600,8 +593,7 @@ class RecordStore:
         """Reactions seen (e.g. redness) and notes after a visit."""
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
-            if db.get(Client, client_id) is None:
-                raise RecordNotFoundError(f"no client with id {client_id}")
+            _existing_client(db, client_id)
             db.add(
                 Note(
                     client_id=client_id,
@@ -627,8 +619,7 @@ class RecordStore:
             raise FieldError("due_at", "the next appointment must be in the future")
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
-            if db.get(Client, client_id) is None:
-                raise RecordNotFoundError(f"no client with id {client_id}")
+            _existing_client(db, client_id)
             db.add(
                 FollowUpPlan(
                     client_id=client_id,
@@ -750,6 +741,14 @@ def session_state(summary: SessionSummary) -> str:
         return summary.state.value
     operator_stop = bool(summary.events) and summary.events[-1].kind.value == "operator_stop"
     return "stopped" if operator_stop else "aborted"
+
+
+def _existing_client(db: OrmSession, client_id: int, *options: Any) -> Client:
+    """The client row, or :class:`RecordNotFoundError`."""
+    row = db.get(Client, client_id, options=list(options))
+    if row is None:
+        raise RecordNotFoundError(f"no client with id {client_id}")
+    return row
 
 
 def _session_row(row: TreatmentSession, client_name: str, notes: tuple[NoteRow, ...]) -> SessionRow:
