@@ -39,6 +39,10 @@ from console.waveforms import (
     WaveShape,
 )
 
+# The same fault bits as every serial machine (re-exported for this protocol's users).
+from device_drivers.machine_faults import FaultFlag as Fault
+from device_drivers.machine_faults import fault_names as fault_names
+
 # -- constants -------------------------------------------------------------------------------
 
 #: Version announced in ``!HELLO``; a console refuses versions it does not know.
@@ -161,36 +165,6 @@ ERROR_TEXT: Final[dict[ErrorCode, str]] = {
     ErrorCode.KEEPALIVE_TIMEOUT: "Keep-alive timeout",
     ErrorCode.HARDWARE_FAULT: "Hardware fault",
 }
-
-
-class Fault(enum.IntFlag):
-    """Fault flags of ``!HB``. Unknown (future) bits are kept, not dropped."""
-
-    OVER_CURRENT_TRIP = 1
-    CONTACT_OPEN = 2
-    HARDWARE = 4
-    WATCHDOG = 8
-
-
-_FAULT_WORDS = {
-    Fault.OVER_CURRENT_TRIP: "over-current trip",
-    Fault.CONTACT_OPEN: "contact open",
-    Fault.HARDWARE: "hardware fault",
-    Fault.WATCHDOG: "keep-alive watchdog tripped",
-}
-
-
-def fault_names(faults: int) -> tuple[str, ...]:
-    """The flags of ``faults`` in words, for :class:`console.drivers.DeviceStatus`.
-
-    An unknown bit is named too: an operator must see it rather than have it silently ignored.
-    """
-    names = [word for flag, word in _FAULT_WORDS.items() if faults & flag]
-    unknown = int(faults) & ~int(sum(_FAULT_WORDS))
-    names.extend(
-        f"unknown fault (bit {bit})" for bit in range(unknown.bit_length()) if unknown >> bit & 1
-    )
-    return tuple(names)
 
 
 #: The fault flags of a healthy machine.

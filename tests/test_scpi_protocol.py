@@ -832,8 +832,8 @@ def test_fault_names() -> None:
     )
     assert scpi.fault_names(4 | 8 | 32) == (
         "hardware fault",
-        "keep-alive watchdog tripped",
-        "unknown fault (bit 5)",
+        "watchdog",
+        "fault bit 0x0020",
     )
 
 
