@@ -28,6 +28,7 @@ from console.engine.events import (
 from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError
 from console.faults import FaultInjector, FaultSpec, parse_fault_spec
+from console.plugin_settings import read_plugin_settings
 from console.plugins import PluginHost, load_plugins
 from console.protocols import Protocol, comfort_notes
 from console.records.cli_commands import add_record_commands
@@ -180,7 +181,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
     """``mc-console plugins``."""
-    host = load_plugins()
+    settings = read_plugin_settings()
+    if settings.warning:
+        print(f"mc-console: warning: {settings.warning}", file=sys.stderr)
+    host = load_plugins(blocked=settings.disabled)
     rows = []
     for record in host.records.values():
         status = "blocked" if record.blocked else ("FAILED" if record.error else "active")
@@ -211,6 +215,12 @@ def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
         print("\nRefused or adjusted items:", file=out)
         for name, item in refused:
             print(f"  {name}: {item}", file=out)
+    if settings.disabled:
+        print(
+            f"\nDisabled in {settings.path} (Help ▸ Plugins… in the console): "
+            + ", ".join(sorted(settings.disabled)),
+            file=out,
+        )
     if host.drivers:
         print("\nDrivers:", file=out)
         for info in host.drivers.values():

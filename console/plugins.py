@@ -23,6 +23,7 @@ import pluggy
 from console import hookspecs
 from console.drivers import DriverInfo
 from console.hookspecs import PLUGIN_API_VERSION, PROJECT_NAME
+from console.plugin_settings import disabled_plugins
 from console.protocols import Protocol, validate_protocol
 
 log = logging.getLogger(__name__)
@@ -315,8 +316,12 @@ def api_version_problem(declared: object) -> str | None:
 
 
 def load_plugins(blocked: Iterable[str] | None = None) -> PluginHost:
-    """A host with every installed plugin loaded and collected: what the CLI and the UI use."""
-    host = PluginHost(blocked=blocked)
+    """A host with every installed plugin loaded and collected: what the CLI and the UI use.
+
+    ``blocked`` defaults to the plugins the clinic disabled (Help ▸ Plugins…, saved by
+    :mod:`console.plugin_settings`); ``MC_CONSOLE_DISABLE`` blocks more in either case.
+    """
+    host = PluginHost(blocked=disabled_plugins() if blocked is None else blocked)
     host.load_entrypoints()
     host.collect()
     return host

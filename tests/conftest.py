@@ -22,6 +22,15 @@ from support import make_protocol
 __all__ = ["make_protocol"]
 
 
+@pytest.fixture(autouse=True)
+def _no_plugin_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The developer's own plugins.json (Help ▸ Plugins…) must not change what tests load."""
+    folder = tmp_path_factory.mktemp("plugin-settings")
+    monkeypatch.setenv("MC_CONSOLE_PLUGIN_SETTINGS", str(folder / "plugins.json"))
+
+
 @pytest.fixture
 def stepped_clock() -> SteppedClock:
     """A virtual clock the test advances explicitly (see :class:`SteppedClock`)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from console.engine.clock import SteppedClock
+from console.plugin_settings import read_plugin_settings
 from console.plugins import load_plugins
 from console.screening import Screening
 from console.session import Console, ConsoleError
@@ -46,7 +47,19 @@ def run_gui(
     from console.ui.main_window import MainWindow
 
     app = make_application()
-    console = Console(load_plugins())
+    plugin_settings = read_plugin_settings()
+    host = load_plugins(blocked=plugin_settings.disabled)
+    plugins_problem = plugin_settings.warning
+    if not host.drivers and plugin_settings.disabled:
+        # The console must always have a driver: settings that leave none (edited by hand, or
+        # the one driver plugin left enabled failed today) are set aside for this start.
+        host = load_plugins(blocked=())
+        plugins_problem = (
+            f"The plugin settings ({plugin_settings.path}) leave no plugin that provides a "
+            "machine driver, so they are ignored for this start: every plugin is loaded. "
+            "Check Help ▸ Plugins…"
+        )
+    console = Console(host)
     settings = QtCore.QSettings()
     store: RecordStore | None = None
     interrupted: list[str] = []
@@ -60,6 +73,8 @@ def run_gui(
     window.records_problem = records_problem or None
     chosen = driver_id or console.default_driver_id()
     window.show()
+    if plugins_problem:
+        QtWidgets.QMessageBox.warning(window, "Plugin settings", plugins_problem)
     if records_problem:
         QtWidgets.QMessageBox.warning(
             window,
@@ -92,7 +107,7 @@ def take_screenshot(
     from console.ui.main_window import MainWindow
 
     app = make_application()
-    host = load_plugins()
+    host = load_plugins(blocked=())  # the same picture whatever this computer disabled
     if protocol_id not in host.protocols:
         known = ", ".join(sorted(host.protocols)) or "none"
         print(

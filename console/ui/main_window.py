@@ -370,6 +370,13 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         help_menu = menu.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts, "Every shortcut")
+        self._action(
+            help_menu,
+            "&Plugins…",
+            "Ctrl+Shift+P",
+            self.show_plugins,
+            "Every plugin and its status; disable one from the next start",
+        )
         self._action(help_menu, "&About", "Shift+F1", self.show_about, "Version and loaded plugins")
 
     def _action(
@@ -824,6 +831,14 @@ class MainWindow(QtWidgets.QMainWindow):
             + "".join(rows)
             + "</table>",
         )
+
+    def show_plugins(self) -> None:
+        """The plugin manager: what each plugin offers, failures, disabling from the next start."""
+        from console.ui.plugin_manager import PluginManagerDialog
+
+        dialog = PluginManagerDialog(self.console.host, parent=self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()  # window-modal, without a nested event loop
 
     def show_shortcuts(self) -> None:
         """Every action and its key."""
