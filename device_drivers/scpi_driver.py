@@ -54,6 +54,15 @@ class ScpiMachineDriver(SerialMachineDriver):
             ) from None
         self._commands([("raw", text, f"waveform ({text})") for text in texts])
 
+    def set_amplitude(self, current_ua: float) -> None:
+        try:
+            wire.set_current_command(float(current_ua))  # the protocol's own range check
+        except wire.ScpiError as error:
+            raise DriverError(
+                f"the SCPI machine cannot be set to {current_ua:g} µA: {error}"
+            ) from None
+        super().set_amplitude(current_ua)
+
     def _encode(self, seq: int, command: str, argument: Any = None) -> bytes:
         if command == "raw":
             return wire.command(seq, str(argument))

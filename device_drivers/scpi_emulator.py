@@ -49,6 +49,7 @@ class ScpiAdapter(WireAdapter):
         self._refusals: list[str] = []
         # The waveform the settings so far make; a command applies it with its one change.
         self._staged = Waveform(WaveShape.SQUARE, 1.0, 0.0, Polarity.ALTERNATING, 2.0)
+        self._before: dict[int, Waveform] = {}
 
     def feed(self, data: bytes) -> list[Command]:
         commands = []
@@ -88,6 +89,10 @@ class ScpiAdapter(WireAdapter):
             staged = replace(staged, reversal_interval_s=parsed.number)
         else:
             raise wire.ScpiError(f"{keyword} is not handled", ErrorCode.UNDEFINED_HEADER, seq)
+        # Pipelined settings build on each other: the next one starts from this one. Should the
+        # machine refuse it, the settings go back to what they were (see answer()).
+        self._before[seq] = self._staged
+        self._staged = staged
         return Command(seq, Op.WAVEFORM, staged)
 
     def take_refusals(self) -> bytes:
@@ -98,13 +103,15 @@ class ScpiAdapter(WireAdapter):
         return wire.seal(wire.format_hello(wire.Hello(wire.PROTOCOL_VERSION, emulator=True)))
 
     def answer(self, command: Command, reply: Reply) -> bytes:
+        if command.op is Op.WAVEFORM:
+            before = self._before.pop(command.seq, None)
+            if not reply.ok and before is not None and self._staged == command.argument:
+                self._staged = before  # refused: the machine keeps its previous settings
         if not reply.ok:
             text = wire.format_reply(
                 wire.Reply(command.seq, False, None, reply.error_code, _plain(reply.error))
             )
             return wire.seal(text)
-        if command.op is Op.WAVEFORM:
-            self._staged = command.argument  # the machine now holds these settings
         value: str | None = None
         if command.op is Op.IDENTIFY:
             value = wire.format_identity(reply.value, VENDOR)
