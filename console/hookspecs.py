@@ -97,8 +97,10 @@ def register_drivers() -> list[DriverInfo]:
     operator must know; any exception from a driver call turns the output off and ends the session
     *interrupted*. A machine that goes silent for 0.5 s, or a call that hangs for 1 s, does the same.
     After a reconnect, never turn the output back on by yourself. A simulated machine sets
-    ``simulated=True`` in its :class:`~console.drivers.DriverInfo`; only those may run on a clock
-    faster than real time. ``device_drivers/simulator.py`` is a complete example.
+    ``simulated=True`` in its :class:`~console.drivers.DriverInfo`; an emulator of a real machine
+    (one that can drive no current) sets the driver attribute ``emulated = True`` once ``open()``
+    has heard it say so. Only those may run on a clock faster than real time; a real machine
+    always runs in real time. ``device_drivers/simulator.py`` is a complete example.
     """
 
 
