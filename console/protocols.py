@@ -147,9 +147,10 @@ def validate_protocol(protocol: Protocol, zones: ZoneCatalog | None = None) -> l
 
 
 def comfort_notes(protocol: Protocol) -> list[str]:
-    """Advice (not errors): steps above the usual comfort level, zones with placement warnings."""
+    """Advice (not errors): the protocol's own warnings, steps above the usual comfort level,
+    zones with placement warnings."""
     zones = zone_catalog()
-    notes: list[str] = []
+    notes: list[str] = list(protocol.warnings)  # the protocol author's own advice first
     for number, step in enumerate(protocol.steps, start=1):
         if step.waveform.current_ua > COMFORT_CURRENT_UA:
             notes.append(

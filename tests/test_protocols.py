@@ -668,7 +668,11 @@ def test_current_above_the_comfort_level_is_noted_with_its_step() -> None:
 def test_built_in_protocols_get_one_note_per_placement_warning(
     factory: Any, warned_zones: list[str]
 ) -> None:
-    notes = comfort_notes(factory())
+    protocol = factory()
+    notes = comfort_notes(protocol)
+    # The protocol's own warnings come first, as the author wrote them.
+    assert notes[: len(protocol.warnings)] == list(protocol.warnings)
+    notes = notes[len(protocol.warnings) :]
     assert len(notes) == len(warned_zones)
     for note, region in zip(notes, warned_zones, strict=True):
         zone_id = region if region == "upper_lip" else f"{region}_left"
