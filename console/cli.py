@@ -34,6 +34,7 @@ from console.protocols import Protocol, comfort_notes
 from console.records.cli_commands import add_record_commands
 from console.records.store import StoreUnavailableError
 from console.report import format_duration, format_table, zone_summary_rows
+from console.scenarios import Scenario, load_scenarios, outcome_of
 from console.zones import zone_catalog
 
 EXIT_FINISHED = 0
@@ -121,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run a whole treatment headless and print what it delivered"
     )
     run.add_argument(
-        "--protocol", required=True, metavar="ID", help="protocol id (see 'protocols')"
+        "--protocol", metavar="ID", help="protocol id (see 'protocols'); a scenario names its own"
     )
     run.add_argument(
         "--driver", default="simulator", metavar="ID", help="driver id (default: simulator)"
@@ -162,6 +163,14 @@ def _parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="simulator noise seed (repeatable runs)"
     )
     run.add_argument(
+        "--scenario",
+        metavar="ID",
+        help="play a training scenario (its protocol, faults and client); see 'scenarios'",
+    )
+    run.add_argument(
+        "--scenarios-dir", metavar="DIR", help="a folder of the trainer's own scenario files"
+    )
+    run.add_argument(
         "--db",
         metavar="URL",
         help="record the session in this records database (SQLAlchemy URL; default with "
@@ -172,6 +181,9 @@ def _parser() -> argparse.ArgumentParser:
         "--practitioner", default="", metavar="NAME", help="who runs it (named in the record)"
     )
     run.set_defaults(handler=cmd_run)
+    scenarios = commands.add_parser("scenarios", help="list the training scenarios")
+    scenarios.add_argument("--scenarios-dir", metavar="DIR", help="a folder of the trainer's own")
+    scenarios.set_defaults(handler=cmd_scenarios)
     add_record_commands(commands)  # sessions, report
     return parser
 
@@ -317,9 +329,12 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"--resume-after {args.resume_after:g} must be zero or more seconds")
     if not args.max_pause > 0:
         raise UsageError(f"--max-pause {args.max_pause:g} must be above 0 seconds")
+    scenario = _scenario(args) if args.scenario else None
+    if scenario is None and not args.protocol:
+        raise UsageError("give --protocol ID (or --scenario ID)")
     host = load_plugins()
     _note_failures(host)
-    protocol = _protocol(host, args.protocol)
+    protocol = _protocol(host, args.protocol or scenario.protocol)  # type: ignore[union-attr]
     info = host.drivers.get(args.driver)
     if info is None:
         known = ", ".join(sorted(host.drivers)) or "none (is the package installed?)"
@@ -337,13 +352,23 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     except DriverError as error:
         raise UsageError(f"driver {info.id!r}: {error}") from None
     faults = _faults(args.inject, driver)
+    if scenario is not None:
+        if not isinstance(driver, FaultInjector):
+            raise UsageError("a scenario plays on the simulated machine")
+        faults += list(scenario.faults)
+        print(f"Scenario: {scenario.title}\nTeaching goal: {scenario.goal}", file=out)
+        if args.resume_after is None:
+            args.resume_after = scenario.resume_after_s
     engine = TreatmentEngine(driver, info, clock, notify_hook=host.notify)
     printer = ProgressPrinter(out, protocol, live=out.isatty())
     engine.subscribe(printer)
     try:
-        engine.prepare(protocol)
+        engine.prepare(protocol, scenario.screening().evaluate() if scenario else None)
     except PreflightError as error:
         engine.close()
+        if scenario is not None:
+            print(f"The application stage is refused: {error}", file=out)
+            return _judge_scenario(scenario, "refused", None, out)
         raise UsageError(str(error)) from None
     except DriverError as error:
         engine.close()
@@ -404,7 +429,59 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     _print_summary(summary, out)
     if interrupted_by_user:
         return EXIT_INTERRUPTED_BY_USER
+    if scenario is not None:
+        return _judge_scenario(scenario, outcome_of(summary), summary, out)
     return EXIT_FINISHED if summary.state is EngineState.FINISHED else EXIT_NOT_FINISHED
+
+
+def _scenario(args: argparse.Namespace) -> Scenario:
+    folder = Path(args.scenarios_dir) if args.scenarios_dir else None
+    if folder is not None and not folder.is_dir():
+        raise UsageError(f"--scenarios-dir {folder} is not a folder")
+    scenarios, problems = load_scenarios(folder)
+    for problem in problems:
+        print(f"mc-console: warning: scenario skipped: {problem}", file=sys.stderr)
+    scenario = scenarios.get(args.scenario)
+    if scenario is None:
+        known = ", ".join(sorted(scenarios)) or "none"
+        raise UsageError(f"unknown scenario {args.scenario!r}; known scenarios: {known}")
+    return scenario
+
+
+def _judge_scenario(
+    scenario: Scenario, outcome: str, summary: SessionSummary | None, out: TextIO
+) -> int:
+    """The events the trainee had to handle, and whether the scenario played as designed."""
+    events = summary.events if summary else ()
+    print("\nEvents the trainee had to handle:", file=out)
+    start = summary.started_at_s if summary else 0.0
+    for event in events:
+        print(
+            f"  [{format_duration(event.at_s - start)}] {event.kind.value}: {event.message}",
+            file=out,
+        )
+    if not events:
+        print("  none" if outcome != "refused" else "  the refusal at consultation", file=out)
+    problems = scenario.judge(outcome, summary)
+    if problems:
+        print("Scenario did NOT play as designed: " + "; ".join(problems), file=out)
+        return EXIT_NOT_FINISHED
+    print(f"Scenario played as designed (outcome: {outcome}).", file=out)
+    return EXIT_FINISHED
+
+
+def cmd_scenarios(args: argparse.Namespace, out: TextIO) -> int:
+    """``mc-console scenarios``: the training scenarios, and any file that is broken."""
+    folder = Path(args.scenarios_dir) if args.scenarios_dir else None
+    scenarios, problems = load_scenarios(folder)
+    rows = [
+        [s.id, s.protocol, s.expect_outcome, ", ".join(s.expect_events) or "-", s.title]
+        for s in scenarios.values()
+    ]
+    print(format_table(["id", "protocol", "outcome", "events", "title"], rows), file=out)
+    for problem in problems:
+        print(f"broken scenario file: {problem}", file=out)
+    return EXIT_FINISHED if not problems else EXIT_NOT_FINISHED
 
 
 class HeadlessOperator:

@@ -1,0 +1,193 @@
+"""Training scenarios: a protocol, a timeline of machine and skin faults, and what should happen.
+
+Scenarios are TOML files: the shipped ones in ``resources/scenarios/``, a trainer's in any folder.
+Each names the protocol, the faults the simulated machine plays (``NAME@MM:SS[+DURATION]``), the
+contraindications the client has, how the scripted operator reacts (``resume_after_s``), and the
+outcome and safety events the trainee must meet. A broken file is reported with its name, the
+line where TOML says so, and the reason; it never stops the other scenarios from loading.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from console.engine.events import EngineState, SafetyKind, SessionSummary
+from console.faults import FaultSpec, parse_fault_spec
+from console.screening import Screening, contraindications
+from device_drivers.simulator import SimFault
+
+#: Outcomes a scenario can expect: an engine end state, or "refused" (it never started).
+OUTCOMES = ("finished", "aborted", "interrupted", "refused")
+
+
+class ScenarioError(ValueError):
+    """A scenario file is malformed; the message names the file (and line) and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One training scenario (see the module docstring)."""
+
+    id: str
+    title: str
+    goal: str
+    protocol: str
+    faults: tuple[FaultSpec, ...]
+    contraindications: tuple[str, ...]
+    resume_after_s: float | None
+    expect_outcome: str
+    expect_events: tuple[str, ...]
+    impedance_above_kohm: float | None
+    source: str
+
+    def screening(self) -> Screening:
+        """The client's screening: every question answered, yes for the scenario's conditions."""
+        screening = Screening.all_clear("scenario")
+        for item in self.contraindications:
+            screening.answer(item, True)
+        return screening
+
+    def judge(self, outcome: str, summary: SessionSummary | None) -> list[str]:
+        """What did not go as the scenario promises (empty when it did)."""
+        problems = []
+        if outcome != self.expect_outcome:
+            problems.append(
+                f"expected the session to end {self.expect_outcome}, it ended {outcome}"
+            )
+        seen = {event.kind.value for event in summary.events} if summary else set()
+        missing = [kind for kind in self.expect_events if kind not in seen]
+        if missing:
+            problems.append(f"expected safety events that did not happen: {', '.join(missing)}")
+        if self.impedance_above_kohm is not None:
+            highest = max(
+                (s.mean_impedance_kohm or 0.0 for s in summary.steps) if summary else [0.0],
+                default=0.0,
+            )
+            if highest <= self.impedance_above_kohm:
+                problems.append(
+                    f"expected the load to rise above {self.impedance_above_kohm:g} kΩ, "
+                    f"its highest step mean was {highest:.1f} kΩ"
+                )
+        return problems
+
+
+def outcome_of(summary: SessionSummary) -> str:
+    """The scenario outcome of an engine summary."""
+    return {
+        EngineState.FINISHED: "finished",
+        EngineState.ABORTED: "aborted",
+        EngineState.INTERRUPTED: "interrupted",
+    }.get(summary.state, summary.state.value)
+
+
+def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
+    """A scenario from TOML text; raises :class:`ScenarioError` naming ``source`` and the reason."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{source}: not valid TOML: {error}") from None
+    problems: list[str] = []
+    for key in ("title", "goal", "protocol", "expect"):
+        if key not in data:
+            problems.append(f"missing field {key!r}")
+    if problems:
+        raise ScenarioError(f"{source}: " + "; ".join(problems))
+    for key in ("title", "goal", "protocol"):
+        if not isinstance(data[key], str) or not data[key].strip():
+            problems.append(f"{key} must be non-empty text")
+    faults = []
+    for spec in _list(data, "faults", problems):
+        try:
+            faults.append(parse_fault_spec(str(spec), tuple(f.value for f in SimFault)))
+        except ValueError as error:
+            problems.append(str(error))
+    known = contraindications()
+    conditions = [str(c) for c in _list(data, "contraindications", problems)]
+    problems += [
+        f"unknown contraindication {c!r}; known: {', '.join(known)}"
+        for c in conditions
+        if c not in known
+    ]
+    resume = data.get("resume_after_s")
+    if resume is not None and (
+        isinstance(resume, bool) or not isinstance(resume, int | float) or resume < 0
+    ):
+        problems.append(f"resume_after_s must be zero or more seconds, got {resume!r}")
+    expect = data["expect"]
+    outcome, events, impedance = "finished", [], None
+    if not isinstance(expect, Mapping):
+        problems.append("expect must be a table")
+    else:
+        outcome = expect.get("outcome", "finished")
+        if outcome not in OUTCOMES:
+            problems.append(f"expect.outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
+        kinds = {k.value for k in SafetyKind}
+        events = [str(e) for e in _list(expect, "events", problems)]
+        problems += [
+            f"expect.events: {e!r} is not a safety event ({', '.join(sorted(kinds))})"
+            for e in events
+            if e not in kinds
+        ]
+        impedance = expect.get("impedance_above_kohm")
+        if impedance is not None and (
+            isinstance(impedance, bool) or not isinstance(impedance, int | float)
+        ):
+            problems.append(f"expect.impedance_above_kohm must be a number, got {impedance!r}")
+    if problems:
+        raise ScenarioError(f"{source}: " + "; ".join(problems))
+    return Scenario(
+        id=scenario_id,
+        title=data["title"].strip(),
+        goal=data["goal"].strip(),
+        protocol=data["protocol"].strip(),
+        faults=tuple(faults),
+        contraindications=tuple(conditions),
+        resume_after_s=None if resume is None else float(resume),
+        expect_outcome=outcome,
+        expect_events=tuple(events),
+        impedance_above_kohm=None if impedance is None else float(impedance),
+        source=source,
+    )
+
+
+def load_scenarios(folder: Path | None = None) -> tuple[dict[str, Scenario], list[str]]:
+    """The shipped scenarios and those in ``folder``: (scenarios by id, problems of broken files).
+
+    A trainer's file with the id of a shipped one replaces it.
+    """
+    scenarios: dict[str, Scenario] = {}
+    problems: list[str] = []
+    shipped = resources.files("resources").joinpath("scenarios")
+    files: list[tuple[str, str, str]] = [
+        (
+            entry.name.removesuffix(".toml"),
+            entry.read_text(encoding="utf-8"),
+            f"scenarios/{entry.name}",
+        )
+        for entry in sorted(shipped.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".toml")
+    ]
+    if folder is not None:
+        files += [
+            (path.stem, path.read_text(encoding="utf-8"), str(path))
+            for path in sorted(Path(folder).glob("*.toml"))
+        ]
+    for scenario_id, text, source in files:
+        try:
+            scenarios[scenario_id] = parse_scenario(text, scenario_id, source)
+        except ScenarioError as error:
+            problems.append(str(error))
+    return scenarios, problems
+
+
+def _list(data: Mapping[str, Any], key: str, problems: list[str]) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        problems.append(f"{key} must be a list")
+        return []
+    return value

@@ -1,0 +1,126 @@
+"""Training scenarios: the shipped ones play to their end headless with the events they promise;
+broken scenario files each get their own clear error and do not stop the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console import cli
+from console.scenarios import OUTCOMES, ScenarioError, load_scenarios, parse_scenario
+
+SHIPPED = ["calm-session", "disconnect", "drying-gel", "over-current", "pacemaker", "probe-lift"]
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_six_scenarios_are_shipped_and_valid() -> None:
+    scenarios, problems = load_scenarios()
+    assert problems == []
+    assert sorted(scenarios) == SHIPPED
+    covered = {s.expect_outcome for s in scenarios.values()} | {
+        event for s in scenarios.values() for event in s.expect_events
+    }
+    # contact loss, disconnect (watchdog), over-current, a contraindication, a calm session
+    assert {"contact_lost", "watchdog", "over_current", "refused", "finished"} <= covered
+    assert scenarios["drying-gel"].faults[0].name == "gel_dry"
+    assert scenarios["pacemaker"].contraindications == ("implanted_electronics",)
+
+
+@pytest.mark.parametrize("scenario_id", SHIPPED)
+def test_each_shipped_scenario_plays_as_designed(
+    scenario_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = cli.main(["run", "--scenario", scenario_id, "--speed", "max"])
+    out = capsys.readouterr().out
+    assert "Teaching goal:" in out
+    assert "Events the trainee had to handle:" in out
+    assert out.rstrip().endswith("played as designed (outcome: " + _outcome(scenario_id) + ").")
+    assert status == 0
+
+
+def _outcome(scenario_id: str) -> str:
+    scenarios, _ = load_scenarios()
+    return scenarios[scenario_id].expect_outcome
+
+
+def test_a_scenario_that_does_not_play_as_designed_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "calm-session.toml").write_text(
+        'title = "Promises a contact loss that never comes"\ngoal = "g"\nprotocol = "toning"\n'
+        '[expect]\noutcome = "finished"\nevents = ["contact_lost"]\n'
+    )
+    status = cli.main(
+        ["run", "--scenario", "calm-session", "--speed", "max", "--scenarios-dir", str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    assert status == 1
+    assert (
+        "did NOT play as designed: expected safety events that did not happen: contact_lost" in out
+    )
+
+
+BROKEN = {
+    "bad-toml": ('title = "x\ngoal = "y"\n', "not valid TOML", "line 1"),
+    "missing": ('title = "x"\ngoal = "y"\n[expect]\n', "missing field 'protocol'", ""),
+    "unknown-fault": (
+        'title = "x"\ngoal = "y"\nprotocol = "toning"\nfaults = ["probe_fell@10"]\n[expect]\n',
+        "unknown fault 'probe_fell'",
+        "contact_loss",
+    ),
+    "bad-time": (
+        'title = "x"\ngoal = "y"\nprotocol = "toning"\nfaults = ["contact_loss@soon"]\n[expect]\n',
+        "is not a time",
+        "",
+    ),
+    "unknown-condition": (
+        'title = "x"\ngoal = "y"\nprotocol = "toning"\ncontraindications = ["flu"]\n[expect]\n',
+        "unknown contraindication 'flu'",
+        "implanted_electronics",
+    ),
+    "bad-outcome": (
+        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[expect]\noutcome = "great"\n',
+        "expect.outcome 'great' is not one of " + ", ".join(OUTCOMES),
+        "",
+    ),
+    "bad-event": (
+        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[expect]\nevents = ["sparks"]\n',
+        "expect.events: 'sparks' is not a safety event",
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_each_broken_scenario_gets_its_own_clear_error(name: str) -> None:
+    text, reason, detail = BROKEN[name]
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(text, name, f"{name}.toml")
+    message = str(refused.value)
+    assert message.startswith(f"{name}.toml: ")
+    assert reason in message and detail in message
+
+
+def test_a_broken_file_does_not_stop_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken.toml").write_text(BROKEN["unknown-fault"][0])
+    (tmp_path / "mine.toml").write_text(
+        'title = "Mine"\ngoal = "g"\nprotocol = "circulation"\n[expect]\n'
+    )
+    scenarios, problems = load_scenarios(tmp_path)
+    assert "mine" in scenarios and set(SHIPPED) <= set(scenarios)
+    assert len(problems) == 1 and "broken.toml" in problems[0]
+    status = cli.main(["scenarios", "--scenarios-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "mine" in out and "broken scenario file:" in out
+
+
+def test_an_unknown_scenario_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli.main(["run", "--scenario", "nosuch", "--speed", "max"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.strip().startswith("mc-console: error: unknown scenario 'nosuch'; known scenarios:")
