@@ -637,12 +637,7 @@ class RecordStore:
         with self._transaction() as db:
             statement = (
                 select(TreatmentSession)
-                .options(
-                    selectinload(TreatmentSession.steps),
-                    selectinload(TreatmentSession.events),
-                    selectinload(TreatmentSession.client),
-                    selectinload(TreatmentSession.practitioner),
-                )
+                .options(*_session_loads())
                 .order_by(TreatmentSession.started_at.desc())
                 .limit(limit)
             )
@@ -662,12 +657,7 @@ class RecordStore:
             row = db.get(
                 TreatmentSession,
                 session_id,
-                options=[
-                    selectinload(TreatmentSession.steps),
-                    selectinload(TreatmentSession.events),
-                    selectinload(TreatmentSession.client),
-                    selectinload(TreatmentSession.practitioner),
-                ],
+                options=_session_loads(),
             )
             if row is None:
                 matches = db.scalars(
@@ -741,6 +731,16 @@ def session_state(summary: SessionSummary) -> str:
         return summary.state.value
     operator_stop = bool(summary.events) and summary.events[-1].kind.value == "operator_stop"
     return "stopped" if operator_stop else "aborted"
+
+
+def _session_loads() -> list[Any]:
+    """What a :class:`SessionRow` reads besides the session row itself, loaded up front."""
+    return [
+        selectinload(TreatmentSession.steps),
+        selectinload(TreatmentSession.events),
+        selectinload(TreatmentSession.client),
+        selectinload(TreatmentSession.practitioner),
+    ]
 
 
 def _existing_client(db: OrmSession, client_id: int, *options: Any) -> Client:
