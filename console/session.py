@@ -20,7 +20,7 @@ from console.drivers import (
     DriverInfo,
     SampleBlock,
 )
-from console.engine.clock import Clock, RealClock, ScaledClock, VirtualClock
+from console.engine.clock import Clock, RealClock, TrainerClock, VirtualClock
 from console.engine.dispatch import Subscriber
 from console.engine.events import EngineState
 from console.engine.runner import TreatmentEngine
@@ -161,18 +161,29 @@ class Console:
             self.engine = engine
             return engine
 
+    @property
+    def time_control(self) -> TrainerClock | None:
+        """The trainer's clock (pace, pause, single step) while the simulated machine is
+        connected; ``None`` for a real machine, which only ever runs in real time."""
+        if self.connection is None or not self.connection.info.simulated:
+            return None
+        return self.clock if isinstance(self.clock, TrainerClock) else None
+
     def _clock_for(self, info: DriverInfo, speed: float | None) -> Clock:
-        if speed is None or speed == 1:
-            return RealClock()
         if not info.simulated:
+            if speed is None or speed == 1:
+                return RealClock()
             raise ConsoleError(
                 "time control is for the simulated machine only: a real machine runs in real time"
             )
         if speed == 0:
             return VirtualClock()
-        if speed < 0:
-            raise ConsoleError(f"clock speed must be positive, got {speed:g}")
-        return ScaledClock(speed)
+        try:
+            # Even at real time the simulator gets the trainer's clock, so that the trainer can
+            # pause time, single-step or speed up in the middle of a demonstration.
+            return TrainerClock(1.0 if speed is None else speed)
+        except ValueError as error:
+            raise ConsoleError(str(error)) from None
 
 
 class _SharedDriver(Driver):

@@ -133,3 +133,132 @@ class SteppedClock(VirtualClock):
         with self._cond:
             self._limit = math.inf
             self._cond.notify_all()
+
+
+#: The paces a trainer can choose (1 = real time).
+TRAINER_SPEEDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+#: How often a waiting engine looks at its wake event, in wall seconds (a held clock must never
+#: delay an emergency stop's bookkeeping; the output itself is turned off by the caller at once).
+_POLL_S = 0.005
+#: A waiter this far behind its wall-clock due time (a busy CPU at ×60) is not allowed to burst:
+#: the pace is re-anchored and simulated time simply runs a little slower for a moment.
+_BEHIND_S = 0.1
+
+
+class TrainerClock(Clock):
+    """Simulated time a trainer steers: a pace (×1 … ×60), pause, and single steps.
+
+    Time moves only when the engine waits, straight to the time it waits for (as
+    :class:`VirtualClock`), but no sooner than the chosen pace allows in wall time. So a
+    session is the same sequence of engine ticks and samples at every pace — the delivered
+    charge does not depend on the speed — and a paused clock holds everything that follows
+    simulated time: the simulated machine's samples, the engine's step timers, the scope and the
+    animations. A ``wake`` event (emergency stop, operator pause) still returns a waiter at
+    once at the current time, so a held clock never holds a safety decision.
+
+    Only the simulated machine may run on this clock: it does not follow wall time, so the
+    console and the engine's preflight refuse it for a real machine.
+    """
+
+    follows_wall_time = False
+
+    def __init__(self, speed: float = 1.0, start: float = 0.0) -> None:
+        self._check(speed)
+        self._cond = threading.Condition()
+        self._now = float(start)
+        self._speed = float(speed)
+        self._paused = False
+        self._hold_at: float | None = None  # a single step pauses again here
+        self._anchor_wall = time.monotonic()
+        self._anchor_sim = self._now
+
+    # -- readings ----------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self._now
+
+    @property
+    def speed(self) -> float:
+        """The chosen pace: simulated seconds per wall second."""
+        return self._speed
+
+    @property
+    def paused(self) -> bool:
+        """True while time is held (paused, or a single step has reached its end)."""
+        return self._paused
+
+    # -- the trainer's controls --------------------------------------------------------------
+
+    def set_speed(self, speed: float) -> None:
+        """Change the pace from now on (no jump in simulated time)."""
+        self._check(speed)
+        with self._cond:
+            self._rebase()
+            self._speed = float(speed)
+            self._cond.notify_all()
+
+    def pause(self) -> None:
+        """Hold simulated time where it is."""
+        with self._cond:
+            self._paused = True
+            self._hold_at = None
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        """Let time run again at the chosen pace."""
+        with self._cond:
+            self._paused = False
+            self._hold_at = None
+            self._rebase()
+            self._cond.notify_all()
+
+    def step(self, seconds: float = 1.0) -> float:
+        """Play ``seconds`` more of simulated time at the chosen pace, then hold; returns the time
+        at which it will hold again."""
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"a single step must be a positive number of seconds, got {seconds!r}")
+        with self._cond:
+            self._hold_at = self._now + seconds
+            self._paused = False
+            self._rebase()
+            self._cond.notify_all()
+            return self._hold_at
+
+    # -- the engine's side -------------------------------------------------------------------
+
+    def wait_until(self, t: float, wake: threading.Event | None = None) -> None:
+        with self._cond:
+            while self._now < t:
+                if wake is not None and wake.is_set():
+                    return
+                if self._paused:
+                    self._cond.wait(_POLL_S)
+                    continue
+                target = t if self._hold_at is None else min(t, self._hold_at)
+                delay = self._anchor_wall + (target - self._anchor_sim) / self._speed
+                delay -= time.monotonic()
+                if delay > 0:
+                    self._cond.wait(min(delay, _POLL_S))
+                    continue
+                if delay < -_BEHIND_S:
+                    self._anchor_wall = time.monotonic()
+                    self._anchor_sim = target
+                self._now = max(self._now, target)
+                if self._hold_at is not None and self._now >= self._hold_at:
+                    self._paused = True
+                    self._hold_at = None
+                self._cond.notify_all()
+
+    def wait_for_pause(self, timeout: float = 10.0) -> bool:
+        """Block until time is held (after :meth:`step`); False on timeout (tests, scripts)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._paused, timeout)
+
+    def _rebase(self) -> None:
+        self._anchor_wall = time.monotonic()
+        self._anchor_sim = self._now
+
+    @staticmethod
+    def _check(speed: float) -> None:
+        if not (isinstance(speed, int | float) and math.isfinite(speed) and 0 < speed <= 1000):
+            raise ValueError(f"clock speed must be above 0 and at most 1000, got {speed!r}")

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from PySide6 import QtCore, QtWidgets
 
 from console.drivers import DriverInfo, Transport
-
-#: Simulation speeds a trainer can pick (1 = real time).
-SPEEDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+from console.engine.clock import TRAINER_SPEEDS as SPEEDS
 
 
 @dataclass(frozen=True, slots=True)

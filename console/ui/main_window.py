@@ -41,6 +41,7 @@ from console.ui.facemap import FaceMapWidget
 from console.ui.machine_dialog import MachineChoice, MachineDialog
 from console.ui.records_panel import RecordsPanel
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
+from console.ui.time_control import TimeControlBar
 from console.ui.workflow_panel import WorkflowPanel, new_visit
 from console.workflow import Stage, Visit
 from console.zone_progress import zone_states
@@ -104,10 +105,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner = QtWidgets.QLabel("")
         self.banner.setObjectName("modeBanner")
         self.banner.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.banner.setWordWrap(
+            True
+        )  # shares its row with the time control; never widens the window
+        self.banner.setMinimumWidth(240)
         self.alert = QtWidgets.QLabel("")
         self.alert.setObjectName("alertBanner")
         self.alert.setWordWrap(True)
         self.alert.hide()
+        self.time_control = TimeControlBar()
+        self.time_control.changed.connect(lambda: self._update_banner(self.console.connection))
         self.cue = QtWidgets.QLabel("")
         self.cue.setObjectName("stepCue")
         self.cue.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -126,7 +133,11 @@ class MainWindow(QtWidgets.QMainWindow):
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
         layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.banner)
+        top = QtWidgets.QHBoxLayout()
+        top.setSpacing(6)
+        top.addWidget(self.banner, 1)
+        top.addWidget(self.time_control)
+        layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.cue)
         layout.addWidget(self.alert)
@@ -352,6 +363,29 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(
             treatment, "&Next stage", "Ctrl+Right", self.workflow.next_stage, "Next workflow stage"
         )
+        simulation = menu.addMenu("Si&mulation")
+        self.time_actions = [
+            self._action(
+                simulation,
+                "&Hold / run time",
+                "Ctrl+Space",
+                self.time_control.toggle_time,
+                "Hold simulated time to explain; the treatment waits with it",
+            ),
+            self._action(
+                simulation,
+                "&Step one second",
+                "Ctrl+Shift+Space",
+                self.time_control.single_step,
+                "Play one simulated second, then hold again",
+            ),
+            self._action(
+                simulation, "&Faster", "Ctrl+]", self.time_control.faster, "Next speed up (×60 max)"
+            ),
+            self._action(
+                simulation, "S&lower", "Ctrl+[", self.time_control.slower, "Next speed down"
+            ),
+        ]
         view = menu.addMenu("&View")
         self._action(
             view,
@@ -420,6 +454,7 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             assert isinstance(result, Connection)
             self.settings.setValue("driver", result.info.id)
+            self.time_control.bind(self.console.time_control)
             self._update_banner(result)
         self._sync_controls()
 
@@ -452,19 +487,26 @@ class MainWindow(QtWidgets.QMainWindow):
         # The engine stays referenced: its session-ended event, still on its way through the
         # bridge, records what was delivered in this visit.
         self.console.disconnect()
+        self.time_control.bind(None)
         self._update_banner(None)
         self._sync_controls()
 
     def _update_banner(self, connection: Connection | None) -> None:
+        for action in getattr(self, "time_actions", ()):
+            action.setEnabled(self.time_control.clock is not None)
         if connection is None:
+            self.time_control.bind(None)
             self.banner.setText("No machine connected — Machine ▸ Connect (Ctrl+M)")
             self.banner.setProperty("mode", "none")
             self.machine_label.setText("No machine connected")
         elif connection.info.simulated:
-            speed = getattr(self.console.clock, "speed", None)
-            pace = f" — ×{speed:g} speed" if speed and speed != 1 else ""
+            pace = self.time_control.describe()
+            if not pace:  # a clock of the caller's (screenshots): say its pace if it has one
+                speed = getattr(self.console.clock, "speed", None)
+                pace = f"×{speed:g} speed" if speed and speed != 1 else ""
             self.banner.setText(
-                f"SIMULATION — simulated machine and skin; no current reaches anyone{pace}"
+                "SIMULATION — simulated machine and skin; no current reaches anyone"
+                + (f" — {pace}" if pace else "")
             )
             self.banner.setProperty("mode", "simulation")
         elif getattr(self.console.driver, "emulated", False) is True:
@@ -548,6 +590,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session_protocol = protocol
         self.controls.reset_progress()
         self.scope.attach(engine.ring, engine.capabilities.sample_rate_hz, self.console.clock.now())
+        self.time_control.set_origin(self.console.clock.now())
         self.scope.set_fixed_ranges(
             1.2 * max(step.waveform.current_ua for step in protocol.steps),
             engine.capabilities.compliance_v,
