@@ -162,20 +162,30 @@ def take_screenshot(
     return 0
 
 
-def prepare_demo_visit(window, protocol_id: str) -> None:  # type: ignore[no-untyped-def]
-    """A screened, consented, cleansed demonstration client, at the application stage."""
+def prepare_demo_visit(  # type: ignore[no-untyped-def]
+    window,
+    protocol_id: str,
+    client: str = "Demo client (simulation)",
+    conditions: tuple[str, ...] = (),
+) -> bool:
+    """A screened, consented, cleansed demonstration client, at the application stage.
+
+    ``conditions``: contraindications the client answers yes to (a training scenario's); an
+    absolute one keeps the visit at consultation, where the trainee sees why. Returns True if the
+    visit reached the application stage.
+    """
     consultation = window.workflow.consultation
-    consultation.name.setText("Demo client (simulation)")
+    consultation.name.setText(client)
     consultation.goals.setPlainText("Lift the jawline and cheeks")
     consultation.practitioner.setText("Trainer")
     window.visit.screening = Screening.all_clear("Trainer")
-    for _yes, no in consultation.answers.values():
-        no.setChecked(True)
+    for condition, (yes, no) in consultation.answers.items():
+        (yes if condition in conditions else no).setChecked(True)
     consultation.consent.setChecked(True)
     for item in CLEANSING_CHECKLIST:
         window.workflow.cleansing.boxes[item].setChecked(True)
     window.workflow.application.select(protocol_id)
-    window.workflow.go_to(Stage.APPLICATION)
+    return bool(window.workflow.go_to(Stage.APPLICATION))
 
 
 def _settle(app: QtWidgets.QApplication, seconds: float) -> None:

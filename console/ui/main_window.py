@@ -23,23 +23,28 @@ from console.engine.events import (
     SafetyEventRaised,
     SafetyKind,
     SessionEnded,
+    SessionSummary,
     StateChanged,
     StepEnded,
     StepStarted,
 )
 from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError, describe_ohm
+from console.faults import FaultInjector
 from console.protocols import Protocol
 from console.records.recorder import SessionRecorder
 from console.records.store import RecordError, RecordStore
 from console.records.visit_archive import VisitArchive
 from console.report import format_duration, zone_summary_rows
+from console.scenarios import Scenario, outcome_of
 from console.session import Connection, Console, ConsoleError
+from console.ui.app import prepare_demo_visit
 from console.ui.bridge import EngineBridge
 from console.ui.controls import ControlPanel
 from console.ui.facemap import FaceMapWidget
 from console.ui.machine_dialog import MachineChoice, MachineDialog
 from console.ui.records_panel import RecordsPanel
+from console.ui.scenario_dialog import ScenarioDialog
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
 from console.ui.time_control import TimeControlBar
 from console.ui.workflow_panel import WorkflowPanel, new_visit
@@ -115,6 +120,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.alert.hide()
         self.time_control = TimeControlBar()
         self.time_control.changed.connect(lambda: self._update_banner(self.console.connection))
+        #: The training scenario this visit plays (Simulation ▸ Training scenario…), if any.
+        self.scenario: Scenario | None = None
+        self.scenario_label = QtWidgets.QLabel("")
+        self.scenario_label.setObjectName("scenarioBanner")
+        self.scenario_label.setWordWrap(True)
+        self.scenario_label.hide()
         self.cue = QtWidgets.QLabel("")
         self.cue.setObjectName("stepCue")
         self.cue.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -138,6 +149,7 @@ class MainWindow(QtWidgets.QMainWindow):
         top.addWidget(self.banner, 1)
         top.addWidget(self.time_control)
         layout.addLayout(top)
+        layout.addWidget(self.scenario_label)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.cue)
         layout.addWidget(self.alert)
@@ -386,6 +398,14 @@ class MainWindow(QtWidgets.QMainWindow):
                 simulation, "S&lower", "Ctrl+[", self.time_control.slower, "Next speed down"
             ),
         ]
+        simulation.addSeparator()
+        self._action(
+            simulation,
+            "Training &scenario…",
+            "F8",
+            self.choose_scenario,
+            "Play a training scenario (faults, client, teaching goal) on the simulated machine",
+        )
         view = menu.addMenu("&View")
         self._action(
             view,
@@ -596,6 +616,7 @@ class MainWindow(QtWidgets.QMainWindow):
             engine.capabilities.compliance_v,
         )
         self.alert.hide()
+        self._schedule_scenario_faults()
         engine.start()
         self._sync_controls()
 
@@ -731,7 +752,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.workflow.refresh()
             self._sync_controls()
             state = event.summary.state
-            if state is EngineState.FINISHED:
+            if self.scenario is not None:
+                self._debrief(event.summary)
+            elif state is EngineState.FINISHED:
                 self._show_alert(
                     f"Application finished: {event.summary.total_charge_uc:,.0f} µC delivered. "
                     "Go on to moisturization (Ctrl+Right).",
@@ -803,6 +826,8 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             return
         practitioner = self.visit.practitioner
+        self.scenario = None
+        self.scenario_label.hide()
         self.visit = new_visit(practitioner)
         if self.archive is not None:
             self.archive.follow(self.visit)
@@ -820,6 +845,99 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scope.detach()
         self._refresh_map()
         self._sync_controls()
+
+    # -- training scenarios ----------------------------------------------------------------
+
+    def choose_scenario(self) -> None:
+        """Show the scenario picker and play the one chosen."""
+        folder = str(self.settings.value("scenarios_dir", "") or "")
+        dialog = ScenarioDialog(Path(folder) if folder else None, self)
+        accepted = dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted
+        if dialog.folder is not None:
+            self.settings.setValue("scenarios_dir", str(dialog.folder))
+        scenario = dialog.chosen()
+        if accepted and scenario is not None:
+            self.play_scenario(scenario)
+
+    def play_scenario(self, scenario: Scenario) -> bool:
+        """A new visit for ``scenario``'s client on the simulated machine, ready to start.
+
+        The faults are scheduled when the trainee presses Start; the trainee handles what
+        happens (there is no scripted operator here), and the end of the session is debriefed
+        against what the scenario expects. Returns False if it cannot be played.
+        """
+        if self._treating():
+            QtWidgets.QMessageBox.information(
+                self, "Session running", "Stop the session before playing a scenario."
+            )
+            return False
+        if scenario.protocol not in self.console.host.protocols:
+            QtWidgets.QMessageBox.warning(
+                self,
+                "Scenario cannot play",
+                f"The scenario needs the protocol {scenario.protocol!r}, which is not installed.",
+            )
+            return False
+        if self.console.time_control is None and not self._connect_simulator():
+            return False
+        self.new_client()
+        self.scenario = scenario
+        self.scenario_label.setText(f"Training scenario: {scenario.title} — {scenario.goal}")
+        self.scenario_label.show()
+        reached = prepare_demo_visit(
+            self,
+            scenario.protocol,
+            client=f"Scenario client — {scenario.title}",
+            conditions=scenario.contraindications,
+        )
+        if not reached:
+            self._show_alert(
+                "Consultation: the screening found a reason not to treat. Read the verdict "
+                "before anything else.",
+                "danger",
+            )
+        return True
+
+    def _connect_simulator(self) -> bool:
+        """Connect the simulated machine at once (it opens no port, so this does not block)."""
+        driver = next((i.id for i in self.console.host.drivers.values() if i.simulated), None)
+        if driver is None:
+            QtWidgets.QMessageBox.warning(
+                self, "Scenario cannot play", "No simulated machine driver is installed."
+            )
+            return False
+        try:
+            connection = self.console.connect(driver)
+        except ConsoleError as error:
+            QtWidgets.QMessageBox.warning(self, "Scenario cannot play", str(error))
+            return False
+        self._on_connected(connection)
+        return True
+
+    def _schedule_scenario_faults(self) -> None:
+        driver = self.console.driver
+        if self.scenario is None or not isinstance(driver, FaultInjector):
+            return
+        start = self.console.clock.now()
+        for fault in self.scenario.faults:
+            driver.schedule_fault(fault.name, start + fault.at_s, fault.duration_s)
+
+    def _debrief(self, summary: SessionSummary) -> None:
+        """Tell the trainer how the session compares with what the scenario expects."""
+        assert self.scenario is not None
+        problems = self.scenario.judge(outcome_of(summary), summary)
+        met = ", ".join(e.kind.value.replace("_", " ") for e in summary.events) or "no events"
+        if problems:
+            self._show_alert(
+                f"Scenario debrief — {self.scenario.title}: " + "; ".join(problems) + ".",
+                "warning",
+            )
+        else:
+            self._show_alert(
+                f"Scenario debrief — {self.scenario.title}: played as designed "
+                f"({outcome_of(summary)}; {met}).",
+                "ok",
+            )
 
     def show_zone(self, zone_id: str) -> None:
         """What the protocol plans for a zone and what was delivered there."""

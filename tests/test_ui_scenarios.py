@@ -1,0 +1,155 @@
+"""Playing a training scenario in the window: the trainee handles it, the window debriefs it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6 import QtCore
+
+from console.drivers import Transport
+from console.engine.clock import TrainerClock
+from console.engine.events import EngineState
+from console.faults import FaultSpec
+from console.plugins import load_plugins
+from console.scenarios import Scenario, load_scenarios
+from console.session import Console
+from console.ui.app import make_application
+from console.ui.main_window import MainWindow
+from console.ui.scenario_dialog import ScenarioDialog, describe_scenario
+from console.workflow import Stage
+from support import make_protocol
+
+pytestmark = pytest.mark.timeout(60)
+
+#: Two 10-second steps: a probe lifts 3 s into the session for 2 s.
+SHORT_LIFT = Scenario(
+    id="short-lift",
+    title="A probe lifts early",
+    goal="Resume after contact loss.",
+    protocol="test-protocol",
+    faults=(FaultSpec("contact_loss", 3.0, 2.0),),
+    contraindications=(),
+    resume_after_s=None,
+    expect_outcome="finished",
+    expect_events=("contact_lost",),
+    impedance_above_kohm=None,
+    source="test",
+)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, dialogs):
+    make_application()
+    host = load_plugins()
+    host.protocols["test-protocol"] = make_protocol(steps=2, duration_s=10.0)
+    host.drivers["bench"] = replace(
+        host.drivers["simulator"], id="bench", simulated=False, transport=Transport.SERIAL
+    )
+    console = Console(host)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    main = MainWindow(console, settings)
+    qtbot.addWidget(main)
+    main.show()
+    main.dialogs = dialogs
+    yield main
+    if main.engine is not None and not main.engine.state.terminal:
+        main.engine.emergency_stop()
+        main.engine.wait(5)
+    console.disconnect()
+
+
+def test_a_scenario_connects_the_simulator_and_prepares_its_client(window) -> None:
+    window.console.connect("bench")  # a real machine is never used for a scenario
+    window.show_connection(window.console.connection)
+    assert window.play_scenario(SHORT_LIFT)
+    assert window.console.connection.info.id == "simulator"
+    assert isinstance(window.console.time_control, TrainerClock)
+    assert window.time_control.isVisible()
+    assert window.scenario is SHORT_LIFT
+    assert window.scenario_label.isVisible()
+    assert "A probe lifts early" in window.scenario_label.text()
+    assert window.visit.stage is Stage.APPLICATION
+    assert window.workflow.application.protocol.id == "test-protocol"
+
+
+def test_the_trainee_resumes_after_the_probe_lift_and_the_debrief_says_so(qtbot, window) -> None:
+    window.play_scenario(SHORT_LIFT)
+    window.time_control.set_speed(30.0)
+    window.start_session()
+    engine = window.engine
+    qtbot.waitUntil(lambda: engine.state is EngineState.PAUSED, timeout=10_000)
+    assert engine.safety_events[-1].kind.value == "contact_lost"
+    qtbot.waitUntil(lambda: window.console.clock.now() - engine.summary().started_at_s > 5.5)
+    window.resume()  # the probe is back on the skin (the fault lasted 2 s)
+    qtbot.waitUntil(lambda: engine.state.terminal, timeout=10_000)
+    qtbot.waitUntil(lambda: "Scenario debrief" in window.alert.text(), timeout=5000)
+    assert "played as designed" in window.alert.text()
+    assert window.alert.property("level") == "ok"
+
+
+def test_a_trainee_who_stops_instead_gets_the_difference(qtbot, window) -> None:
+    window.play_scenario(SHORT_LIFT)
+    window.time_control.set_speed(30.0)
+    window.start_session()
+    engine = window.engine
+    qtbot.waitUntil(lambda: engine.state is EngineState.PAUSED, timeout=10_000)
+    window.stop_session()
+    qtbot.waitUntil(lambda: "Scenario debrief" in window.alert.text(), timeout=5000)
+    assert "expected the session to end finished, it ended aborted" in window.alert.text()
+    assert window.alert.property("level") == "warning"
+
+
+def test_the_pacemaker_scenario_stops_at_consultation(window) -> None:
+    scenarios, _ = load_scenarios()
+    window.play_scenario(scenarios["pacemaker"])
+    assert window.visit.stage is Stage.CONSULTATION
+    yes, _no = window.workflow.consultation.answers["implanted_electronics"]
+    assert yes.isChecked()
+    assert window.alert.property("level") == "danger"
+    window.start_session()
+    assert window.engine is None  # the application stage is refused
+    assert any("Application cannot start" in title for title, _ in window.dialogs)
+
+
+def test_a_new_client_ends_the_scenario(window) -> None:
+    window.play_scenario(SHORT_LIFT)
+    window.new_client()
+    assert window.scenario is None
+    assert not window.scenario_label.isVisible()
+
+
+def test_a_scenario_needing_a_missing_protocol_is_refused(window) -> None:
+    assert not window.play_scenario(replace(SHORT_LIFT, protocol="no-such-protocol"))
+    assert window.scenario is None
+    assert "no-such-protocol" in window.dialogs[-1][1]
+
+
+def test_the_picker_lists_every_scenario_and_broken_files_cannot_be_played(
+    qtbot, tmp_path: Path
+) -> None:
+    make_application()
+    (tmp_path / "broken.toml").write_text('title = "unclosed\n', encoding="utf-8")
+    dialog = ScenarioDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    shipped, _ = load_scenarios()
+    titles = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+    assert [t for t in titles if not t.startswith("⚠")] == [s.title for s in shipped.values()]
+    assert titles[-1] == "⚠ broken file: " + str(tmp_path / "broken.toml")
+    dialog.list.setCurrentRow(len(titles) - 1)
+    assert dialog.chosen() is None
+    assert not dialog.play_button.isEnabled()
+    assert "not valid TOML" in dialog.details.toPlainText()
+    dialog.list.setCurrentRow(0)
+    assert dialog.chosen() is not None and dialog.play_button.isEnabled()
+
+
+def test_the_description_gives_the_goal_the_timeline_and_the_expectation() -> None:
+    scenarios, _ = load_scenarios()
+    text = describe_scenario(scenarios["probe-lift"])
+    assert scenarios["probe-lift"].goal in text
+    assert "at 4:10: contact loss for 8 s" in text
+    assert "<i>finished</i>" in text and "contact lost" in text
+    pacemaker = describe_scenario(scenarios["pacemaker"])
+    assert "The client answers yes to" in pacemaker and "Pacemaker" in pacemaker
