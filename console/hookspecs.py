@@ -115,6 +115,12 @@ def register_protocols() -> list[Protocol]:
         be within the hard limits (current 10–1000 µA in 10 µA steps, 0.1–1000 Hz, a ramp), durations
         sensible, a recommended series stated. An invalid protocol is refused with every problem
         listed; a valid one whose id is taken is refused too.
+
+    A plugin that reads protocols from files (the built-in ``packs`` plugin reads TOML protocol
+    packs) may put a :class:`console.protocols.ProtocolError` in the list for a file it could not
+    read, instead of raising (which would disable the whole plugin). The console lists it among
+    the plugin's refused items as ``protocol pack: <the error>`` — so make ``str()`` name the file,
+    the line and the reason, as :class:`console.packs.PackError` does — and registers the rest.
     """
 
 

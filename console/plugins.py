@@ -24,7 +24,7 @@ from console import hookspecs
 from console.drivers import DriverInfo
 from console.hookspecs import PLUGIN_API_VERSION, PROJECT_NAME
 from console.plugin_settings import disabled_plugins
-from console.protocols import Protocol, validate_protocol
+from console.protocols import Protocol, ProtocolError, validate_protocol
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,10 @@ class PluginHost:
             )
             return
         for protocol in items:
+            if isinstance(protocol, ProtocolError):
+                # A file-reading plugin's broken file: shown to the clinic, the rest still count.
+                record.refused.append(f"protocol pack: {protocol}")
+                continue
             if not isinstance(protocol, Protocol):
                 record.refused.append(f"protocol {protocol!r}: not a Protocol")
                 continue

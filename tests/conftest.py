@@ -31,6 +31,14 @@ def _no_plugin_settings(
     monkeypatch.setenv("MC_CONSOLE_PLUGIN_SETTINGS", str(folder / "plugins.json"))
 
 
+@pytest.fixture(autouse=True)
+def _no_own_packs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The developer's own protocol packs must not change what tests load: an empty folder."""
+    monkeypatch.setenv("MC_CONSOLE_PACKS_DIR", str(tmp_path_factory.mktemp("packs")))
+
+
 @pytest.fixture
 def stepped_clock() -> SteppedClock:
     """A virtual clock the test advances explicitly (see :class:`SteppedClock`)."""

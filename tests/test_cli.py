@@ -23,7 +23,9 @@ from console.zones import zone_catalog
 from support import BUILT_IN_DRIVERS
 
 ROOT = Path(__file__).resolve().parent.parent
-PROTOCOL_IDS = ["circulation", "lifting", "toning"]
+PROTOCOL_PLUGINS = ["circulation", "lifting", "toning"]
+#: Every protocol installed: the plugins' own and the shipped protocol pack.
+PROTOCOL_IDS = ["circulation", "express-lift", "lifting", "toning"]
 FAULTS = "contact_loss, short_circuit, disconnect, driver_error, over_current, stall, gel_dry"
 
 Run = tuple[int, str, str]
@@ -98,7 +100,7 @@ def test_plugins_lists_the_simulator_and_the_three_protocol_plugins(
         "protocols",
     ]
     by_name = {row[0]: row for row in rows}
-    assert sorted(by_name) == sorted([*BUILT_IN_DRIVERS, *PROTOCOL_IDS])
+    assert sorted(by_name) == sorted([*BUILT_IN_DRIVERS, *PROTOCOL_PLUGINS, "packs"])
     assert by_name["simulator"] == [
         "simulator",
         "0.1.0",
@@ -108,8 +110,9 @@ def test_plugins_lists_the_simulator_and_the_three_protocol_plugins(
         "simulator",
         "-",
     ]
-    for name in PROTOCOL_IDS:
+    for name in PROTOCOL_PLUGINS:
         assert by_name[name] == [name, "0.1.0", "built-in", "1.0", "active", "-", name]
+    assert by_name["packs"] == ["packs", "0.1.0", "built-in", "1.0", "active", "-", "express-lift"]
     assert "Failed plugins" not in out
     drivers = out.split("\nDrivers:\n", 1)[1]
     assert "\n  simulator: Microcurrent Console MC Simulator S-1 (simulated); " in "\n" + drivers
@@ -119,7 +122,7 @@ def test_plugins_lists_the_simulator_and_the_three_protocol_plugins(
     assert "10–1000 µA" in drivers
 
 
-def test_protocols_lists_the_three_with_steps_time_and_series(
+def test_protocols_lists_every_protocol_with_steps_time_and_series(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     status, out, err = run_cli(capsys, "protocols")
@@ -137,7 +140,7 @@ def test_protocols_lists_the_three_with_steps_time_and_series(
             format_duration(expected.duration_s),
             expected.series.describe(),
         ]
-    assert {row[4] for row in rows} == {"19:00", "26:00", "17:40"}
+    assert {row[4] for row in rows} == {"19:00", "26:00", "17:40", "13:00"}
 
 
 def test_protocols_show_lifting_prints_the_step_table(
@@ -180,7 +183,8 @@ def test_protocols_show_nosuch_fails_with_one_line(capsys: pytest.CaptureFixture
     assert status == cli.EXIT_USAGE == 2
     assert out == ""
     assert_one_error_line(
-        err, "unknown protocol 'nosuch'; known protocols: circulation, lifting, toning"
+        err,
+        "unknown protocol 'nosuch'; known protocols: circulation, express-lift, lifting, toning",
     )
 
 
@@ -334,7 +338,7 @@ def test_ctrl_c_is_an_emergency_stop_with_exit_130(
         ),
         (
             ["run", "--protocol", "nosuch", "--speed", "max"],
-            "unknown protocol 'nosuch'; known protocols: circulation, lifting, toning",
+            "unknown protocol 'nosuch'; known protocols: circulation, express-lift, lifting, toning",
         ),
         (
             ["run", "--protocol", "toning", "--speed", "max", "--inject", "contact_loss"],

@@ -47,7 +47,7 @@ from support import BUILT_IN_DRIVERS
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 BUILT_IN_PROTOCOLS = ("lifting", "toning", "circulation")
-BUILT_IN_PLUGINS = (*BUILT_IN_DRIVERS, *BUILT_IN_PROTOCOLS)
+BUILT_IN_PLUGINS = (*BUILT_IN_DRIVERS, *BUILT_IN_PROTOCOLS, "packs")
 OWN_VERSION = importlib.metadata.version("microcurrent-console")
 CHECKED = QtCore.Qt.CheckState.Checked
 UNCHECKED = QtCore.Qt.CheckState.Unchecked
@@ -315,6 +315,7 @@ def test_the_dialog_lists_the_built_ins_with_versions_and_origins(open_dialog: A
         "lifting": "protocol lifting",
         "toning": "protocol toning",
         "circulation": "protocol circulation",
+        "packs": "protocol express-lift",
     }
     for name in BUILT_IN_PLUGINS:
         hooks = "register_drivers" if name in BUILT_IN_DRIVERS else "register_protocols"

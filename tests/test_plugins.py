@@ -38,7 +38,7 @@ from device_drivers.simulator import SimulatedMachine
 from support import BUILT_IN_DRIVERS, make_protocol
 
 BUILT_IN_PROTOCOLS = {"lifting", "toning", "circulation"}
-BUILT_IN_PLUGINS = {*BUILT_IN_DRIVERS, *BUILT_IN_PROTOCOLS}
+BUILT_IN_PLUGINS = {*BUILT_IN_DRIVERS, *BUILT_IN_PROTOCOLS, "packs"}
 OBSERVER_HOOKS = ("session_started", "step_started", "safety_event", "session_ended")
 
 
