@@ -173,6 +173,7 @@ class PluginHost:
         """
         self.drivers.clear()
         self.protocols.clear()
+        self._owner.clear()
         for record in self.records.values():
             record.drivers.clear()
             record.protocols.clear()

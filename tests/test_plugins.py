@@ -287,6 +287,18 @@ def test_built_ins_are_declared_as_entry_points() -> None:
     assert declared["circulation"] == "plugins.circulation"
 
 
+def test_collecting_again_registers_the_same_items_and_nothing_is_refused() -> None:
+    """The window collects again after a pack is saved: no plugin competes with itself."""
+    host = load_plugins()
+    drivers, protocols = dict(host.drivers), dict(host.protocols)
+    protocols_dict = host.protocols
+    host.collect()
+    assert host.drivers == drivers
+    assert host.protocols == protocols
+    assert host.protocols is protocols_dict  # views holding the registry see the new items
+    assert all(record.refused == [] for record in host.records.values())
+
+
 def test_load_plugins_registers_the_built_in_driver_and_protocols() -> None:
     """The simulator driver and the three protocols load, from built-in, active plugins."""
     host = load_plugins()
