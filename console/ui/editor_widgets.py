@@ -1,0 +1,49 @@
+"""Small helpers the protocol editor's parts share: style states, one-line labels, actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6 import QtGui, QtWidgets
+
+
+def set_style_state(widget: QtWidgets.QWidget, name: str, value: object) -> None:
+    """Set a dynamic property that style.qss reads (``invalid``, ``level``), restyling the widget
+    only when it changes."""
+    if widget.property(name) != value:
+        widget.setProperty(name, value)
+        repolish(widget)
+
+
+def repolish(widget: QtWidgets.QWidget) -> None:
+    """Apply a dynamic property's style rules (Qt only reads them when a widget is polished)."""
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+def elastic(label: QtWidgets.QLabel) -> None:
+    """A one-line label that never widens the dialog: long text is cut, and the tooltip (or the
+    list it summarises) holds all of it."""
+    label.setSizePolicy(
+        QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+    )
+
+
+def make_action(
+    parent: QtWidgets.QWidget,
+    text: str,
+    slot: Callable[[], object],
+    shortcut: QtGui.QKeySequence | QtGui.QKeySequence.StandardKey | str | None = None,
+    tip: str = "",
+    icon: QtWidgets.QStyle.StandardPixmap | None = None,
+) -> QtGui.QAction:
+    """An action calling ``slot``; its tooltip names the shortcut."""
+    action = QtGui.QAction(text, parent)
+    if icon is not None:
+        action.setIcon(parent.style().standardIcon(icon))
+    if shortcut is not None:
+        action.setShortcut(QtGui.QKeySequence(shortcut))
+        tip = f"{tip} ({action.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)})"
+    action.setToolTip(tip.strip())
+    action.triggered.connect(lambda _checked=False: slot())
+    return action
