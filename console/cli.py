@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from console import __version__
+from console.client_reactions import ClientReactions, Reaction
 from console.drivers import DriverError
 from console.engine.clock import Clock, ScaledClock, VirtualClock
 from console.engine.events import (
@@ -35,6 +37,7 @@ from console.records.cli_commands import add_record_commands
 from console.records.store import StoreUnavailableError
 from console.report import format_duration, format_table, zone_summary_rows
 from console.scenarios import Scenario, load_scenarios, outcome_of
+from console.waveforms import CURRENT_STEP_UA
 from console.zones import zone_catalog
 
 EXIT_FINISHED = 0
@@ -347,6 +350,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         options["sample_rate_hz"] = args.sample_rate
     if args.seed is not None:
         options["seed"] = args.seed
+    if scenario is not None and scenario.skin is not None:
+        options["skin"] = scenario.skin
     try:
         driver = info.factory(**options)
     except DriverError as error:
@@ -362,13 +367,14 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     engine = TreatmentEngine(driver, info, clock, notify_hook=host.notify)
     printer = ProgressPrinter(out, protocol, live=out.isatty())
     engine.subscribe(printer)
+    reactions = _watch_client(scenario, protocol, engine, out) if scenario else None
     try:
         engine.prepare(protocol, scenario.screening().evaluate() if scenario else None)
     except PreflightError as error:
         engine.close()
         if scenario is not None:
             print(f"The application stage is refused: {error}", file=out)
-            return _judge_scenario(scenario, "refused", None, out)
+            return _judge_scenario(scenario, "refused", None, out, reactions)
         raise UsageError(str(error)) from None
     except DriverError as error:
         engine.close()
@@ -430,7 +436,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if interrupted_by_user:
         return EXIT_INTERRUPTED_BY_USER
     if scenario is not None:
-        return _judge_scenario(scenario, outcome_of(summary), summary, out)
+        return _judge_scenario(scenario, outcome_of(summary), summary, out, reactions)
     return EXIT_FINISHED if summary.state is EngineState.FINISHED else EXIT_NOT_FINISHED
 
 
@@ -448,21 +454,47 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     return scenario
 
 
+def _watch_client(
+    scenario: Scenario, protocol: Protocol, engine: TreatmentEngine, out: TextIO
+) -> ClientReactions | None:
+    """The scenario client's reactions, and the scripted operator's answer to a twitch: lower
+    the intensity to the client's threshold at once (what the trainee should do)."""
+
+    def lower_to_threshold(reaction: Reaction) -> None:
+        print(f"  CLIENT: {reaction.message}", file=out, flush=True)
+        assert scenario.twitch_above_ua is not None
+        excess = max(reaction.current_ua, reaction.target_ua) - scenario.twitch_above_ua
+        steps = math.ceil(excess / CURRENT_STEP_UA - 1e-9)
+        engine.adjust_intensity(-steps * CURRENT_STEP_UA)
+
+    reactions = scenario.client_reactions(protocol, lower_to_threshold)
+    if reactions is not None:
+        engine.subscribe(reactions)
+    return reactions
+
+
 def _judge_scenario(
-    scenario: Scenario, outcome: str, summary: SessionSummary | None, out: TextIO
+    scenario: Scenario,
+    outcome: str,
+    summary: SessionSummary | None,
+    out: TextIO,
+    reactions: ClientReactions | None = None,
 ) -> int:
     """The events the trainee had to handle, and whether the scenario played as designed."""
-    events = summary.events if summary else ()
-    print("\nEvents the trainee had to handle:", file=out)
     start = summary.started_at_s if summary else 0.0
-    for event in events:
-        print(
-            f"  [{format_duration(event.at_s - start)}] {event.kind.value}: {event.message}",
-            file=out,
-        )
-    if not events:
+    handled = [
+        (event.at_s, f"{event.kind.value}: {event.message}")
+        for event in (summary.events if summary else ())
+    ] + [
+        (r.at_s, f"client {r.kind}: {r.message}")
+        for r in (reactions.reactions if reactions else [])
+    ]
+    print("\nEvents the trainee had to handle:", file=out)
+    for at_s, text in sorted(handled, key=lambda item: item[0]):
+        print(f"  [{format_duration(at_s - start)}] {text}", file=out)
+    if not handled:
         print("  none" if outcome != "refused" else "  the refusal at consultation", file=out)
-    problems = scenario.judge(outcome, summary)
+    problems = scenario.judge(outcome, summary, reactions)
     if problems:
         print("Scenario did NOT play as designed: " + "; ".join(problems), file=out)
         return EXIT_NOT_FINISHED

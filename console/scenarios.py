@@ -2,24 +2,36 @@
 
 Scenarios are TOML files: the shipped ones in ``resources/scenarios/``, a trainer's in any folder.
 Each names the protocol, the faults the simulated machine plays (``NAME@MM:SS[+DURATION]``), the
-contraindications the client has, how the scripted operator reacts (``resume_after_s``), and the
-outcome and safety events the trainee must meet. A broken file is reported with its name, the
+contraindications the client has, how the scripted operator reacts (``resume_after_s``), an
+optional ``[client]`` table (skin resistances; ``twitch_above_ua``, the current above which the
+client's muscles twitch visibly), and the outcome, safety events and client reactions the
+trainee must meet. A broken file is reported with its name, the
 line where TOML says so, and the reason; it never stops the other scenarios from loading.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from console.client_reactions import REACTIONS, ClientReactions, Reaction
 from console.engine.events import EngineState, SafetyKind, SessionSummary
 from console.faults import FaultSpec, parse_fault_spec
+from console.protocols import Protocol
 from console.screening import Screening, contraindications
 from device_drivers.simulator import SimFault
+from device_drivers.skin import SkinParameters
+
+#: Fields of a scenario's ``[client]`` table, with the range each must lie in.
+CLIENT_FIELDS: dict[str, tuple[float, float]] = {
+    "gel_resistance_ohm": (100.0, 1e6),
+    "tissue_resistance_ohm": (100.0, 1e6),
+    "twitch_above_ua": (10.0, 1000.0),
+}
 
 #: Outcomes a scenario can expect: an engine end state, or "refused" (it never started).
 OUTCOMES = ("finished", "aborted", "interrupted", "refused")
@@ -44,6 +56,20 @@ class Scenario:
     expect_events: tuple[str, ...]
     impedance_above_kohm: float | None
     source: str
+    #: The simulated client's skin (None: the simulator's usual gel-coated skin).
+    skin: SkinParameters | None = None
+    #: The client's muscles twitch visibly above this current (None: they never do).
+    twitch_above_ua: float | None = None
+    expect_reactions: tuple[str, ...] = ()
+    impedance_below_kohm: float | None = None
+
+    def client_reactions(
+        self, protocol: Protocol, on_reaction: Callable[[Reaction], None] | None = None
+    ) -> ClientReactions | None:
+        """The simulated client's reactions to watch during ``protocol`` (None if it has none)."""
+        if self.twitch_above_ua is None:
+            return None
+        return ClientReactions(protocol, self.twitch_above_ua, on_reaction)
 
     def screening(self) -> Screening:
         """The client's screening: every question answered, yes for the scenario's conditions."""
@@ -52,7 +78,12 @@ class Scenario:
             screening.answer(item, True)
         return screening
 
-    def judge(self, outcome: str, summary: SessionSummary | None) -> list[str]:
+    def judge(
+        self,
+        outcome: str,
+        summary: SessionSummary | None,
+        reactions: ClientReactions | None = None,
+    ) -> list[str]:
         """What did not go as the scenario promises (empty when it did)."""
         problems = []
         if outcome != self.expect_outcome:
@@ -73,6 +104,22 @@ class Scenario:
                     f"expected the load to rise above {self.impedance_above_kohm:g} kΩ, "
                     f"its highest step mean was {highest:.1f} kΩ"
                 )
+        if self.impedance_below_kohm is not None:
+            means = [s.mean_impedance_kohm for s in summary.steps] if summary else []
+            highest = max((m for m in means if m is not None), default=None)
+            if highest is None or highest >= self.impedance_below_kohm:
+                problems.append(
+                    f"expected the load to stay below {self.impedance_below_kohm:g} kΩ, "
+                    + (
+                        "no step was measured"
+                        if highest is None
+                        else f"a step mean was {highest:.1f} kΩ"
+                    )
+                )
+        if reactions is not None:
+            problems += reactions.judge(self.expect_reactions)
+        elif self.expect_reactions:
+            problems.append("the client's reactions were not watched")
         return problems
 
 
@@ -118,8 +165,28 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
         isinstance(resume, bool) or not isinstance(resume, int | float) or resume < 0
     ):
         problems.append(f"resume_after_s must be zero or more seconds, got {resume!r}")
+    client = data.get("client", {})
+    client_values: dict[str, float] = {}
+    if not isinstance(client, Mapping):
+        problems.append("client must be a table")
+    else:
+        for key, value in client.items():
+            if key not in CLIENT_FIELDS:
+                problems.append(f"client.{key} is not a client field ({', '.join(CLIENT_FIELDS)})")
+                continue
+            low, high = CLIENT_FIELDS[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (low <= value <= high)
+            ):
+                problems.append(
+                    f"client.{key} must be a number from {low:g} to {high:g}, got {value!r}"
+                )
+            else:
+                client_values[key] = float(value)
     expect = data["expect"]
-    outcome, events, impedance = "finished", [], None
+    outcome, events, impedance, below, reactions = "finished", [], None, None, []
     if not isinstance(expect, Mapping):
         problems.append("expect must be a table")
     else:
@@ -138,6 +205,17 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
             isinstance(impedance, bool) or not isinstance(impedance, int | float)
         ):
             problems.append(f"expect.impedance_above_kohm must be a number, got {impedance!r}")
+        below = expect.get("impedance_below_kohm")
+        if below is not None and (isinstance(below, bool) or not isinstance(below, int | float)):
+            problems.append(f"expect.impedance_below_kohm must be a number, got {below!r}")
+        reactions = [str(r) for r in _list(expect, "reactions", problems)]
+        problems += [
+            f"expect.reactions: {r!r} is not a client reaction ({', '.join(REACTIONS)})"
+            for r in reactions
+            if r not in REACTIONS
+        ]
+        if "twitch" in reactions and "twitch_above_ua" not in client_values:
+            problems.append("expect.reactions has 'twitch' but client.twitch_above_ua is not set")
     if problems:
         raise ScenarioError(f"{source}: " + "; ".join(problems))
     return Scenario(
@@ -152,7 +230,17 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
         expect_events=tuple(events),
         impedance_above_kohm=None if impedance is None else float(impedance),
         source=source,
+        skin=_skin(client_values),
+        twitch_above_ua=client_values.get("twitch_above_ua"),
+        expect_reactions=tuple(reactions),
+        impedance_below_kohm=None if below is None else float(below),
     )
+
+
+def _skin(client: Mapping[str, float]) -> SkinParameters | None:
+    """The client's skin, if the scenario changes it from the simulator's usual one."""
+    resistances = {k: v for k, v in client.items() if k.endswith("_resistance_ohm")}
+    return SkinParameters(**resistances) if resistances else None
 
 
 def load_scenarios(folder: Path | None = None) -> tuple[dict[str, Scenario], list[str]]:

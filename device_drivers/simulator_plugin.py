@@ -16,15 +16,21 @@ from device_drivers.simulator import (
     SIMULATOR_CAPABILITIES,
     SimulatedMachine,
 )
+from device_drivers.skin import SkinParameters
 
 mc_console_api = "1.0"
 
 
 def make_simulator(
-    clock: Clock, sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ, seed: int = 1, **_: Any
+    clock: Clock,
+    sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ,
+    seed: int = 1,
+    skin: SkinParameters | None = None,
+    **_: Any,
 ) -> SimulatedMachine:
-    """Factory: a simulated machine on ``clock`` (options it does not use are ignored)."""
-    return SimulatedMachine(clock, sample_rate_hz=sample_rate_hz, seed=seed)
+    """Factory: a simulated machine on ``clock``, optionally with a scenario client's ``skin``
+    (options it does not use are ignored)."""
+    return SimulatedMachine(clock, sample_rate_hz=sample_rate_hz, seed=seed, skin=skin)
 
 
 @hookimpl

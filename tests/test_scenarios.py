@@ -9,8 +9,17 @@ import pytest
 
 from console import cli
 from console.scenarios import OUTCOMES, ScenarioError, load_scenarios, parse_scenario
+from support import make_protocol
 
-SHIPPED = ["calm-session", "disconnect", "drying-gel", "over-current", "pacemaker", "probe-lift"]
+SHIPPED = [
+    "calm-session",
+    "disconnect",
+    "drying-gel",
+    "over-current",
+    "pacemaker",
+    "probe-lift",
+    "sensitive-client",
+]
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -90,6 +99,26 @@ BROKEN = {
         "expect.events: 'sparks' is not a safety event",
         "",
     ),
+    "unknown-client-field": (
+        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[client]\nfreckles = 3\n[expect]\n',
+        "client.freckles is not a client field",
+        "twitch_above_ua",
+    ),
+    "twitch-out-of-range": (
+        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[client]\ntwitch_above_ua = 2000\n[expect]\n',
+        "client.twitch_above_ua must be a number from 10 to 1000, got 2000",
+        "",
+    ),
+    "unknown-reaction": (
+        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[expect]\nreactions = ["giggle"]\n',
+        "expect.reactions: 'giggle' is not a client reaction (twitch)",
+        "",
+    ),
+    "twitch-without-threshold": (
+        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[expect]\nreactions = ["twitch"]\n',
+        "client.twitch_above_ua is not set",
+        "",
+    ),
 }
 
 
@@ -124,3 +153,44 @@ def test_an_unknown_scenario_is_a_usage_error(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert status == 2
     assert err.strip().startswith("mc-console: error: unknown scenario 'nosuch'; known scenarios:")
+
+
+def test_the_sensitive_client_has_her_own_skin_and_threshold() -> None:
+    scenarios, _ = load_scenarios()
+    sensitive = scenarios["sensitive-client"]
+    assert sensitive.twitch_above_ua == 300.0
+    assert sensitive.skin is not None and sensitive.skin.gel_resistance_ohm == 1200.0
+    assert sensitive.expect_reactions == ("twitch",)
+    assert scenarios["calm-session"].skin is None
+    assert scenarios["calm-session"].client_reactions(make_protocol()) is None
+
+
+def test_the_scripted_operator_lowers_a_twitching_current_to_the_threshold(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = cli.main(["run", "--scenario", "sensitive-client", "--speed", "max"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.count("CLIENT: The client's muscle twitches visibly") == 2
+    table = out.split("zone ", 1)[1]
+    rows = {
+        line[:24].strip(): line.split()
+        for line in table.splitlines()
+        if line.startswith(("Cheek", "Jawline"))
+    }
+    # Square pulses at 50 % duty: the mean |i| is half the peak. Lowered to 300 µA peak.
+    for zone in ("Cheek, right", "Cheek, left", "Jawline, right", "Jawline, left"):
+        mean_ua = float(rows[zone][-3].replace(",", ""))
+        assert 140 <= mean_ua <= 151, (zone, mean_ua)
+
+
+def test_a_scenario_expecting_a_twitch_that_nobody_lowers_does_not_pass() -> None:
+    scenarios, _ = load_scenarios()
+    sensitive = scenarios["sensitive-client"]
+    reactions = sensitive.client_reactions(make_protocol(current_ua=400.0))
+    assert reactions is not None
+    problems = sensitive.judge("finished", None, None)
+    assert "the client's reactions were not watched" in problems
+    assert "expected the client to react (twitch), they did not" in sensitive.judge(
+        "finished", None, reactions
+    )
