@@ -19,6 +19,7 @@ from console.ui.app import make_application
 from console.ui.main_window import MainWindow
 from console.ui.scenario_dialog import ScenarioDialog, describe_scenario
 from console.workflow import Stage
+from device_drivers.skin import SkinParameters
 from support import make_protocol
 
 pytestmark = pytest.mark.timeout(60)
@@ -151,5 +152,40 @@ def test_the_description_gives_the_goal_the_timeline_and_the_expectation() -> No
     assert scenarios["probe-lift"].goal in text
     assert "at 4:10: contact loss for 8 s" in text
     assert "<i>finished</i>" in text and "contact lost" in text
+    sensitive = describe_scenario(scenarios["sensitive-client"])
+    assert "muscles twitch visibly above 300 µA" in sensitive and "gel 1.2 kΩ" in sensitive
+    assert "client twitch" in sensitive
     pacemaker = describe_scenario(scenarios["pacemaker"])
     assert "The client answers yes to" in pacemaker and "Pacemaker" in pacemaker
+
+
+SENSITIVE = replace(
+    SHORT_LIFT,
+    id="short-sensitive",
+    title="A sensitive client",
+    faults=(),
+    skin=SkinParameters(gel_resistance_ohm=1200.0, tissue_resistance_ohm=1800.0),
+    twitch_above_ua=250.0,
+    expect_events=(),
+    expect_reactions=("twitch",),
+    impedance_below_kohm=5.0,
+)
+
+
+def test_the_client_twitches_and_the_trainee_lowers_the_intensity(qtbot, window) -> None:
+    window.play_scenario(SENSITIVE)
+    machine = window.console.driver
+    assert machine.skin.params.gel_resistance_ohm == 1200.0  # the scenario client's own skin
+    window.time_control.set_speed(30.0)
+    window.start_session()
+    engine = window.engine
+    qtbot.waitUntil(
+        lambda: "Client: The client's muscle twitches" in window.alert.text(), timeout=10_000
+    )
+    assert window.alert.property("level") == "warning"
+    for _ in range(6):  # 300 µA (the test protocol's) down to 240 µA
+        window.adjust_intensity(-10.0)
+    qtbot.waitUntil(lambda: engine.state.terminal, timeout=10_000)
+    qtbot.waitUntil(lambda: "Scenario debrief" in window.alert.text(), timeout=5000)
+    assert "played as designed" in window.alert.text()
+    assert "client twitch" in window.alert.text()

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from console import __version__
+from console.client_reactions import ClientReactions, Reaction
 from console.drivers import DriverInfo
 from console.engine.events import (
     EngineEvent,
@@ -41,8 +42,11 @@ from console.session import Connection, Console, ConsoleError
 from console.ui.app import prepare_demo_visit
 from console.ui.bridge import EngineBridge
 from console.ui.controls import ControlPanel
+from console.ui.demo_view import DemonstrationView
 from console.ui.facemap import FaceMapWidget
 from console.ui.machine_dialog import MachineChoice, MachineDialog
+from console.ui.protocol_compare import ProtocolComparison
+from console.ui.protocol_editor import ProtocolEditor
 from console.ui.records_panel import RecordsPanel
 from console.ui.scenario_dialog import ScenarioDialog
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
@@ -54,12 +58,17 @@ from console.zones import zone_catalog
 
 log = logging.getLogger(__name__)
 
+#: How often the progress bars and the contact label change at most (the engine reports more
+#: often than a person reads, and a progress bar repaints at once on every value).
+PROGRESS_SHOWN_HZ = 20.0
+
 
 class MainWindow(QtWidgets.QMainWindow):
     """The console window. ``console`` must already have its plugins loaded."""
 
     connected = QtCore.Signal(object)  # Connection or ConsoleError, from the connect worker
     records_trouble = QtCore.Signal(str)  # from the recorder's thread
+    client_reacted = QtCore.Signal(object)  # a scenario client's Reaction, from the event thread
 
     def __init__(
         self, console: Console, settings: QtCore.QSettings, store: RecordStore | None = None
@@ -122,6 +131,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.time_control.changed.connect(lambda: self._update_banner(self.console.connection))
         #: The training scenario this visit plays (Simulation ▸ Training scenario…), if any.
         self.scenario: Scenario | None = None
+        self.client_reactions: ClientReactions | None = None
+        self.client_reacted.connect(self._on_client_reaction)
+        self._editor: ProtocolEditor | None = None
+        self.demo_view: DemonstrationView | None = None
+        self._session_origin_s = 0.0  # the session's start on the clock (scope and views)
+        self._comparison: ProtocolComparison | None = None
         self.scenario_label = QtWidgets.QLabel("")
         self.scenario_label.setObjectName("scenarioBanner")
         self.scenario_label.setWordWrap(True)
@@ -171,6 +186,11 @@ class MainWindow(QtWidgets.QMainWindow):
         status.addPermanentWidget(self.contact_label)
         status.addPermanentWidget(self.state_label)
 
+        self._latest_progress: Progress | None = None
+        self._progress_timer = QtCore.QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(round(1000 / PROGRESS_SHOWN_HZ))
+        self._progress_timer.timeout.connect(self._show_latest_progress)
         self._cue_timer = QtCore.QTimer(self)
         self._cue_timer.setSingleShot(True)
         self._cue_timer.timeout.connect(self.cue.hide)
@@ -375,6 +395,28 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(
             treatment, "&Next stage", "Ctrl+Right", self.workflow.next_stage, "Next workflow stage"
         )
+        protocols = menu.addMenu("&Protocols")
+        self._action(
+            protocols,
+            "Protocol &editor…",
+            "Ctrl+E",
+            self.open_protocol_editor,
+            "Write or change a protocol pack (TOML) without Python, checked as you type",
+        )
+        self._action(
+            protocols,
+            "&Compare protocols",
+            "Ctrl+Shift+C",
+            self.show_comparison,
+            "Lifting, toning and circulation side by side: waveforms, zones, timings",
+        )
+        self._action(
+            protocols,
+            "&Reload protocols",
+            "F5",
+            self.reload_protocols,
+            "Read the protocol packs folder again (after editing a pack outside the console)",
+        )
         simulation = menu.addMenu("Si&mulation")
         self.time_actions = [
             self._action(
@@ -407,6 +449,14 @@ class MainWindow(QtWidgets.QMainWindow):
             "Play a training scenario (faults, client, teaching goal) on the simulated machine",
         )
         view = menu.addMenu("&View")
+        self._action(
+            view,
+            "&Demonstration view",
+            "F9",
+            self.show_demonstration,
+            "A large-type window for a projector: probe path, protocol and measured current",
+        )
+        view.addSeparator()
         self._action(
             view,
             "&Freeze scope",
@@ -475,6 +525,8 @@ class MainWindow(QtWidgets.QMainWindow):
             assert isinstance(result, Connection)
             self.settings.setValue("driver", result.info.id)
             self.time_control.bind(self.console.time_control)
+            if self._editor is not None:  # its checks follow the machine now connected
+                self._editor.set_machine(result.info.capabilities, result.identity.model)
             self._update_banner(result)
         self._sync_controls()
 
@@ -548,6 +600,8 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
+        if getattr(self, "demo_view", None) is not None:
+            self._follow_in_demonstration()
 
     # -- session ---------------------------------------------------------------------------
 
@@ -609,8 +663,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._records_message = ""
         self.session_protocol = protocol
         self.controls.reset_progress()
+        self._latest_progress = None
         self.scope.attach(engine.ring, engine.capabilities.sample_rate_hz, self.console.clock.now())
-        self.time_control.set_origin(self.console.clock.now())
+        self._session_origin_s = self.console.clock.now()
+        self.time_control.set_origin(self._session_origin_s)
+        if self.demo_view is not None:
+            self._follow_in_demonstration()
         self.scope.set_fixed_ranges(
             1.2 * max(step.waveform.current_ua for step in protocol.steps),
             engine.capabilities.compliance_v,
@@ -691,6 +749,8 @@ class MainWindow(QtWidgets.QMainWindow):
         engine = self.engine
         if engine is None:
             return
+        if self.demo_view is not None:
+            self.demo_view.on_engine_event(event)
         if isinstance(event, StateChanged):
             self.state_label.setText(f"Engine: {event.state.value}")
             self.state_label.setProperty("state", event.state.value)
@@ -723,23 +783,11 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             self._show_alert(safety.message, level)
         elif isinstance(event, Progress):
-            step = self.session_protocol.steps[event.step_index] if self.session_protocol else None
-            if step is not None and self.session_protocol is not None:
-                self.controls.show_progress(
-                    event, step.duration_s, self.session_protocol.duration_s
-                )
-            impedance = engine.contact_ohm
-            if impedance is None:
-                self.contact_label.setText("Contact —")
-                quality = "unknown"
-            else:
-                limits = engine.limits
-                good = limits.contact_min_ohm <= impedance <= limits.contact_max_ohm
-                quality = "good" if good else "lost"
-                self.contact_label.setText(f"Contact {describe_ohm(impedance)} · {quality}")
-            self.contact_label.setProperty("quality", quality)
-            self.contact_label.style().unpolish(self.contact_label)
-            self.contact_label.style().polish(self.contact_label)
+            # Progress comes four times a clock second: 240 a wall second at ×60. The bars and
+            # labels show the newest at most PROGRESS_SHOWN_HZ times a second.
+            self._latest_progress = event
+            if not self._progress_timer.isActive():
+                self._progress_timer.start()
         elif isinstance(event, SessionEnded):
             if self.recorder is not None:
                 self.recorder.close(0.0)  # its thread finishes the writes on its own
@@ -760,6 +808,27 @@ class MainWindow(QtWidgets.QMainWindow):
                     "Go on to moisturization (Ctrl+Right).",
                     "ok",
                 )
+
+    def _show_latest_progress(self) -> None:
+        event, engine = self._latest_progress, self.engine
+        if event is None or engine is None:
+            return
+        step = self.session_protocol.steps[event.step_index] if self.session_protocol else None
+        if step is not None and self.session_protocol is not None:
+            self.controls.show_progress(event, step.duration_s, self.session_protocol.duration_s)
+        impedance = engine.contact_ohm
+        if impedance is None:
+            self.contact_label.setText("Contact —")
+            quality = "unknown"
+        else:
+            limits = engine.limits
+            good = limits.contact_min_ohm <= impedance <= limits.contact_max_ohm
+            quality = "good" if good else "lost"
+            self.contact_label.setText(f"Contact {describe_ohm(impedance)} · {quality}")
+        if self.contact_label.property("quality") != quality:
+            self.contact_label.setProperty("quality", quality)
+            self.contact_label.style().unpolish(self.contact_label)
+            self.contact_label.style().polish(self.contact_label)
 
     def _refresh_map(self) -> None:
         engine = self.engine
@@ -814,6 +883,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.session_protocol = None
             self.engine = None if self.engine is None or self.engine.state.terminal else self.engine
             self._refresh_map()
+            self._follow_in_demonstration()
 
     def _stage_changed(self, stage: int) -> None:
         self._sync_controls()
@@ -827,6 +897,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         practitioner = self.visit.practitioner
         self.scenario = None
+        self.client_reactions = None
         self.scenario_label.hide()
         self.visit = new_visit(practitioner)
         if self.archive is not None:
@@ -842,9 +913,97 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session_protocol = None
         self.alert.hide()
         self.controls.reset_progress()
+        self._latest_progress = None
         self.scope.detach()
         self._refresh_map()
         self._sync_controls()
+
+    # -- demonstration -------------------------------------------------------------------
+
+    def show_demonstration(self) -> None:
+        """The projector window; it follows this window's protocol, session and clock."""
+        if self.demo_view is None:
+            self.demo_view = DemonstrationView(self)
+            self.demo_view.setWindowTitle("Microcurrent Console — demonstration")
+            self.demo_view.resize(1280, 720)
+        self._follow_in_demonstration()
+        self.demo_view.show()
+        self.demo_view.raise_()
+
+    def _follow_in_demonstration(self) -> None:
+        view = self.demo_view
+        if view is None:
+            return
+        view.set_clock(self.console.clock if self.console.connection is not None else None)
+        protocol = self.session_protocol or self.workflow.application.protocol
+        if view.demo.protocol is not protocol:  # setting it anew would forget the session shown
+            view.set_protocol(protocol)
+        engine = self.engine
+        if engine is not None and not engine.state.terminal:
+            view.attach(engine.ring, engine.capabilities.sample_rate_hz, self._session_origin_s)
+        connection = self.console.connection
+        if connection is None:
+            view.set_simulation_label("")
+        elif connection.info.simulated:
+            pace = self.time_control.describe()
+            view.set_simulation_label(
+                "SIMULATION" + (f" — {pace}" if pace else "") + " — no current reaches anyone"
+            )
+        elif getattr(self.console.driver, "emulated", False) is True:
+            view.set_simulation_label("EMULATED MACHINE — no current reaches anyone")
+        else:
+            view.set_simulation_label("")
+
+    def show_comparison(self) -> None:
+        """Lifting, toning and circulation side by side (any installed protocol per column)."""
+        if self._comparison is None:
+            self._comparison = ProtocolComparison(self.console.host.protocols)
+            self._comparison.setWindowFlag(QtCore.Qt.WindowType.Window)
+            self._comparison.setParent(self, QtCore.Qt.WindowType.Window)
+            self._comparison.setWindowTitle("Compare protocols")
+            self._comparison.resize(1440, 860)
+        self._comparison.show()
+        self._comparison.raise_()
+
+    # -- protocols ---------------------------------------------------------------------------
+
+    def open_protocol_editor(self) -> None:
+        """The protocol editor, checking against the connected machine (if any)."""
+        if self._editor is None:
+            connection = self.console.connection
+            self._editor = ProtocolEditor(
+                self.console.host.protocols,
+                capabilities=connection.info.capabilities if connection is not None else None,
+                machine_name=connection.identity.model if connection is not None else "",
+                parent=self,
+            )
+            self._editor.pack_saved.connect(lambda _path, _protocol: self.reload_protocols())
+            self._editor.finished.connect(self._editor_closed)
+        self._editor.show()
+        self._editor.raise_()
+        self._editor.activateWindow()
+
+    def _editor_closed(self) -> None:
+        if self._editor is not None:
+            self._editor.deleteLater()
+            self._editor = None
+
+    def reload_protocols(self) -> None:
+        """Collect every plugin's protocols again, so a saved pack is offered at once."""
+        self.console.host.collect()
+        self.workflow.application.reload()
+        refused = [
+            item
+            for record in self.console.host.records.values()
+            for item in record.refused
+            if item.startswith("protocol pack:")
+        ]
+        if refused:
+            self._show_alert(
+                "Some protocol packs are broken and were not loaded: "
+                + "; ".join(item.removeprefix("protocol pack: ") for item in refused),
+                "warning",
+            )
 
     # -- training scenarios ----------------------------------------------------------------
 
@@ -878,7 +1037,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 f"The scenario needs the protocol {scenario.protocol!r}, which is not installed.",
             )
             return False
-        if self.console.time_control is None and not self._connect_simulator():
+        # A fresh simulated machine for every scenario: its client's skin, no earlier faults.
+        if not self._connect_simulator(scenario):
             return False
         self.new_client()
         self.scenario = scenario
@@ -898,16 +1058,20 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         return True
 
-    def _connect_simulator(self) -> bool:
-        """Connect the simulated machine at once (it opens no port, so this does not block)."""
+    def _connect_simulator(self, scenario: Scenario) -> bool:
+        """Connect the simulated machine at once (it opens no port, so this does not block),
+        with the scenario client's skin, at the pace the trainer had chosen."""
         driver = next((i.id for i in self.console.host.drivers.values() if i.simulated), None)
         if driver is None:
             QtWidgets.QMessageBox.warning(
                 self, "Scenario cannot play", "No simulated machine driver is installed."
             )
             return False
+        control = self.console.time_control
+        speed = control.speed if control is not None else None
+        options = {"skin": scenario.skin} if scenario.skin is not None else {}
         try:
-            connection = self.console.connect(driver)
+            connection = self.console.connect(driver, speed=speed, **options)
         except ConsoleError as error:
             QtWidgets.QMessageBox.warning(self, "Scenario cannot play", str(error))
             return False
@@ -918,15 +1082,35 @@ class MainWindow(QtWidgets.QMainWindow):
         driver = self.console.driver
         if self.scenario is None or not isinstance(driver, FaultInjector):
             return
+        assert self.engine is not None and self.session_protocol is not None
+        self.client_reactions = self.scenario.client_reactions(
+            self.session_protocol, self.client_reacted.emit
+        )
+        if self.client_reactions is not None:
+            self.engine.subscribe(self.client_reactions)
         start = self.console.clock.now()
         for fault in self.scenario.faults:
             driver.schedule_fault(fault.name, start + fault.at_s, fault.duration_s)
 
+    def _on_client_reaction(self, reaction: Reaction) -> None:
+        """What the trainee would see on the client: shown as a warning and a scope marker."""
+        self.scope.add_marker(Marker(reaction.at_s, MarkerKind.SAFETY, f"client {reaction.kind}"))
+        self._show_alert(f"Client: {reaction.message}", "warning")
+
     def _debrief(self, summary: SessionSummary) -> None:
         """Tell the trainer how the session compares with what the scenario expects."""
         assert self.scenario is not None
-        problems = self.scenario.judge(outcome_of(summary), summary)
-        met = ", ".join(e.kind.value.replace("_", " ") for e in summary.events) or "no events"
+        problems = self.scenario.judge(outcome_of(summary), summary, self.client_reactions)
+        met = (
+            ", ".join(
+                [e.kind.value.replace("_", " ") for e in summary.events]
+                + [
+                    f"client {r.kind}"
+                    for r in (self.client_reactions.reactions if self.client_reactions else [])
+                ]
+            )
+            or "no events"
+        )
         if problems:
             self._show_alert(
                 f"Scenario debrief — {self.scenario.title}: " + "; ".join(problems) + ".",

@@ -49,7 +49,23 @@ def describe_scenario(scenario: Scenario) -> str:
             )
             + "</ul>"
         )
-    events = ", ".join(k.replace("_", " ") for k in scenario.expect_events) or "none"
+    client = []
+    if scenario.skin is not None:
+        client.append(
+            f"skin: gel {scenario.skin.gel_resistance_ohm / 1000:g} kΩ, "
+            f"tissue {scenario.skin.tissue_resistance_ohm / 1000:g} kΩ"
+        )
+    if scenario.twitch_above_ua is not None:
+        client.append(f"muscles twitch visibly above {scenario.twitch_above_ua:g} µA")
+    if client:
+        parts.append(f"<p><b>The client:</b> {e('; '.join(client))}.</p>")
+    events = (
+        ", ".join(
+            [k.replace("_", " ") for k in scenario.expect_events]
+            + [f"client {r}" for r in scenario.expect_reactions]
+        )
+        or "none"
+    )
     parts.append(
         f"<p><b>Expected:</b> the session ends <i>{e(scenario.expect_outcome)}</i>; "
         f"safety events: {e(events)}.</p>"

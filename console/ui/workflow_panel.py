@@ -232,9 +232,8 @@ class ApplicationPage(QtWidgets.QWidget):
         super().__init__()
         self.protocols = protocols
         self.choice = QtWidgets.QComboBox()
-        self.choice.setToolTip("The protocol to run (Ctrl+P)")
-        for protocol in sorted(protocols.values(), key=lambda p: p.name):
-            self.choice.addItem(protocol.name, protocol.id)
+        self.choice.setToolTip("The protocol to run")
+        self._fill_choice()
         self.choice.currentIndexChanged.connect(self._chosen)
         self.summary = QtWidgets.QLabel("")
         self.summary.setWordWrap(True)
@@ -258,6 +257,22 @@ class ApplicationPage(QtWidgets.QWidget):
         layout.addWidget(self.notes)
         if self.choice.count():
             self._chosen(self.choice.currentIndex())
+
+    def _fill_choice(self) -> None:
+        for protocol in sorted(self.protocols.values(), key=lambda p: p.name):
+            self.choice.addItem(protocol.name, protocol.id)
+
+    def reload(self) -> None:
+        """List the protocols again (a pack was saved), keeping the choice if it still exists."""
+        current = self.choice.currentData()
+        self.choice.blockSignals(True)
+        self.choice.clear()
+        self._fill_choice()
+        self.choice.blockSignals(False)
+        index = self.choice.findData(current)
+        self.choice.setCurrentIndex(max(index, 0))
+        if self.choice.count():
+            self._chosen(self.choice.currentIndex())  # the protocol itself may have changed
 
     def select(self, protocol_id: str) -> None:
         """Choose a protocol by id (remembered choices, tests)."""
