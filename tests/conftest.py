@@ -111,3 +111,57 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
         monkeypatch.setattr(box, name, record(box.StandardButton.Ok))
     monkeypatch.setattr(box, "question", record(box.StandardButton.Yes))
     return shown
+
+
+@pytest.fixture
+def open_window(qtbot, tmp_path, dialogs):  # type: ignore[no-untyped-def]
+    """Open the main window over a :class:`Console` (connected or not), with settings in a
+    temporary file and modal boxes recorded in ``window.dialogs``. After the test, any running
+    session is stopped (output off), a stepped clock released and the machine disconnected."""
+    from PySide6 import QtCore
+
+    from console.ui.app import make_application
+    from console.ui.main_window import MainWindow
+
+    windows = []
+
+    def open_(console, size: tuple[int, int] = (1440, 900)):  # type: ignore[no-untyped-def]
+        make_application()
+        settings = QtCore.QSettings(
+            str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat
+        )
+        window = MainWindow(console, settings)
+        qtbot.addWidget(window)
+        window.resize(*size)
+        if console.connection is not None:
+            window.show_connection(console.connection)
+        window.show()
+        window.dialogs = dialogs
+        windows.append(window)
+        return window
+
+    yield open_
+    for window in windows:
+        engine = window.engine
+        if engine is not None and not engine.state.terminal:
+            engine.emergency_stop()
+        if isinstance(window.console.clock, SteppedClock):
+            window.console.clock.release()
+        if engine is not None:
+            engine.wait(5)
+        window.console.disconnect()
+
+
+@pytest.fixture
+def stepped_window(open_window):  # type: ignore[no-untyped-def]
+    """The main window on the simulated machine with a stepped clock (``window.clock``), which
+    the test advances with ``window.clock.run_until(t)``."""
+    from console.plugins import load_plugins
+    from console.session import Console
+
+    console = Console(load_plugins())
+    clock = SteppedClock()
+    console.connect("simulator", clock=clock)
+    window = open_window(console)
+    window.clock = clock
+    return window

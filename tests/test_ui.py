@@ -11,11 +11,8 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from console.engine.clock import SteppedClock
 from console.engine.events import EngineState, SafetyKind
-from console.plugins import load_plugins
-from console.session import Console
-from console.ui.app import make_application, prepare_demo_visit
+from console.ui.app import prepare_demo_visit
 from console.ui.decimate import min_max_decimate
 from console.ui.main_window import MainWindow
 from console.workflow import Stage
@@ -26,22 +23,8 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, dialogs):
-    make_application()
-    console = Console(load_plugins())
-    clock = SteppedClock()
-    console.connect("simulator", clock=clock)
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    main = MainWindow(console, settings)
-    qtbot.addWidget(main)
-    main.resize(1440, 900)
-    main.show_connection(console.connection)
-    main.show()
-    main.clock = clock
-    main.dialogs = dialogs
-    yield main
-    clock.release()
-    console.disconnect()
+def window(stepped_window):
+    return stepped_window
 
 
 def _snapshot(window: MainWindow, name: str) -> None:

@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from PySide6 import QtCore
 
-from console.engine.clock import SteppedClock
-from console.plugins import load_plugins
-from console.session import Console
-from console.ui.app import make_application, prepare_demo_visit
-from console.ui.main_window import MainWindow
+from console.ui.app import prepare_demo_visit
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, dialogs):
-    make_application()
-    console = Console(load_plugins())
-    clock = SteppedClock()
-    console.connect("simulator", clock=clock)
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    main = MainWindow(console, settings)
-    qtbot.addWidget(main)
-    main.show_connection(console.connection)
-    main.show()
-    main.clock = clock
-    yield main
-    if main.engine is not None and not main.engine.state.terminal:
-        main.engine.emergency_stop()
-    clock.release()
-    console.disconnect()
+def window(stepped_window):
+    return stepped_window
 
 
 def test_the_demonstration_follows_the_chosen_protocol_and_the_session(qtbot, window) -> None:

@@ -6,33 +6,21 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PySide6 import QtCore
 
 from console.engine.clock import SteppedClock
 from console.packs import packs_dir
 from console.plugins import load_plugins
 from console.session import Console
-from console.ui.app import make_application
 from console.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, dialogs):
-    make_application()
+def window(open_window):
     console = Console(load_plugins())
-    clock = SteppedClock()
-    console.connect("simulator", clock=clock)
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    main = MainWindow(console, settings)
-    qtbot.addWidget(main)
-    main.show_connection(console.connection)
-    main.show()
-    main.dialogs = dialogs
-    yield main
-    clock.release()
-    console.disconnect()
+    console.connect("simulator", clock=SteppedClock())
+    return open_window(console)
 
 
 def _offered(window: MainWindow) -> list[str]:

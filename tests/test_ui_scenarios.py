@@ -6,7 +6,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PySide6 import QtCore
 
 from console.drivers import Transport
 from console.engine.clock import TrainerClock
@@ -16,7 +15,6 @@ from console.plugins import load_plugins
 from console.scenarios import Scenario, load_scenarios
 from console.session import Console
 from console.ui.app import make_application
-from console.ui.main_window import MainWindow
 from console.ui.scenario_dialog import ScenarioDialog, describe_scenario
 from console.workflow import Stage
 from device_drivers.skin import SkinParameters
@@ -41,24 +39,13 @@ SHORT_LIFT = Scenario(
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, dialogs):
-    make_application()
+def window(open_window):
     host = load_plugins()
     host.protocols["test-protocol"] = make_protocol(steps=2, duration_s=10.0)
     host.drivers["bench"] = replace(
         host.drivers["simulator"], id="bench", simulated=False, transport=Transport.SERIAL
     )
-    console = Console(host)
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    main = MainWindow(console, settings)
-    qtbot.addWidget(main)
-    main.show()
-    main.dialogs = dialogs
-    yield main
-    if main.engine is not None and not main.engine.state.terminal:
-        main.engine.emergency_stop()
-        main.engine.wait(5)
-    console.disconnect()
+    return open_window(Console(host))
 
 
 def test_a_scenario_connects_the_simulator_and_prepares_its_client(window) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from PySide6 import QtCore, QtGui
+from PySide6 import QtGui
 
 from console.drivers import Transport
 from console.engine.clock import TrainerClock
@@ -18,21 +18,10 @@ from console.ui.time_control import TimeControlBar, format_clock
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, dialogs):
-    make_application()
+def window(open_window):
     console = Console(load_plugins())
     console.connect("simulator", speed=10)
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    main = MainWindow(console, settings)
-    qtbot.addWidget(main)
-    main.resize(1440, 900)
-    main.show_connection(console.connection)
-    main.show()
-    yield main
-    if main.engine is not None and not main.engine.state.terminal:
-        main.engine.emergency_stop()
-        main.engine.wait(5)
-    console.disconnect()
+    return open_window(console)
 
 
 def _press(qtbot, window: MainWindow, sequence: str) -> None:
@@ -118,8 +107,7 @@ def test_emergency_stop_works_while_time_is_held(qtbot, window) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_no_time_control_for_a_real_machine(qtbot, tmp_path, dialogs) -> None:
-    make_application()
+def test_no_time_control_for_a_real_machine(open_window) -> None:
     host = load_plugins()
     simulator = host.drivers["simulator"]
     # The simulated machine dressed as a real one: the window must treat it as real.
@@ -128,19 +116,12 @@ def test_no_time_control_for_a_real_machine(qtbot, tmp_path, dialogs) -> None:
     )
     console = Console(host)
     console.connect("bench")
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    main = MainWindow(console, settings)
-    qtbot.addWidget(main)
-    main.show_connection(console.connection)
-    main.show()
-    try:
-        assert console.time_control is None
-        assert main.time_control.clock is None
-        assert not main.time_control.isVisible()
-        assert all(not action.isEnabled() for action in main.time_actions)
-        assert "REAL MACHINE" in main.banner.text()
-    finally:
-        console.disconnect()
+    main = open_window(console)
+    assert console.time_control is None
+    assert main.time_control.clock is None
+    assert not main.time_control.isVisible()
+    assert all(not action.isEnabled() for action in main.time_actions)
+    assert "REAL MACHINE" in main.banner.text()
 
 
 def test_a_bar_without_a_clock_ignores_commands(qtbot) -> None:
