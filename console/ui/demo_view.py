@@ -33,9 +33,15 @@ from console.probe_paths import ProbeMotion
 from console.protocols import Protocol
 from console.report import format_duration
 from console.ui.decimate import min_max_decimate
-from console.ui.facemap import FEATURE_FILL, OUTLINE, SKIN, ZONE_FILL, FaceMapWidget
+from console.ui.facemap import (
+    ZONE_FILL,
+    FaceMapWidget,
+    face_point,
+    fit_face_rect,
+    paint_face,
+)
 from console.zone_progress import ZoneState
-from console.zones import Point, ZoneCatalog, zone_catalog
+from console.zones import Point, zone_catalog
 
 #: Animation frames a second (of wall time; the *phase* comes from the session clock).
 FRAME_HZ = 30.0
@@ -69,40 +75,6 @@ class Clock(Interface):
 
 # ---------------------------------------------------------------------------------------------
 # Face drawing shared by the demonstration's and the comparison's maps
-
-
-def face_point(rect: QtCore.QRectF, point: Point) -> QtCore.QPointF:
-    """Widget coordinates of a face-unit point inside the face rectangle ``rect``."""
-    return QtCore.QPointF(
-        rect.left() + point[0] * rect.width(), rect.top() + point[1] * rect.height()
-    )
-
-
-def fit_face_rect(area: QtCore.QRectF) -> QtCore.QRectF:
-    """The largest 0.8:1 face rectangle centred in ``area``."""
-    height = min(area.height(), area.width() / 0.8)
-    width = 0.8 * height
-    return QtCore.QRectF(
-        area.left() + (area.width() - width) / 2,
-        area.top() + (area.height() - height) / 2,
-        width,
-        height,
-    )
-
-
-def paint_face(painter: QtGui.QPainter, rect: QtCore.QRectF, catalog: ZoneCatalog) -> None:
-    """Skin, outline and features (hair, brows, eyes, nose, mouth, ears), as the face map draws."""
-    geometry = catalog.geometry
-    scale = max(rect.width() / 400.0, 0.6)
-    painter.setPen(QtGui.QPen(OUTLINE, 2 * scale))
-    painter.setBrush(SKIN)
-    painter.drawPolygon(QtGui.QPolygonF([face_point(rect, p) for p in geometry.outline]))
-    painter.setPen(QtGui.QPen(OUTLINE, 1.2 * scale))
-    for name, shapes in geometry.features.items():
-        fill = FEATURE_FILL.get(name)
-        painter.setBrush(fill if fill is not None else QtCore.Qt.BrushStyle.NoBrush)
-        for shape in shapes:
-            painter.drawPolygon(QtGui.QPolygonF([face_point(rect, p) for p in shape]))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from console.zone_progress import ZoneState
-from console.zones import Zone, ZoneCatalog, zone_catalog
+from console.zones import Point, Zone, ZoneCatalog, zone_catalog
 
 #: Fill colours by zone state (calm, distinguishable also for common colour-vision deficiencies:
 #: they differ in lightness as well as hue, and the active zone also gets a thick outline).
@@ -26,6 +26,46 @@ OUTLINE = QtGui.QColor("#8a6f5e")
 WARNING = QtGui.QColor("#b3261e")
 #: Features drawn filled (the rest are line drawings).
 FEATURE_FILL = {"hair": QtGui.QColor("#dcc6b0"), "irises": QtGui.QColor("#9b8576")}
+
+
+# Face drawing shared by every map of the face (this one, the demonstration's, the comparison's)
+
+
+def face_point(rect: QtCore.QRectF, point: Point) -> QtCore.QPointF:
+    """Widget coordinates of a face-unit point inside the face rectangle ``rect``."""
+    return QtCore.QPointF(
+        rect.left() + point[0] * rect.width(), rect.top() + point[1] * rect.height()
+    )
+
+
+def fit_face_rect(area: QtCore.QRectF) -> QtCore.QRectF:
+    """The largest 0.8:1 face rectangle centred in ``area``."""
+    height = min(area.height(), area.width() / 0.8)
+    width = 0.8 * height
+    return QtCore.QRectF(
+        area.left() + (area.width() - width) / 2,
+        area.top() + (area.height() - height) / 2,
+        width,
+        height,
+    )
+
+
+def paint_face(
+    painter: QtGui.QPainter, rect: QtCore.QRectF, catalog: ZoneCatalog, scale: float | None = None
+) -> None:
+    """Skin, outline and features (hair, brows, eyes, nose, mouth, ears) in the face rectangle
+    ``rect``; line widths grow with ``scale`` (by default with the face's size)."""
+    geometry = catalog.geometry
+    scale = max(rect.width() / 400.0, 0.6) if scale is None else scale
+    painter.setPen(QtGui.QPen(OUTLINE, 2 * scale))
+    painter.setBrush(SKIN)
+    painter.drawPolygon(QtGui.QPolygonF([face_point(rect, p) for p in geometry.outline]))
+    painter.setPen(QtGui.QPen(OUTLINE, 1.2 * scale))
+    for name, shapes in geometry.features.items():
+        fill = FEATURE_FILL.get(name)
+        painter.setBrush(fill if fill is not None else QtCore.Qt.BrushStyle.NoBrush)
+        for shape in shapes:
+            painter.drawPolygon(QtGui.QPolygonF([face_point(rect, p) for p in shape]))
 
 
 class FaceMapWidget(QtWidgets.QWidget):
@@ -70,12 +110,7 @@ class FaceMapWidget(QtWidgets.QWidget):
     def _polygon(
         self, points: tuple[tuple[float, float], ...], rect: QtCore.QRectF
     ) -> QtGui.QPolygonF:
-        return QtGui.QPolygonF(
-            [
-                QtCore.QPointF(rect.left() + x * rect.width(), rect.top() + y * rect.height())
-                for x, y in points
-            ]
-        )
+        return QtGui.QPolygonF([face_point(rect, point) for point in points])
 
     def zone_at(self, point: QtCore.QPointF) -> Zone | None:
         """The zone under a widget point, if any."""
@@ -114,16 +149,7 @@ class FaceMapWidget(QtWidgets.QWidget):
         painter = QtGui.QPainter(self)
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         rect = self._face_rect()
-        geometry = self.catalog.geometry
-        painter.setPen(QtGui.QPen(OUTLINE, 2))
-        painter.setBrush(SKIN)
-        painter.drawPolygon(self._polygon(geometry.outline, rect))
-        painter.setPen(QtGui.QPen(OUTLINE, 1.2))
-        for name, shapes in geometry.features.items():
-            fill = FEATURE_FILL.get(name)
-            painter.setBrush(fill if fill is not None else QtCore.Qt.BrushStyle.NoBrush)
-            for shape in shapes:
-                painter.drawPolygon(self._polygon(shape, rect))
+        paint_face(painter, rect, self.catalog, scale=1.0)
 
         label_font = QtGui.QFont(self.font())
         label_font.setPointSizeF(max(7.0, rect.height() / 60))

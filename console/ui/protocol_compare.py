@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from console.demonstration import one_period
 from console.protocols import Protocol
 from console.report import format_duration
-from console.ui.demo_view import face_point, fit_face_rect, paint_face
+from console.ui.facemap import face_point, fit_face_rect, paint_face
 from console.waveforms import Polarity, Waveform
 from console.zones import ZoneCatalog, zone_catalog
 
