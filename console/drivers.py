@@ -199,7 +199,11 @@ class Driver(abc.ABC):
 
     @abc.abstractmethod
     def configure(self, waveform: Waveform) -> None:
-        """Set shape, frequency, polarity and reversal interval. Does not change the amplitude."""
+        """Set shape, frequency, polarity and reversal interval. Does not change the amplitude.
+
+        The waveform's cycle (pulses and polarity reversals) starts anew here: the engine counts
+        its reversal markers from the last ``configure``.
+        """
 
     @abc.abstractmethod
     def set_amplitude(self, current_ua: float) -> None:

@@ -525,3 +525,37 @@ def test_step_with_unknown_zone_is_refused(clock, make_engine) -> None:
     bad = replace(good, steps=(Step("elbow", good.steps[0].waveform, 20.0, "Hold."),))
     with pytest.raises(PreflightError, match="unknown zone 'elbow'"):
         engine.prepare(bad)
+
+
+def test_reversal_markers_follow_the_machine_after_a_resume(stepped_clock, make_engine) -> None:
+    """The machine starts its polarity cycle anew when the engine configures it on resume: the
+    markers count from there, so each one sits where the measured current changes sign."""
+    import numpy as np
+
+    from console.engine.events import PolarityReversed
+
+    engine, _, log = make_engine(engine_clock=stepped_clock)
+    engine.prepare(make_protocol(steps=1, duration_s=30, polarity=Polarity.ALTERNATING))
+    engine.start()
+    stepped_clock.run_until(5.3)
+    engine.pause()
+    stepped_clock.run_until(7.0)
+    engine.resume()
+    stepped_clock.run_until(7.05)
+    resumed_at = stepped_clock.now()
+    stepped_clock.run_until(14.0)
+    log_events = log.of(PolarityReversed)
+    after = [e.at_s for e in log_events if e.at_s > resumed_at]
+    # Every 2 s from the resume, within one engine tick.
+    assert len(after) == 3
+    for k, at in enumerate(after, start=1):
+        assert resumed_at - 0.06 <= at - 2.0 * k <= resumed_at + 0.06
+    block = engine.ring.latest(len(engine.ring))
+    on = np.abs(block.current_ua) > 50.0  # inside a pulse
+    for start, end in zip(after, after[1:], strict=False):
+        inside = on & (block.t > start + 0.1) & (block.t < end - 0.1)
+        signs = np.sign(block.current_ua[inside])
+        assert len(signs) > 0 and np.all(signs == signs[0])
+    engine.emergency_stop()
+    stepped_clock.release()
+    engine.wait(5)

@@ -188,6 +188,7 @@ class TreatmentEngine:
         self._last_tick_s = 0.0
         self._next_progress_s = 0.0
         self._reversals_seen = 0
+        self._reversal_origin_s = 0.0  # step time of the last configure (a new polarity cycle)
         self._contact = ContactMonitor(self.limits, rate)
 
     # -- observers -------------------------------------------------------------------------
@@ -559,6 +560,9 @@ class TreatmentEngine:
         self._contact.reset()
         self.driver.set_amplitude(0.0)
         self.driver.configure(step.waveform)
+        # A machine starts its polarity cycle anew when it is configured: count from here.
+        self._reversal_origin_s = self._step_elapsed_s
+        self._reversals_seen = 0
         self._output_allowed.set()
         if self._drive(self.driver.start_output):
             self._delivering = True
@@ -733,7 +737,8 @@ class TreatmentEngine:
         waveform = step.waveform
         if waveform.polarity is not Polarity.ALTERNATING:
             return
-        reversals = int(self._step_elapsed_s // waveform.reversal_interval_s)
+        since = self._step_elapsed_s - self._reversal_origin_s
+        reversals = int(since // waveform.reversal_interval_s)
         while self._reversals_seen < reversals:
             self._reversals_seen += 1
             self._post(PolarityReversed(self._step_index, now))
