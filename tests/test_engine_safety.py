@@ -552,7 +552,7 @@ def test_reversal_markers_follow_the_machine_after_a_resume(stepped_clock, make_
         assert resumed_at - 0.06 <= at - 2.0 * k <= resumed_at + 0.06
     block = engine.ring.latest(len(engine.ring))
     on = np.abs(block.current_ua) > 50.0  # inside a pulse
-    for start, end in zip(after, after[1:], strict=False):
+    for start, end in itertools.pairwise(after):
         inside = on & (block.t > start + 0.1) & (block.t < end - 0.1)
         signs = np.sign(block.current_ua[inside])
         assert len(signs) > 0 and np.all(signs == signs[0])
