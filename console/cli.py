@@ -637,6 +637,12 @@ def _note_failures(host: PluginHost) -> None:
             "see 'mc-console plugins'",
             file=sys.stderr,
         )
+    for record in host.records.values():
+        for item in record.refused:
+            if item.startswith("protocol pack: "):  # a trainer's file: say what to fix, and where
+                print(
+                    f"mc-console: warning: {item.replace(': ', ' skipped: ', 1)}", file=sys.stderr
+                )
 
 
 def _print_summary(summary: SessionSummary, out: TextIO) -> None:

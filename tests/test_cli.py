@@ -421,3 +421,16 @@ def test_module_entry_point_reports_a_bad_fault_in_one_line() -> None:
         f"mc-console: error: unknown fault 'bogus' in 'bogus@1'; known faults: {FAULTS}"
     ]
     assert "Traceback" not in completed.stderr
+
+
+def test_a_broken_protocol_pack_is_named_with_its_line_and_the_rest_are_listed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "broken.toml").write_text('id = "broken"\nname = "unclosed\n', encoding="utf-8")
+    monkeypatch.setenv("MC_CONSOLE_PACKS_DIR", str(tmp_path))
+    status, out, err = run_cli(capsys, "protocols")
+    assert status == 0
+    assert err.startswith(
+        "mc-console: warning: protocol pack skipped: broken.toml, line 2: not valid TOML"
+    )
+    assert [row[0] for row in table_rows(out, "id ")] == PROTOCOL_IDS
