@@ -113,6 +113,9 @@ class ScopeWidget(QtWidgets.QWidget):
         ):
             axis = plot.getAxis("left")
             axis.setLabel(f"{label} ({unit})")
+            # The value axis changes only when the range does (the time axis scrolls every
+            # frame): draw it and its grid lines once into a pixmap and reuse that.
+            axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             # Clinicians read µA and V as labelled: no "(x0.001)" rescaling of the ticks.
             axis.enableAutoSIPrefix(False)
             plot.getAxis("bottom").enableAutoSIPrefix(False)
