@@ -187,3 +187,34 @@ def test_the_engine_refuses_a_real_machine_on_a_trainer_clock(make_engine, simul
             engine.prepare(make_protocol())
     finally:
         engine.close()
+
+
+def test_a_stop_pressed_during_a_tick_is_not_held_by_a_paused_clock(simulator_info) -> None:
+    """The press lands while the engine is inside a driver call, and time is held at that
+    moment: the engine must still end the session at once, not when time runs again."""
+    from console.engine.runner import TreatmentEngine
+    from device_drivers.simulator import SimulatedMachine
+
+    clock = TrainerClock(5.0)
+    armed = threading.Event()
+    engine: TreatmentEngine
+
+    class PressDuringRead(SimulatedMachine):
+        def read_samples(self):  # type: ignore[no-untyped-def]
+            if armed.is_set():
+                armed.clear()
+                clock.pause()
+                engine.emergency_stop()
+            return super().read_samples()
+
+    machine = PressDuringRead(clock, seed=2)
+    engine = TreatmentEngine(machine, simulator_info, clock)
+    engine.prepare(make_protocol(steps=1, duration_s=20.0))
+    engine.start()
+    while engine.state is not EngineState.RUNNING:
+        time.sleep(0.002)
+    armed.set()
+    assert engine.wait(1.0), f"the stop waited for the held clock (state {engine.state.value})"
+    assert engine.state is EngineState.ABORTED
+    assert clock.paused and not machine.status().output_on
+    engine.close()

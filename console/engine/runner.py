@@ -386,13 +386,15 @@ class TreatmentEngine:
             self._begin_step(0, now)
             next_tick = now
             while not self.state.terminal:
+                # Cleared before the tick, not after: a stop or pause that arrives during the
+                # tick keeps the wake set, so the wait below returns at once even on a held clock.
+                self._wake.clear()
                 self._tick_started_wall = time.monotonic()
                 self._tick()
                 self._tick_started_wall = None
                 if self.state.terminal:
                     break
                 next_tick += self.tick_s
-                self._wake.clear()
                 self.clock.wait_until(next_tick, self._wake)
                 if self.clock.now() > next_tick + 10 * self.tick_s:
                     next_tick = self.clock.now()  # fell behind (a slow machine): do not burst
