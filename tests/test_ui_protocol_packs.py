@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PySide6 import QtCore
 
 from console.engine.clock import SteppedClock
 from console.packs import packs_dir
@@ -72,3 +73,29 @@ def test_reloading_reports_a_broken_pack_and_keeps_the_choice(window) -> None:
     assert window.alert.isVisible()
     assert "broken.toml, line 2" in window.alert.text()
     assert "broken" not in window.console.host.protocols
+
+
+def test_escape_in_a_cell_of_the_editor_is_still_the_emergency_stop(qtbot, window) -> None:
+    from console.engine.events import EngineState
+    from console.protocol_draft import Column
+    from console.ui.app import prepare_demo_visit
+
+    prepare_demo_visit(window, "toning")
+    window.start_session()
+    engine = window.engine
+    window.console.clock.run_until(5.0)
+    qtbot.waitUntil(lambda: engine.state is EngineState.RUNNING, timeout=5000)
+    window.open_protocol_editor()
+    editor = window._editor
+    editor.start_from("lifting")
+    index = editor.model.index(4, Column.CURRENT)
+    editor.table.setCurrentIndex(index)
+    editor.table.edit(index)
+    spin = editor.table.viewport().focusWidget() or editor.table.focusWidget()
+    assert spin is not None
+    qtbot.keyClick(spin, QtCore.Qt.Key.Key_Escape)
+    assert window.console.driver.output_on is False  # off before the key press returned
+    window.console.clock.release()
+    qtbot.waitUntil(lambda: engine.state is EngineState.ABORTED, timeout=5000)
+    assert editor.isVisible()  # Esc stops the treatment; it does not close the editor
+    assert editor.model.steps[4].waveform.current_ua == 350  # and the cell is put back

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from console import packs
 from console.drivers import Capabilities
@@ -141,7 +141,7 @@ class ProtocolEditor(QtWidgets.QDialog):
         self.save_button.clicked.connect(lambda: self.save())
         close = QtWidgets.QPushButton("Close")
         close.setAutoDefault(False)
-        close.setToolTip("Close the editor (Esc); unsaved changes are asked about")
+        close.setToolTip("Close the editor; unsaved changes are asked about")
         close.clicked.connect(self.reject)
         bottom = QtWidgets.QHBoxLayout()
         bottom.addWidget(self.status, 1)
@@ -479,8 +479,16 @@ class ProtocolEditor(QtWidgets.QDialog):
         )
         return answer == buttons.Yes
 
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802 - Qt names it
+        """Esc does not close the editor: it is the application's emergency stop."""
+        if event.key() == QtCore.Qt.Key.Key_Escape:
+            event.ignore()
+            return
+        super().keyPressEvent(event)
+
     def reject(self) -> None:
-        """Close (Esc, Close), asking first if there are unsaved changes."""
+        """Close (the Close button, the window's close), asking first if there are unsaved
+        changes."""
         if self.isVisible() and not self._confirm_discard():
             return
         super().reject()

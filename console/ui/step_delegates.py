@@ -87,13 +87,19 @@ class StepDelegate(QtWidgets.QStyledItemDelegate):
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
         if (
-            event.type() == QtCore.QEvent.Type.KeyPress
+            event.type() == QtCore.QEvent.Type.ShortcutOverride
             and event.key() == QtCore.Qt.Key.Key_Escape
             and watched in self._originals
         ):
+            # Esc is the application's emergency stop, from any focus. Qt's item editors claim
+            # it to cancel the edit, which would swallow the stop: put the cell back and close
+            # the editor here, and leave the key to the shortcut.
             cell, original = self._originals[watched]
             if cell.isValid():
                 cell.model().setData(cell.model().index(cell.row(), cell.column()), original)
+            assert isinstance(watched, QtWidgets.QWidget)
+            self.closeEditor.emit(watched, QtWidgets.QAbstractItemDelegate.EndEditHint.NoHint)
+            return False
         return super().eventFilter(watched, event)
 
     def _make_editor(
