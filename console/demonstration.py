@@ -247,6 +247,8 @@ class Demonstration:
             if event.step_index != self.step_index:
                 self.step_index = event.step_index
                 self._event_step = None
+            if self.stage is Stage.WAITING:
+                self._join(event)
             self._elapsed_s, self._stamp_s = event.step_elapsed_s, event.at_s
             self.setpoint_ua = event.setpoint_ua
             self.target_ua = event.target_ua
@@ -264,6 +266,14 @@ class Demonstration:
         elif isinstance(event, SessionEnded):
             self.stage = _STAGE_OF_STATE.get(event.summary.state, Stage.STOPPED)
             self.ideal.stop(event.summary.started_at_s + event.summary.elapsed_s)
+
+    def _join(self, event: Progress) -> None:
+        """Opened in the middle of a session: take it up from this report. The waveform's
+        cycle is taken to have started with the step (exact unless the step was paused)."""
+        self.stage = Stage.RUNNING if event.setpoint_ua >= event.target_ua else Stage.RAMPING
+        step = self.step
+        if step is not None:
+            self.ideal.start(event.at_s - event.step_elapsed_s, step.waveform)
 
     def _state_changed(self, event: StateChanged) -> None:
         stage = _STAGE_OF_STATE[event.state]

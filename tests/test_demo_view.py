@@ -168,6 +168,21 @@ def test_probe_phase_follows_the_step_time_and_stops_while_paused() -> None:
     )
 
 
+def test_opened_in_the_middle_of_a_session_it_takes_up_the_running_step() -> None:
+    protocol = lifting_protocol()
+    step = protocol.steps[6]
+    demo = Demonstration(protocol)
+    assert demo.waiting
+    at_full = step.waveform.current_ua
+    demo.on_event(Progress(500.0, 6, 40.0, step.duration_s - 40.0, 900.0, at_full, at_full, 7.0))
+    assert demo.running and demo.stage is Stage.RUNNING
+    assert demo.step is step
+    assert demo.step_remaining_s(501.0) == pytest.approx(step.duration_s - 41.0)
+    # The ideal restarts with the step (40 s ago): past its ramp, at the step's current.
+    times = np.linspace(500.0, 502.0, 4001)
+    assert np.max(np.abs(demo.ideal.current_at(times, 2000.0))) == pytest.approx(at_full)
+
+
 def test_before_a_session_the_first_step_is_shown_waiting(view: DemonstrationView) -> None:
     protocol = toning_protocol()
     view.set_protocol(protocol)
