@@ -99,3 +99,25 @@ def test_escape_in_a_cell_of_the_editor_is_still_the_emergency_stop(qtbot, windo
     qtbot.waitUntil(lambda: engine.state is EngineState.ABORTED, timeout=5000)
     assert editor.isVisible()  # Esc stops the treatment; it does not close the editor
     assert editor.model.steps[4].waveform.current_ua == 350  # and the cell is put back
+
+
+def test_a_saved_pack_reaches_the_open_editor_and_comparison(window) -> None:
+    window.open_protocol_editor()
+    window.show_comparison()
+    editor = window._editor
+    lifting = window.console.host.protocols["lifting"]
+    editor.load_protocol(replace(lifting, id="gentle-lift", name="Gentle lift"))
+    editor.save()
+    combo = editor.toolbar.start_from_combo
+    assert "gentle-lift" in [combo.itemData(i) for i in range(combo.count())]
+    comparison = window._comparison
+    assert comparison is not None and comparison.isVisible()
+    column = comparison.columns[0]
+    assert "gentle-lift" in [column.choice.itemData(i) for i in range(column.choice.count())]
+
+
+def test_after_a_disconnect_the_editor_checks_the_hard_limits_only(window) -> None:
+    window.open_protocol_editor()
+    assert window._editor.capabilities is not None
+    window.disconnect_machine()
+    assert window._editor.capabilities is None

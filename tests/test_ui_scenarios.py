@@ -176,3 +176,20 @@ def test_the_client_twitches_and_the_trainee_lowers_the_intensity(qtbot, window)
     qtbot.waitUntil(lambda: "Scenario debrief" in window.alert.text(), timeout=5000)
     assert "played as designed" in window.alert.text()
     assert "client twitch" in window.alert.text()
+
+
+def test_a_scenario_visit_never_starts_on_a_real_machine(window) -> None:
+    window.play_scenario(SHORT_LIFT)
+    window.console.connect("bench")  # the trainer switched machines after choosing it
+    window.show_connection(window.console.connection)
+    window.start_session()
+    assert window.engine is None
+    assert window.dialogs[-1][0] == "The treatment cannot start"
+    assert "simulated machine only" in window.dialogs[-1][1]
+
+
+def test_no_scenario_while_a_machine_is_being_connected(window) -> None:
+    window._connecting = True  # a connect worker is still opening a port
+    assert not window.play_scenario(SHORT_LIFT)
+    assert window.scenario is None
+    assert window.console.connection is None

@@ -66,9 +66,7 @@ class EditorToolbar(QtWidgets.QToolBar):
         self.start_from_combo.setToolTip(
             "Copy an installed protocol into the editor to start from it"
         )
-        self.start_from_combo.addItem("Start from installed protocol…", None)
-        for protocol in sorted(installed, key=lambda p: p.name.lower()):
-            self.start_from_combo.addItem(f"{protocol.name} ({protocol.id})", protocol.id)
+        self.set_installed(installed)
         self.start_from_combo.activated.connect(self._start_from_chosen)
 
         self.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -79,6 +77,13 @@ class EditorToolbar(QtWidgets.QToolBar):
         self.addSeparator()
         self.addAction(self.save_action)
         self.addAction(self.save_as_action)
+
+    def set_installed(self, installed: Iterable[Protocol]) -> None:
+        """List these installed protocols to start from (after a pack was saved or reloaded)."""
+        self.start_from_combo.clear()
+        self.start_from_combo.addItem("Start from installed protocol…", None)
+        for protocol in sorted(installed, key=lambda p: p.name.lower()):
+            self.start_from_combo.addItem(f"{protocol.name} ({protocol.id})", protocol.id)
 
     def _start_from_chosen(self, index: int) -> None:
         protocol_id = self.start_from_combo.itemData(index)

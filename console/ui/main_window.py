@@ -131,6 +131,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.time_control.changed.connect(lambda: self._update_banner(self.console.connection))
         #: The training scenario this visit plays (Simulation ▸ Training scenario…), if any.
         self.scenario: Scenario | None = None
+        self._connecting = False  # a connect worker is opening a machine
         self.client_reactions: ClientReactions | None = None
         self.client_reacted.connect(self._on_client_reaction)
         self._editor: ProtocolEditor | None = None
@@ -501,6 +502,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def connect_machine(self, choice: MachineChoice) -> None:
         """Connect in a worker thread (opening a port may take seconds); the UI stays live."""
         self.machine_label.setText(f"Connecting to {choice.driver_id}…")
+        self._connecting = True
         speed = choice.speed if choice.speed != 1 else None
 
         def work() -> None:
@@ -517,6 +519,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._on_connected(connection if connection is not None else ConsoleError("no machine"))
 
     def _on_connected(self, result: object) -> None:
+        self._connecting = False
         if isinstance(result, ConsoleError):
             self.machine_label.setText("No machine connected")
             QtWidgets.QMessageBox.warning(self, "Machine not connected", str(result))
@@ -559,7 +562,8 @@ class MainWindow(QtWidgets.QMainWindow):
         # The engine stays referenced: its session-ended event, still on its way through the
         # bridge, records what was delivered in this visit.
         self.console.disconnect()
-        self.time_control.bind(None)
+        if self._editor is not None:  # nothing to check against but the hard limits
+            self._editor.set_machine(None)
         self._update_banner(None)
         self._sync_controls()
 
@@ -633,6 +637,15 @@ class MainWindow(QtWidgets.QMainWindow):
                 self,
                 "Already treated",
                 "This visit's application has run. Start a new client (Ctrl+N) for another session.",
+            )
+            return
+        connection = self.console.connection
+        if self.scenario is not None and not connection.info.simulated:
+            QtWidgets.QMessageBox.warning(
+                self,
+                "The treatment cannot start",
+                "A training scenario plays on the simulated machine only; start a new client "
+                "(Ctrl+N) to treat on this machine.",
             )
             return
         try:
@@ -896,9 +909,7 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             return
         practitioner = self.visit.practitioner
-        self.scenario = None
-        self.client_reactions = None
-        self.scenario_label.hide()
+        self._end_scenario()
         self.visit = new_visit(practitioner)
         if self.archive is not None:
             self.archive.follow(self.visit)
@@ -992,6 +1003,15 @@ class MainWindow(QtWidgets.QMainWindow):
         """Collect every plugin's protocols again, so a saved pack is offered at once."""
         self.console.host.collect()
         self.workflow.application.reload()
+        if self._editor is not None:
+            self._editor.set_installed(self.console.host.protocols)
+        if self._comparison is not None:  # it copied the protocols: open it anew
+            was_open = self._comparison.isVisible()
+            self._comparison.close()
+            self._comparison.deleteLater()
+            self._comparison = None
+            if was_open:
+                self.show_comparison()
         refused = [
             item
             for record in self.console.host.records.values()
@@ -1015,6 +1035,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if dialog.folder is not None:
             self.settings.setValue("scenarios_dir", str(dialog.folder))
         scenario = dialog.chosen()
+        dialog.deleteLater()
         if accepted and scenario is not None:
             self.play_scenario(scenario)
 
@@ -1025,9 +1046,12 @@ class MainWindow(QtWidgets.QMainWindow):
         happens (there is no scripted operator here), and the end of the session is debriefed
         against what the scenario expects. Returns False if it cannot be played.
         """
-        if self._treating():
+        if self._treating() or self._connecting:
             QtWidgets.QMessageBox.information(
-                self, "Session running", "Stop the session before playing a scenario."
+                self,
+                "Scenario cannot play now",
+                "Stop the session, or wait for the machine being connected, before playing "
+                "a scenario.",
             )
             return False
         if scenario.protocol not in self.console.host.protocols:
@@ -1057,6 +1081,11 @@ class MainWindow(QtWidgets.QMainWindow):
                 "danger",
             )
         return True
+
+    def _end_scenario(self) -> None:
+        self.scenario = None
+        self.client_reactions = None
+        self.scenario_label.hide()
 
     def _connect_simulator(self, scenario: Scenario) -> bool:
         """Connect the simulated machine at once (it opens no port, so this does not block),

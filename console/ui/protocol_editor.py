@@ -76,15 +76,11 @@ class ProtocolEditor(QtWidgets.QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("protocolEditor")
-        self.installed = dict(protocols)
         self.capabilities = capabilities
         self.machine_name = machine_name
         self.catalog = zone_catalog()
         self._packs_folder = Path(packs_folder) if packs_folder is not None else None
-        #: Installed protocols that come from packs (shipped or the trainer's): a pack may
-        #: replace those; any other installed id belongs to a plugin and would refuse the pack.
-        shipped_and_own, _broken = packs.load_packs(self.packs_folder())
-        self._pack_ids = {protocol.id for protocol in shipped_and_own}
+        self._take_installed(protocols)
         #: The file the content came from or was last saved to.
         self.path: Path | None = None
         self._dirty = False
@@ -229,6 +225,19 @@ class ProtocolEditor(QtWidgets.QDialog):
     def dirty(self) -> bool:
         """True when there are changes not saved to a file."""
         return self._dirty
+
+    def _take_installed(self, protocols: Mapping[str, Protocol]) -> None:
+        self.installed = dict(protocols)
+        #: Installed protocols that come from packs (shipped or the trainer's): a pack may
+        #: replace those; any other installed id belongs to a plugin and would refuse the pack.
+        shipped_and_own, _broken = packs.load_packs(self.packs_folder())
+        self._pack_ids = {protocol.id for protocol in shipped_and_own}
+
+    def set_installed(self, protocols: Mapping[str, Protocol]) -> None:
+        """The installed protocols changed (a pack saved, the packs folder read again)."""
+        self._take_installed(protocols)
+        self.toolbar.set_installed(self.installed.values())
+        self._revalidate()
 
     def set_machine(self, capabilities: Capabilities | None, machine_name: str = "") -> None:
         """Check against another machine (None: the hard limits only)."""
