@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -37,6 +38,24 @@ def _no_own_packs(
 ) -> None:
     """The developer's own protocol packs must not change what tests load: an empty folder."""
     monkeypatch.setenv("MC_CONSOLE_PACKS_DIR", str(tmp_path_factory.mktemp("packs")))
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_windows() -> Iterator[None]:
+    """Delete every window a test leaves behind (after pytest-qt has closed its own): a hidden
+    window's timers (the scope's 40 fps) would otherwise keep running under every later test."""
+    yield
+    if "PySide6.QtWidgets" not in sys.modules:
+        return  # this test never touched Qt
+    from PySide6 import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        return
+    for widget in QtWidgets.QApplication.topLevelWidgets():
+        widget.hide()  # not close(): no "session running?" question after the test
+        widget.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture
