@@ -124,8 +124,10 @@ def format_step_duration(seconds: float) -> str:
         return f"{seconds!r}"
     if float(seconds).is_integer():
         return format_duration(seconds)
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
+    # To the millisecond, rounded before splitting so that 59.9996 s never reads "0:60".
+    minutes, rest = divmod(round(seconds, 3), 60)
+    whole, fraction = f"{rest:06.3f}".rstrip("0").split(".")
+    return f"{int(minutes)}:{whole}" + (f".{fraction}" if fraction else "")
 
 
 # -- rows --------------------------------------------------------------------------------------

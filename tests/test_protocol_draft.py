@@ -198,3 +198,11 @@ def test_reading_a_pack_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("seconds", [10.0, 90.5, 150.0, 599.0, 3723.0])
 def test_a_step_duration_reads_back_as_written(seconds: float) -> None:
     assert parse_duration(format_step_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(90.0, "1:30"), (90.5, "1:30.5"), (90.04, "1:30.04"), (75.125, "1:15.125"), (59.9996, "1:00")],
+)
+def test_a_duration_shows_its_fraction_and_never_reads_sixty_seconds(seconds, text) -> None:
+    assert format_step_duration(seconds) == text

@@ -33,7 +33,15 @@ def _press(qtbot, window: MainWindow, sequence: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(0, "00:00.0"), (75.25, "01:15.2"), (3725, "1:02:05"), (-3, "00:00.0")]
+    ("seconds", "text"),
+    [
+        (0, "00:00.0"),
+        (75.25, "01:15.2"),
+        (59.96, "01:00.0"),
+        (3599.97, "1:00:00"),
+        (3725, "1:02:05"),
+        (-3, "00:00.0"),
+    ],
 )
 def test_simulated_time_readout(seconds, text) -> None:
     assert format_clock(seconds) == text
@@ -68,6 +76,9 @@ def test_holding_time_holds_the_session_and_a_step_plays_one_second(qtbot, windo
     engine = window.engine
     clock = window.console.time_control
     qtbot.waitUntil(lambda: clock.now() > 2.0, timeout=5000)
+    _press(qtbot, window, "Ctrl+Shift+Space")  # a single step is for held time only
+    qtbot.wait(300)  # three simulated seconds: a step taken now would have held time
+    assert not clock.paused
     _press(qtbot, window, "Ctrl+Space")
     assert clock.paused
     assert window.time_control.pause_button.isChecked()

@@ -17,12 +17,12 @@ STEP_S = 1.0
 
 def format_clock(seconds: float) -> str:
     """``MM:SS.s`` (or ``H:MM:SS``) of simulated time."""
-    seconds = max(0.0, seconds)
-    if seconds >= 3600:
-        hours, rest = divmod(int(seconds), 3600)
+    tenths = round(max(0.0, seconds) * 10)  # rounded first: 59.96 s reads 01:00.0, not 00:60.0
+    if tenths >= 36_000:
+        hours, rest = divmod(tenths // 10, 3600)
         return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes):02d}:{rest:04.1f}"
+    minutes, rest = divmod(tenths, 600)
+    return f"{minutes:02d}:{rest // 10:02d}.{rest % 10}"
 
 
 class TimeControlBar(QtWidgets.QFrame):
@@ -132,15 +132,14 @@ class TimeControlBar(QtWidgets.QFrame):
     def toggle_time(self) -> None:
         """Hold simulated time, or let it run again."""
         if self._clock is not None:
-            self.pause_button.setChecked(not self._clock.paused)
+            self._hold(not self._clock.paused)
 
     def single_step(self) -> None:
-        """Play one step of simulated time and hold again."""
-        if self._clock is None:
+        """While time is held: play one step of simulated time and hold again."""
+        if self._clock is None or not self._clock.paused:
             return
         self._clock.step(STEP_S)
         self.refresh()
-        self.changed.emit()
 
     def _shift_speed(self, direction: int) -> None:
         if self._clock is None:
@@ -151,15 +150,17 @@ class TimeControlBar(QtWidgets.QFrame):
         self.set_speed(speeds[index])
 
     def _pause_toggled(self, held: bool) -> None:
-        if self._clock is None or held == self._clock.paused:
-            self.refresh()
-            return
+        if self._clock is not None:
+            self._hold(held)
+
+    def _hold(self, held: bool) -> None:
+        """Tell the clock; :meth:`refresh` shows it and announces the change."""
+        assert self._clock is not None
         if held:
             self._clock.pause()
         else:
             self._clock.resume()
         self.refresh()
-        self.changed.emit()
 
     # -- showing ---------------------------------------------------------------------------
 
@@ -181,7 +182,7 @@ class TimeControlBar(QtWidgets.QFrame):
             self.setProperty("held", held)
             self.style().unpolish(self)
             self.style().polish(self)
-            self.changed.emit()  # a single step ended: the banner says time is held again
+            self.changed.emit()  # held or running again (also when a single step ends)
 
     def describe(self) -> str:
         """``time held`` / ``×10 speed`` / ``real time`` for banners."""
