@@ -218,3 +218,20 @@ def test_a_stop_pressed_during_a_tick_is_not_held_by_a_paused_clock(simulator_in
     assert engine.state is EngineState.ABORTED
     assert clock.paused and not machine.status().output_on
     engine.close()
+
+
+def test_views_read_a_smooth_time_between_ticks_that_never_runs_ahead() -> None:
+    clock = TrainerClock(1.0)
+    assert clock.display_now() == 0.0  # nobody waits: nothing to carry forward
+    waiter = threading.Thread(target=clock.wait_until, args=(0.6,))
+    waiter.start()
+    time.sleep(0.3)
+    assert clock.now() == 0.0  # the engine's time moves only when it arrives
+    assert 0.2 < clock.display_now() < 0.6
+    clock.pause()
+    held = clock.display_now()
+    time.sleep(0.1)
+    assert clock.display_now() == held == clock.now()
+    clock.resume()
+    waiter.join(2.0)
+    assert clock.now() == 0.6 and clock.display_now() == 0.6

@@ -169,6 +169,7 @@ class TrainerClock(Clock):
         self._speed = float(speed)
         self._paused = False
         self._hold_at: float | None = None  # a single step pauses again here
+        self._target: float | None = None  # where a waiting engine's time is heading
         self._anchor_wall = time.monotonic()
         self._anchor_sim = self._now
 
@@ -176,6 +177,20 @@ class TrainerClock(Clock):
 
     def now(self) -> float:
         return self._now
+
+    def display_now(self) -> float:
+        """For views only: simulated time between two engine ticks, as the pace carries it.
+
+        :meth:`now` moves in the engine's ticks (50 ms of simulated time), which an animation
+        shows as steps at real time; this reading moves smoothly, never past the time the engine
+        is waiting for, and stands still while time is held.
+        """
+        with self._cond:
+            target = self._target
+            if self._paused or target is None:
+                return self._now
+            estimate = self._anchor_sim + (time.monotonic() - self._anchor_wall) * self._speed
+            return min(max(self._now, estimate), target)
 
     @property
     def speed(self) -> float:
@@ -230,11 +245,13 @@ class TrainerClock(Clock):
         with self._cond:
             while self._now < t:
                 if wake is not None and wake.is_set():
+                    self._target = None
                     return
                 if self._paused:
                     self._cond.wait(_POLL_S)
                     continue
                 target = t if self._hold_at is None else min(t, self._hold_at)
+                self._target = target
                 delay = self._anchor_wall + (target - self._anchor_sim) / self._speed
                 delay -= time.monotonic()
                 if delay > 0:
@@ -244,6 +261,7 @@ class TrainerClock(Clock):
                     self._anchor_wall = time.monotonic()
                     self._anchor_sim = target
                 self._now = max(self._now, target)
+                self._target = None
                 if self._hold_at is not None and self._now >= self._hold_at:
                     self._paused = True
                     self._hold_at = None

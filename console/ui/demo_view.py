@@ -74,10 +74,6 @@ class Clock(Interface):
 
 
 # ---------------------------------------------------------------------------------------------
-# Face drawing shared by the demonstration's and the comparison's maps
-
-
-# ---------------------------------------------------------------------------------------------
 # The face map with the moving probes
 
 
@@ -532,8 +528,12 @@ class DemonstrationView(QtWidgets.QWidget):
         return self._timer.isActive()
 
     def now(self) -> float:
-        """The session clock's reading (0 before a clock is set)."""
-        return self._clock.now() if self._clock is not None else 0.0
+        """The session clock's reading (0 before a clock is set); the trainer's clock gives its
+        smooth reading between engine ticks, so the probes glide at real time too."""
+        if self._clock is None:
+            return 0.0
+        smooth = getattr(self._clock, "display_now", None)
+        return smooth() if smooth is not None else self._clock.now()
 
     # -- Qt events -------------------------------------------------------------------------
 
