@@ -7,6 +7,8 @@ the right step, and the comparison must show the protocols side by side on share
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -247,8 +249,15 @@ def test_a_real_session_drives_the_view(view: DemonstrationView, qtbot, make_eng
     assert drawn is not None and np.abs(drawn).max() > 250.0
 
 
+class RunningClock:
+    """A session clock that runs with the wall clock."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+
 def test_animation_timer_runs_only_while_shown(view: DemonstrationView, qtbot) -> None:
-    view.set_clock(FakeClock())
+    view.set_clock(RunningClock())
     view.set_protocol(lifting_protocol())
     assert not view.animating
     view.show()
@@ -260,6 +269,20 @@ def test_animation_timer_runs_only_while_shown(view: DemonstrationView, qtbot) -
     assert not view.animating
     view.show()
     assert view.animating
+
+
+def test_while_time_is_held_no_frame_is_drawn(view: DemonstrationView, qtbot) -> None:
+    clock = FakeClock(10.0)
+    view.set_clock(clock)
+    view.set_protocol(lifting_protocol())
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.wait(100)
+    frames = view.frames
+    qtbot.wait(200)  # six timer ticks on a held clock
+    assert view.frames == frames
+    clock.t = 10.5
+    qtbot.waitUntil(lambda: view.frames == frames + 1, timeout=1000)
 
 
 def test_simulation_banner_and_full_screen_key(view: DemonstrationView, qtbot) -> None:

@@ -406,7 +406,8 @@ class DemonstrationView(QtWidgets.QWidget):
         self._origin_s = 0.0
         self._shown_step: object = None  # the step whose envelope and ranges are drawn
         self._shown_key: tuple = ()  # what the step's texts were drawn from
-        self.frames = 0  #: animation frames drawn (tests)
+        self.frames = 0  #: animation frames drawn (tests, benchmarks)
+        self._drawn: tuple = ()  # (clock reading, samples written, step shown) of the last frame
 
         self.banner = self._label("demoBanner", "", align=QtCore.Qt.AlignmentFlag.AlignCenter)
         self.banner.hide()
@@ -567,6 +568,11 @@ class DemonstrationView(QtWidgets.QWidget):
     def tick(self) -> None:
         """One animation frame: probes, times and plots at the clock's present reading."""
         now = self.now()
+        ring = self._ring
+        drawn = (now, ring.total_written if ring is not None else -1, self._shown_key)
+        if drawn == self._drawn:
+            return  # time held, nothing new: the picture on screen is still right
+        self._drawn = drawn
         self.face_map.set_motion(self.demo.motion, self.demo.probe_phase(now))
         self._show_times(now)
         self.refresh_plot()
