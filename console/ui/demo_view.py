@@ -40,6 +40,7 @@ from console.ui.facemap import (
     fit_face_rect,
     paint_face,
 )
+from console.ui.restyle import repolish
 from console.zone_progress import ZoneState
 from console.zones import Point, zone_catalog
 
@@ -515,7 +516,8 @@ class DemonstrationView(QtWidgets.QWidget):
             self._show_step()
 
     def set_simulation_label(self, text: str) -> None:
-        """The simulation banner (``SIMULATION ×10``, ``PAUSED``); empty hides it."""
+        """The simulation banner (``SIMULATION — ×10 speed — no current reaches anyone``); empty
+        text hides it (a real machine)."""
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
 
@@ -611,7 +613,7 @@ class DemonstrationView(QtWidgets.QWidget):
         self.stage_label.setText(demo.stage.value)
         if self.stage_label.property("stage") != demo.stage.name.lower():
             self.stage_label.setProperty("stage", demo.stage.name.lower())
-            _repolish(self.stage_label)
+            repolish(self.stage_label)
         self.alert_label.setText(demo.alert)
         self.alert_label.setVisible(bool(demo.alert))
         self.face_map.set_states(demo.zone_states(self.catalog))
@@ -740,10 +742,5 @@ class _Tile(QtWidgets.QFrame):
             self.note.setText(note)
         if self.property("quality") != quality:
             self.setProperty("quality", quality)
-            _repolish(self)
-            _repolish(self.value)
-
-
-def _repolish(widget: QtWidgets.QWidget) -> None:
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
+            repolish(self)
+            repolish(self.value)

@@ -6,19 +6,9 @@ from collections.abc import Callable
 
 from PySide6 import QtGui, QtWidgets
 
+from console.ui.restyle import repolish, set_style_state
 
-def set_style_state(widget: QtWidgets.QWidget, name: str, value: object) -> None:
-    """Set a dynamic property that style.qss reads (``invalid``, ``level``), restyling the widget
-    only when it changes."""
-    if widget.property(name) != value:
-        widget.setProperty(name, value)
-        repolish(widget)
-
-
-def repolish(widget: QtWidgets.QWidget) -> None:
-    """Apply a dynamic property's style rules (Qt only reads them when a widget is polished)."""
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
+__all__ = ["elastic", "make_action", "repolish", "set_style_state"]
 
 
 def elastic(label: QtWidgets.QLabel) -> None:

@@ -32,6 +32,7 @@ from console.engine.events import (
 from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError, describe_ohm
 from console.faults import FaultInjector
+from console.plugins import broken_packs
 from console.protocols import Protocol
 from console.records.recorder import SessionRecorder
 from console.records.store import RecordError, RecordStore
@@ -48,6 +49,7 @@ from console.ui.machine_dialog import MachineChoice, MachineDialog
 from console.ui.protocol_compare import ProtocolComparison
 from console.ui.protocol_editor import ProtocolEditor
 from console.ui.records_panel import RecordsPanel
+from console.ui.restyle import repolish
 from console.ui.scenario_dialog import ScenarioDialog
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
 from console.ui.time_control import TimeControlBar
@@ -602,8 +604,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.machine_label.setText(
                 f"Machine: {ident.model} · serial {ident.serial} · firmware {ident.firmware}{port} · connected"
             )
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
+        repolish(self.banner)
         if getattr(self, "demo_view", None) is not None:
             self._follow_in_demonstration()
 
@@ -767,8 +768,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if isinstance(event, StateChanged):
             self.state_label.setText(f"Engine: {event.state.value}")
             self.state_label.setProperty("state", event.state.value)
-            self.state_label.style().unpolish(self.state_label)
-            self.state_label.style().polish(self.state_label)
+            repolish(self.state_label)
             if event.state is EngineState.PAUSED and not self.alert.isVisible():
                 self._show_alert(
                     "Paused — output is off. Press Resume (Space) to ramp back up.", "warning"
@@ -840,8 +840,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.contact_label.setText(f"Contact {describe_ohm(impedance)} · {quality}")
         if self.contact_label.property("quality") != quality:
             self.contact_label.setProperty("quality", quality)
-            self.contact_label.style().unpolish(self.contact_label)
-            self.contact_label.style().polish(self.contact_label)
+            repolish(self.contact_label)
 
     def _refresh_map(self) -> None:
         engine = self.engine
@@ -869,8 +868,7 @@ class MainWindow(QtWidgets.QMainWindow):
             level = "danger"
         self.alert.setText(text)
         self.alert.setProperty("level", level)
-        self.alert.style().unpolish(self.alert)
-        self.alert.style().polish(self.alert)
+        repolish(self.alert)
         self.alert.show()
 
     def _sync_controls(self) -> None:
@@ -1012,16 +1010,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self._comparison = None
             if was_open:
                 self.show_comparison()
-        refused = [
-            item
-            for record in self.console.host.records.values()
-            for item in record.refused
-            if item.startswith("protocol pack:")
-        ]
-        if refused:
+        broken = broken_packs(self.console.host)
+        if broken:
             self._show_alert(
-                "Some protocol packs are broken and were not loaded: "
-                + "; ".join(item.removeprefix("protocol pack: ") for item in refused),
+                "Some protocol packs are broken and were not loaded: " + "; ".join(broken),
                 "warning",
             )
 
@@ -1129,28 +1121,22 @@ class MainWindow(QtWidgets.QMainWindow):
     def _debrief(self, summary: SessionSummary) -> None:
         """Tell the trainer how the session compares with what the scenario expects."""
         assert self.scenario is not None
-        problems = self.scenario.judge(outcome_of(summary), summary, self.client_reactions)
-        met = (
-            ", ".join(
-                [e.kind.value.replace("_", " ") for e in summary.events]
-                + [
-                    f"client {r.kind}"
-                    for r in (self.client_reactions.reactions if self.client_reactions else [])
-                ]
-            )
-            or "no events"
-        )
+        outcome = outcome_of(summary)
+        problems = self.scenario.judge(outcome, summary, self.client_reactions)
         if problems:
             self._show_alert(
                 f"Scenario debrief — {self.scenario.title}: " + "; ".join(problems) + ".",
                 "warning",
             )
-        else:
-            self._show_alert(
-                f"Scenario debrief — {self.scenario.title}: played as designed "
-                f"({outcome_of(summary)}; {met}).",
-                "ok",
-            )
+            return
+        reactions = self.client_reactions.reactions if self.client_reactions else []
+        met = [e.kind.value.replace("_", " ") for e in summary.events]
+        met += [f"client {r.kind}" for r in reactions]
+        self._show_alert(
+            f"Scenario debrief — {self.scenario.title}: played as designed "
+            f"({outcome}; {', '.join(met) or 'no events'}).",
+            "ok",
+        )
 
     def show_zone(self, zone_id: str) -> None:
         """What the protocol plans for a zone and what was delivered there."""

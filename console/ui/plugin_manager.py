@@ -22,6 +22,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from console import plugin_settings
 from console.plugin_settings import LastDriverPluginError, read_plugin_settings, set_plugin_disabled
 from console.plugins import DISABLE_ENV, PluginHost, PluginRecord
+from console.ui.restyle import repolish
 
 #: Column order of the plugin list.
 COLUMNS = ("Plugin", "Version", "Origin", "API", "Hooks", "Registers", "Status")
@@ -406,6 +407,5 @@ class PluginManagerDialog(QtWidgets.QDialog):
     def _say(self, text: str, level: str) -> None:
         self.banner.setText(text)
         self.banner.setProperty("level", level)
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
+        repolish(self.banner)
         self.banner.show()

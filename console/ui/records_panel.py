@@ -33,6 +33,7 @@ from console.records.store import (
     StoreUnavailableError,
 )
 from console.screening import contraindications
+from console.ui.restyle import repolish
 from console.zones import Side, zone_catalog
 
 T = TypeVar("T")
@@ -934,8 +935,7 @@ class RecordsPanel(QtWidgets.QWidget):
         # The banner's text is styled by its frame's level too (a descendant selector), and Qt
         # re-evaluates only the widget that is polished.
         for widget in (frame, self.banner):
-            widget.style().unpolish(widget)
-            widget.style().polish(widget)
+            repolish(widget)
 
 
 def _session_numbers(sessions: Sequence[SessionRow], starts: Sequence[datetime]) -> list[int]:

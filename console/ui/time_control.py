@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from console.engine.clock import TRAINER_SPEEDS, TrainerClock
+from console.ui.restyle import repolish
 
 #: How much simulated time one press of Step plays.
 STEP_S = 1.0
@@ -180,8 +181,7 @@ class TimeControlBar(QtWidgets.QFrame):
             button.setChecked(abs(float(button.property("speed")) - clock.speed) < 1e-9)
         if self.property("held") != held:  # restyle only on a change (this runs 10 times a second)
             self.setProperty("held", held)
-            self.style().unpolish(self)
-            self.style().polish(self)
+            repolish(self)
             self.changed.emit()  # held or running again (also when a single step ends)
 
     def describe(self) -> str:

@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtWidgets
 from console.protocols import Protocol, comfort_notes
 from console.report import format_duration
 from console.screening import ScreeningError, Severity, contraindications
+from console.ui.restyle import repolish
 from console.workflow import (
     CLEANSING_CHECKLIST,
     MOISTURIZATION_CHECKLIST,
@@ -194,8 +195,7 @@ class ConsultationPage(QtWidgets.QWidget):
             )
             self.verdict.setText("Screening clear: treatment may go ahead" + overridden + ".")
             self.verdict.setProperty("level", "ok")
-        self.verdict.style().unpolish(self.verdict)
-        self.verdict.style().polish(self.verdict)
+        repolish(self.verdict)
 
 
 class ChecklistPage(QtWidgets.QWidget):
@@ -464,8 +464,7 @@ class WorkflowPanel(QtWidgets.QWidget):
             reasons = self.visit.blockers(stage) if stage > current else []
             button.setToolTip("\n".join(reasons) if reasons else stage.title)
             button.setProperty("blocked", bool(reasons))
-            button.style().unpolish(button)
-            button.style().polish(button)
+            repolish(button)
         if not keep_message:
             if current < Stage.FOLLOW_UP:
                 upcoming = Stage(current + 1)
