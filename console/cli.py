@@ -31,7 +31,7 @@ from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError
 from console.faults import FaultInjector, FaultSpec, parse_fault_spec
 from console.plugin_settings import read_plugin_settings
-from console.plugins import PluginHost, load_plugins
+from console.plugins import PluginHost, broken_packs, load_plugins
 from console.protocols import Protocol, comfort_notes
 from console.records.cli_commands import add_record_commands
 from console.records.store import StoreUnavailableError
@@ -637,12 +637,8 @@ def _note_failures(host: PluginHost) -> None:
             "see 'mc-console plugins'",
             file=sys.stderr,
         )
-    for record in host.records.values():
-        for item in record.refused:
-            if item.startswith("protocol pack: "):  # a trainer's file: say what to fix, and where
-                print(
-                    f"mc-console: warning: {item.replace(': ', ' skipped: ', 1)}", file=sys.stderr
-                )
+    for problem in broken_packs(host):  # a trainer's file: say what to fix, and where
+        print(f"mc-console: warning: protocol pack skipped: {problem}", file=sys.stderr)
 
 
 def _print_summary(summary: SessionSummary, out: TextIO) -> None:

@@ -59,6 +59,20 @@ class PluginRecord:
         return self.error is None and not self.blocked
 
 
+#: How a broken protocol file a plugin returned is listed among its refused items.
+BROKEN_PACK = "protocol pack: "
+
+
+def broken_packs(host: PluginHost) -> list[str]:
+    """Every protocol file a plugin could not read, as ``file, line N: reason``."""
+    return [
+        item.removeprefix(BROKEN_PACK)
+        for record in host.records.values()
+        for item in record.refused
+        if item.startswith(BROKEN_PACK)
+    ]
+
+
 class PluginHost:
     """Owns the pluggy manager and the registries of drivers and protocols.
 
@@ -216,7 +230,7 @@ class PluginHost:
         for protocol in items:
             if isinstance(protocol, ProtocolError):
                 # A file-reading plugin's broken file: shown to the clinic, the rest still count.
-                record.refused.append(f"protocol pack: {protocol}")
+                record.refused.append(f"{BROKEN_PACK}{protocol}")
                 continue
             if not isinstance(protocol, Protocol):
                 record.refused.append(f"protocol {protocol!r}: not a Protocol")

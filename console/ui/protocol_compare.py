@@ -45,7 +45,7 @@ def region_colour(region: str) -> QtGui.QColor:
 
 
 def distinct_waveforms(protocol: Protocol) -> list[Waveform]:
-    """Every different waveform the protocol uses, lowest current first."""
+    """Every different waveform the protocol uses: by frequency, then shape, then current."""
     return sorted(
         dict.fromkeys(step.waveform for step in protocol.steps),
         key=lambda w: (w.frequency_hz, w.shape.value, w.current_ua),

@@ -68,7 +68,7 @@ def describe_scenario(scenario: Scenario) -> str:
     )
     parts.append(
         f"<p><b>Expected:</b> the session ends <i>{e(scenario.expect_outcome)}</i>; "
-        f"safety events: {e(events)}.</p>"
+        f"events to meet: {e(events)}.</p>"
     )
     parts.append(f"<p style='color:#607d8b'>File: {e(scenario.source)}</p>")
     return "".join(parts)
