@@ -32,7 +32,7 @@ from console.engine.events import (
     StateChanged,
     StepStarted,
 )
-from console.engine.safety import SafetyLimits
+from console.engine.safety import ContactQuality, SafetyLimits, contact_quality
 from console.probe_paths import ProbeMotion, motion_for_step
 from console.protocols import Protocol, Step
 from console.waveforms import Waveform, polarity_sign, sampled_pulse, unit_pulse
@@ -149,28 +149,12 @@ class IdealTimeline:
         return result
 
 
-class ContactQuality(enum.StrEnum):
-    """The probes' contact, as the operator reads it."""
-
-    UNKNOWN = "—"
-    GOOD = "good"
-    LOST = "lost"
-    SHORT = "short"
-
-
-def contact_quality(
+def contact_quality_kohm(
     impedance_kohm: float | None, limits: SafetyLimits | None = None
 ) -> ContactQuality:
-    """Good inside the safety supervisor's contact window, lost above it, short below it."""
-    if impedance_kohm is None:
-        return ContactQuality.UNKNOWN
-    limits = limits or SafetyLimits()
-    ohm = impedance_kohm * 1000.0
-    if ohm > limits.contact_max_ohm:
-        return ContactQuality.LOST
-    if ohm < limits.contact_min_ohm:
-        return ContactQuality.SHORT
-    return ContactQuality.GOOD
+    """:func:`console.engine.safety.contact_quality` of a reading in kΩ, as Progress reports it."""
+    ohm = None if impedance_kohm is None else impedance_kohm * 1000.0
+    return contact_quality(ohm, limits or SafetyLimits())
 
 
 class Stage(enum.StrEnum):
@@ -253,7 +237,7 @@ class Demonstration:
             self.setpoint_ua = event.setpoint_ua
             self.target_ua = event.target_ua
             self.impedance_kohm = event.impedance_kohm
-            self.contact = contact_quality(event.impedance_kohm, self.limits)
+            self.contact = contact_quality_kohm(event.impedance_kohm, self.limits)
             if self.contact is ContactQuality.GOOD and self.stage in (Stage.RAMPING, Stage.RUNNING):
                 self.alert = ""
         elif isinstance(event, SafetyEventRaised):

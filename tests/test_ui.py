@@ -144,3 +144,16 @@ def test_scope_curves_hold_the_engine_samples(qtbot, window) -> None:
     np.testing.assert_array_equal(x, expected_x)
     np.testing.assert_array_equal(y, expected_y)
     assert np.abs(y).max() == pytest.approx(np.abs(samples.current_ua).max())
+
+
+@pytest.mark.timeout(60)
+def test_touching_probes_read_as_a_short_not_as_a_lifted_probe(qtbot, window) -> None:
+    prepare_demo_visit(window, "toning")
+    window.start_session()
+    machine = window.console.driver
+    machine.schedule(SimFault.SHORT_CIRCUIT, at_s=6.0)
+    _advance(qtbot, window, 7.0)
+    qtbot.waitUntil(lambda: window.engine.state is EngineState.PAUSED, timeout=5000)
+    qtbot.waitUntil(lambda: "short" in window.contact_label.text(), timeout=5000)
+    assert window.contact_label.property("quality") == "short"
+    assert "Short circuit" in window.alert.text()

@@ -7,6 +7,7 @@ capabilities are clamped (:meth:`Capabilities.clamped`) and every step is checke
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 
@@ -109,11 +110,32 @@ class ContactMonitor:
         impedance = math.sqrt(self._sum_v2 / self._sum_i2) if self._sum_i2 > 0 else math.inf
         self.reset()
         self.impedance_ohm = impedance
-        if impedance > self.limits.contact_max_ohm:
+        quality = contact_quality(impedance, self.limits)
+        if quality is ContactQuality.LOST:
             return ("open", impedance)
-        if impedance < self.limits.contact_min_ohm:
+        if quality is ContactQuality.SHORT:
             return ("short", impedance)
         return None
+
+
+class ContactQuality(enum.StrEnum):
+    """The probes' contact, as the operator reads it."""
+
+    UNKNOWN = "—"
+    GOOD = "good"
+    LOST = "lost"
+    SHORT = "short"
+
+
+def contact_quality(impedance_ohm: float | None, limits: SafetyLimits) -> ContactQuality:
+    """Good inside the contact window, lost above it (a lifted probe), short below it."""
+    if impedance_ohm is None:
+        return ContactQuality.UNKNOWN
+    if impedance_ohm > limits.contact_max_ohm:
+        return ContactQuality.LOST
+    if impedance_ohm < limits.contact_min_ohm:
+        return ContactQuality.SHORT
+    return ContactQuality.GOOD
 
 
 def over_current(stats: BlockStats, setting_ua: float, limits: SafetyLimits) -> bool:

@@ -20,7 +20,6 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from console.demonstration import (
-    ContactQuality,
     Demonstration,
     Stage,
     ideal_current,
@@ -28,7 +27,7 @@ from console.demonstration import (
 )
 from console.engine.events import EngineEvent
 from console.engine.ringbuffer import SampleRing
-from console.engine.safety import describe_ohm
+from console.engine.safety import ContactQuality, describe_ohm
 from console.probe_paths import ProbeMotion
 from console.protocols import Protocol
 from console.report import format_duration

@@ -30,7 +30,7 @@ from console.engine.events import (
     StepStarted,
 )
 from console.engine.runner import TreatmentEngine
-from console.engine.safety import PreflightError, describe_ohm
+from console.engine.safety import PreflightError, contact_quality, describe_ohm
 from console.faults import FaultInjector
 from console.plugins import broken_packs
 from console.protocols import Protocol
@@ -49,7 +49,7 @@ from console.ui.machine_dialog import MachineChoice, MachineDialog
 from console.ui.protocol_compare import ProtocolComparison
 from console.ui.protocol_editor import ProtocolEditor
 from console.ui.records_panel import RecordsPanel
-from console.ui.restyle import repolish
+from console.ui.restyle import repolish, set_style_state
 from console.ui.scenario_dialog import ScenarioDialog
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
 from console.ui.time_control import TimeControlBar
@@ -830,17 +830,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if step is not None and self.session_protocol is not None:
             self.controls.show_progress(event, step.duration_s, self.session_protocol.duration_s)
         impedance = engine.contact_ohm
+        quality = contact_quality(impedance, engine.limits)
         if impedance is None:
             self.contact_label.setText("Contact —")
-            quality = "unknown"
         else:
-            limits = engine.limits
-            good = limits.contact_min_ohm <= impedance <= limits.contact_max_ohm
-            quality = "good" if good else "lost"
-            self.contact_label.setText(f"Contact {describe_ohm(impedance)} · {quality}")
-        if self.contact_label.property("quality") != quality:
-            self.contact_label.setProperty("quality", quality)
-            repolish(self.contact_label)
+            self.contact_label.setText(f"Contact {describe_ohm(impedance)} · {quality.value}")
+        set_style_state(self.contact_label, "quality", quality.name.lower())
 
     def _refresh_map(self) -> None:
         engine = self.engine
