@@ -102,10 +102,9 @@ class FaceMapWidget(QtWidgets.QWidget):
         """The largest 0.8:1 rectangle in the widget, above the caption line."""
         caption = 3.2 * self.fontMetrics().height()
         available = QtCore.QRectF(self.rect()).adjusted(8, 8, -8, -8 - caption)
-        height = min(available.height(), available.width() / 0.8)
-        width = 0.8 * height
-        left = available.left() + (available.width() - width) / 2
-        return QtCore.QRectF(left, available.top(), width, height)
+        rect = fit_face_rect(available)
+        rect.moveTop(available.top())  # the face at the top, the caption right under it
+        return rect
 
     def _polygon(
         self, points: tuple[tuple[float, float], ...], rect: QtCore.QRectF
@@ -124,9 +123,7 @@ class FaceMapWidget(QtWidgets.QWidget):
 
     def zone_centre(self, zone_id: str) -> QtCore.QPointF:
         """Widget coordinates of a zone's label point (tests click there)."""
-        rect = self._face_rect()
-        x, y = self.catalog[zone_id].label_at
-        return QtCore.QPointF(rect.left() + x * rect.width(), rect.top() + y * rect.height())
+        return face_point(self._face_rect(), self.catalog[zone_id].label_at)
 
     # -- events ----------------------------------------------------------------------------
 
