@@ -7,14 +7,27 @@ and off the eyes. No Qt.
 from __future__ import annotations
 
 import math
+from functools import cache
 from itertools import pairwise
 
-from console.zones import Point, Zone
+from console.zones import Point, Zone, zone_catalog
 
-#: Eyes a path keeps out of: centre (client's right; the left mirrors it) and the half-axes of a
-#: keep-out ellipse a little larger than the eye.
-EYE_CENTRE: Point = (0.35, 0.375)
-EYE_KEEP_OUT = (0.075, 0.035)
+#: How far the keep-out ellipse round each eye reaches beyond the eye drawn on the map (face
+#: units, horizontally and vertically): the probes stay on the orbital bone, never on the lid.
+EYE_MARGIN = (0.015, 0.017)
+
+
+@cache
+def eye_keep_outs() -> tuple[tuple[Point, tuple[float, float]], ...]:
+    """(centre, half-axes) of the ellipse a path keeps out of, for each eye of the face drawing
+    (``resources/face_zones.json``), so the rule follows the eyes the map shows."""
+    ellipses = []
+    for shape in zone_catalog().geometry.features["eyes"]:
+        xs, ys = [p[0] for p in shape], [p[1] for p in shape]
+        centre = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
+        axes = ((max(xs) - min(xs)) / 2 + EYE_MARGIN[0], (max(ys) - min(ys)) / 2 + EYE_MARGIN[1])
+        ellipses.append((centre, axes))
+    return tuple(ellipses)
 
 
 def inside_polygon(point: Point, polygon: tuple[Point, ...]) -> bool:
@@ -91,17 +104,17 @@ def segment_in_ellipse(a: Point, b: Point, centre: Point, radii: Point) -> bool:
 
 def off_eyes(point: Point) -> Point:
     """``point``, or, if it lies over an eye, the nearest point just outside the keep-out."""
-    for centre in (EYE_CENTRE, (1.0 - EYE_CENTRE[0], EYE_CENTRE[1])):
-        dx = (point[0] - centre[0]) / EYE_KEEP_OUT[0]
-        dy = (point[1] - centre[1]) / EYE_KEEP_OUT[1]
+    for centre, axes in eye_keep_outs():
+        dx = (point[0] - centre[0]) / axes[0]
+        dy = (point[1] - centre[1]) / axes[1]
         radius = math.hypot(dx, dy)
         if radius < 1.0:
             if radius == 0.0:
                 dx, dy, radius = 0.0, 1.0, 1.0  # dead centre: out below, onto the orbital bone
             factor = 1.05 / radius  # just outside the keep-out, along the same ray
             return (
-                centre[0] + dx * factor * EYE_KEEP_OUT[0],
-                centre[1] + dy * factor * EYE_KEEP_OUT[1],
+                centre[0] + dx * factor * axes[0],
+                centre[1] + dy * factor * axes[1],
             )
     return point
 
@@ -142,10 +155,10 @@ def keep_clear(points: tuple[Point, ...] | list[Point], outline: tuple[Point, ..
 def round_eye(begin: Point, end: Point) -> list[Point]:
     """``[end]``, or the points of the keep-out rim from ``begin`` to ``end`` when the straight
     way between them crosses an eye (round the temple side when both ways are as long)."""
-    for centre in (EYE_CENTRE, (1.0 - EYE_CENTRE[0], EYE_CENTRE[1])):
-        if not segment_in_ellipse(begin, end, centre, EYE_KEEP_OUT):
+    for centre, axes in eye_keep_outs():
+        if not segment_in_ellipse(begin, end, centre, axes):
             continue
-        rx, ry = EYE_KEEP_OUT
+        rx, ry = axes
         first, last = (
             math.atan2((p[1] - centre[1]) / ry, (p[0] - centre[0]) / rx) for p in (begin, end)
         )

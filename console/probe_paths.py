@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from console.face_geometry import (
-    EYE_CENTRE,
-    EYE_KEEP_OUT,
     add,
     along,
     between,
     distance,
     distance_to_polygon,
     dot,
+    eye_keep_outs,
     into_face,
     keep_clear,
     off_eyes,
@@ -825,8 +824,8 @@ def _avoid_eyes(route: list[Point]) -> list[Point]:
     result = [route[0]]
     for end in route[1:]:
         begin = result[-1]
-        for centre in (EYE_CENTRE, (1.0 - EYE_CENTRE[0], EYE_CENTRE[1])):
-            if segment_in_ellipse(begin, end, centre, EYE_KEEP_OUT):
+        for centre, axes in eye_keep_outs():
+            if segment_in_ellipse(begin, end, centre, axes):
                 rim = LANDMARKS["outer_eye"].at
                 rim = rim if centre[0] < 0.5 else (1.0 - rim[0], rim[1])
                 if distance(rim, begin) > 1e-6 and distance(rim, end) > 1e-6:
