@@ -507,7 +507,13 @@ def cmd_scenarios(args: argparse.Namespace, out: TextIO) -> int:
     folder = Path(args.scenarios_dir) if args.scenarios_dir else None
     scenarios, problems = load_scenarios(folder)
     rows = [
-        [s.id, s.protocol, s.expect_outcome, ", ".join(s.expect_events) or "-", s.title]
+        [
+            s.id,
+            s.protocol,
+            s.expect_outcome,
+            ", ".join([*s.expect_events, *(f"client {r}" for r in s.expect_reactions)]) or "-",
+            s.title,
+        ]
         for s in scenarios.values()
     ]
     print(format_table(["id", "protocol", "outcome", "events", "title"], rows), file=out)

@@ -194,3 +194,13 @@ def test_a_scenario_expecting_a_twitch_that_nobody_lowers_does_not_pass() -> Non
     assert "expected the client to react (twitch), they did not" in sensitive.judge(
         "finished", None, reactions
     )
+
+
+def test_the_list_names_the_client_reactions_a_scenario_expects(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["scenarios"]) == 0
+    row = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("sensitive")
+    )
+    assert "client twitch" in row
