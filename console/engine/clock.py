@@ -88,8 +88,9 @@ class SteppedClock(VirtualClock):
 
     The engine may run up to :attr:`limit`; ``run_until(t)`` raises the limit and returns once the
     engine waits for a time beyond it, so the caller sees the engine at an exact simulated moment
-    (screenshots, tests, a trainer's single step). A ``wake`` event (emergency stop, pause) still
-    lets the engine tick at the current time, so a held clock never delays a stop.
+    (screenshots and tests; a trainer holds and steps time with :class:`TrainerClock`). A
+    ``wake`` event (emergency stop, pause) still lets the engine tick at the current time, so a
+    held clock never delays a stop.
     """
 
     def __init__(self, start: float = 0.0) -> None:
