@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -22,8 +20,8 @@ from PySide6 import QtCore
 
 from console.plugins import load_plugins
 from console.session import Console
-from console.ui.app import make_application, prepare_demo_visit
-from console.ui.main_window import MainWindow
+from console.ui.app import make_application
+from ui_benchmark import open_window  # the sibling script (its folder is on sys.path)
 
 SPEEDS = (1.0, 10.0, 60.0)
 
@@ -33,14 +31,7 @@ def measure(speed: float, demonstration: bool, seconds: float) -> str:
     app = make_application()
     console = Console(load_plugins(blocked=()))
     console.connect("simulator", speed=speed)
-    settings = QtCore.QSettings(
-        str(Path(tempfile.mkdtemp()) / "bench.ini"), QtCore.QSettings.Format.IniFormat
-    )
-    window = MainWindow(console, settings)
-    window.resize(1440, 900)
-    window.show_connection(console.connection)
-    window.show()
-    prepare_demo_visit(window, "lifting")
+    window = open_window(console, "lifting")
     if demonstration:
         window.show_demonstration()
         assert window.demo_view is not None

@@ -77,13 +77,9 @@ class PaintCounter(QtCore.QObject):
         return False
 
 
-def live_console(seconds: float) -> None:
-    """Figure 1."""
-    app = make_application()
-    console = Console(load_plugins())
-    # The wall clock a real machine runs on: the trainer's clock (the simulator's default) moves
-    # in engine ticks, which would hide the latency this figure is about.
-    console.connect("simulator", clock=RealClock(), sample_rate_hz=RATE_HZ)
+def open_window(console: Console, protocol_id: str) -> MainWindow:
+    """The 1440×900 main window over ``console`` (connected), with settings of its own and a
+    demonstration client at the application stage of ``protocol_id``."""
     settings = QtCore.QSettings(
         str(Path(tempfile.mkdtemp()) / "bench.ini"), QtCore.QSettings.Format.IniFormat
     )
@@ -91,7 +87,18 @@ def live_console(seconds: float) -> None:
     window.resize(1440, 900)
     window.show_connection(console.connection)
     window.show()
-    prepare_demo_visit(window, "toning")
+    prepare_demo_visit(window, protocol_id)
+    return window
+
+
+def live_console(seconds: float) -> None:
+    """Figure 1."""
+    app = make_application()
+    console = Console(load_plugins())
+    # The wall clock a real machine runs on: the trainer's clock (the simulator's default) moves
+    # in engine ticks, which would hide the latency this figure is about.
+    console.connect("simulator", clock=RealClock(), sample_rate_hz=RATE_HZ)
+    window = open_window(console, "toning")
     window.start_session()
     assert window.engine is not None, "the session did not start"
     window.scope.set_window(WINDOW_S)
