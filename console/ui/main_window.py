@@ -570,7 +570,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._sync_controls()
 
     def _update_banner(self, connection: Connection | None) -> None:
-        for action in getattr(self, "time_actions", ()):
+        for action in self.time_actions:
             action.setEnabled(self.time_control.clock is not None)
         if connection is None:
             self.time_control.bind(None)
@@ -605,8 +605,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 f"Machine: {ident.model} · serial {ident.serial} · firmware {ident.firmware}{port} · connected"
             )
         repolish(self.banner)
-        if getattr(self, "demo_view", None) is not None:
-            self._follow_in_demonstration()
+        self._follow_in_demonstration()
 
     # -- session ---------------------------------------------------------------------------
 
@@ -681,8 +680,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scope.attach(engine.ring, engine.capabilities.sample_rate_hz, self.console.clock.now())
         self._session_origin_s = self.console.clock.now()
         self.time_control.set_origin(self._session_origin_s)
-        if self.demo_view is not None:
-            self._follow_in_demonstration()
+        self._follow_in_demonstration()
         self.scope.set_fixed_ranges(
             1.2 * max(step.waveform.current_ua for step in protocol.steps),
             engine.capabilities.compliance_v,
