@@ -1,7 +1,7 @@
 """What a simulated client shows that no machine measures: a muscle twitching under the probes.
 
 In a clinic the operator's eyes catch it: visible twitching means the current is too high for
-this client, and the operator lowers the intensity (DESIGN.md, facts from practice). A training
+this client, and the operator lowers the intensity (docs/safety.md, sources). A training
 scenario gives its simulated client a threshold; :class:`ClientReactions` watches the engine's
 progress and says when the client twitches, when it stops, and whether the trainee lowered the
 intensity. No Qt and no engine internals: it is an engine subscriber like any other.

@@ -28,7 +28,7 @@ from console.waveforms import Polarity, Waveform, WaveShape
 from console.zones import ZoneCatalog
 
 CATEGORIES = ("lifting", "toning", "circulation", "other")
-#: The fixed frequencies clinical units offer (DESIGN.md, facts from practice): the frequency
+#: The fixed frequencies clinical units offer (docs/safety.md, sources): the frequency
 #: editor's up/down keys step through these, or through the machine's own choices.
 CLINICAL_FREQUENCIES_HZ = (0.5, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0, 100.0, 160.0, 200.0, 1000.0)
 #: What "Add step" starts from in an empty table: a gentle lifting step on the first zone.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-#: Microcurrent is by definition under 1 mA (DESIGN.md, safety rule 1).
+#: Microcurrent is by definition under 1 mA (docs/safety.md, rule 1).
 HARD_MAX_CURRENT_UA = 1000.0
 #: Clinical units adjust current in steps of 10 µA.
 CURRENT_STEP_UA = 10.0

@@ -1,4 +1,4 @@
-"""Safety rules 1–5 of DESIGN.md, each on the simulated machine with a virtual clock."""
+"""Safety rules 1–5 of docs/safety.md, each on the simulated machine with a virtual clock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Regression guard for the PySide6 6.12.0 / CPython 3.11 crash (DESIGN.md, known pitfalls).
+"""Regression guard for the PySide6 6.12.0 / CPython 3.11 crash (docs/design.md, known pitfalls).
 
 PySide6 6.12.0 drops a reference to ``True`` on every signal emission; after ~10^5 emissions the
 interpreter dies with "Fatal Python error: bool_dealloc". A live scope emits that many within

@@ -1,6 +1,6 @@
 """Safety rules as code: the limits, the checks before start, and the judgement of each block.
 
-DESIGN.md's safety rules 1–5 live here and in ``runner.py``. These functions decide; the runner
+Rules 1–5 of docs/safety.md live here and in ``runner.py``. These functions decide; the runner
 acts on their decisions in the engine thread. No plugin can change the hard limits: drivers'
 capabilities are clamped (:meth:`Capabilities.clamped`) and every step is checked against both.
 """
