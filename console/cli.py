@@ -17,7 +17,7 @@ from typing import TextIO
 from console import __version__
 from console.client_reactions import ClientReactions, Reaction
 from console.drivers import DriverError
-from console.engine.clock import Clock, ScaledClock, VirtualClock
+from console.engine.clock import MAX_SPEED
 from console.engine.events import (
     EngineEvent,
     EngineState,
@@ -37,6 +37,7 @@ from console.records.cli_commands import add_record_commands
 from console.records.store import StoreUnavailableError
 from console.report import format_duration, format_table, zone_summary_rows
 from console.scenarios import Scenario, load_scenarios, outcome_of
+from console.session import Console, ConsoleError
 from console.waveforms import CURRENT_STEP_UA
 from console.zones import zone_catalog
 
@@ -338,59 +339,62 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     host = load_plugins()
     _note_failures(host)
     protocol = _protocol(host, args.protocol or scenario.protocol)  # type: ignore[union-attr]
-    info = host.drivers.get(args.driver)
-    if info is None:
+    if args.driver not in host.drivers:
         known = ", ".join(sorted(host.drivers)) or "none (is the package installed?)"
         raise UsageError(f"unknown driver {args.driver!r}; known drivers: {known}")
-    clock = _clock(args.speed, simulated=info.simulated)
-    options: dict[str, object] = {"clock": clock}
-    if args.port:
-        options["port"] = args.port
+    options: dict[str, object] = {}
     if args.sample_rate is not None:
         options["sample_rate_hz"] = args.sample_rate
     if args.seed is not None:
         options["seed"] = args.seed
     if scenario is not None and scenario.skin is not None:
         options["skin"] = scenario.skin
+    console = Console(host)
     try:
-        driver = info.factory(**options)
-    except DriverError as error:
-        raise UsageError(f"driver {info.id!r}: {error}") from None
-    faults = _faults(args.inject, driver)
+        console.connect(args.driver, args.port, _speed(args.speed), **options)
+    except ConsoleError as error:
+        raise UsageError(str(error)) from None
+    try:
+        return _run_connected(args, console, protocol, scenario, out)
+    finally:
+        console.disconnect()
+
+
+def _run_connected(
+    args: argparse.Namespace,
+    console: Console,
+    protocol: Protocol,
+    scenario: Scenario | None,
+    out: TextIO,
+) -> int:
+    """The treatment on the machine ``console`` has connected, to its end."""
+    assert console.connection is not None
+    info = console.connection.info
+    faults = _faults(args.inject, console.driver)
     if scenario is not None:
-        if not isinstance(driver, FaultInjector):
+        if not isinstance(console.driver, FaultInjector):
             raise UsageError("a scenario plays on the simulated machine")
         faults += list(scenario.faults)
         print(f"Scenario: {scenario.title}\nTeaching goal: {scenario.goal}", file=out)
         if args.resume_after is None:
             args.resume_after = scenario.resume_after_s
-    engine = TreatmentEngine(driver, info, clock, notify_hook=host.notify)
     printer = ProgressPrinter(out, protocol, live=out.isatty())
-    engine.subscribe(printer)
-    reactions = _watch_client(scenario, protocol, engine, out) if scenario else None
     try:
-        engine.prepare(protocol, scenario.screening().evaluate() if scenario else None)
+        engine = console.new_session(
+            protocol,
+            scenario.screening().evaluate() if scenario else None,
+            subscribers=(printer,),
+        )
     except PreflightError as error:
-        engine.close()
         if scenario is not None:
             print(f"The application stage is refused: {error}", file=out)
-            return _judge_scenario(scenario, "refused", None, out, reactions)
+            return _judge_scenario(scenario, "refused", None, out, None)
         raise UsageError(str(error)) from None
-    except DriverError as error:
-        engine.close()
+    except (ConsoleError, DriverError) as error:
         raise UsageError(f"could not connect to {info.name}: {error}") from None
+    reactions = _watch_client(scenario, protocol, engine, out) if scenario else None
     assert engine.identity is not None
     recorder = _recorder(args, engine, out)
-    if recorder is not None:
-        try:
-            recorder.begin(engine.session, clock.now())  # the row exists before output is on
-        except StoreUnavailableError as error:
-            recorder.close(0)
-            engine.close()
-            raise UsageError(
-                f"the session cannot be recorded, so it does not start: {error}"
-            ) from None
-        engine.subscribe(recorder)
     mode = (
         "SIMULATION"
         if info.simulated
@@ -403,18 +407,19 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         f"{format_duration(protocol.duration_s)} at speed {args.speed}",
         file=out,
     )
-    start = clock.now()
-    for fault in faults:
-        assert isinstance(driver, FaultInjector)
-        driver.schedule_fault(fault.name, start + fault.at_s, fault.duration_s)
-        print(f"  planned fault: {fault.describe()}", file=out)
-    interrupted_by_user = False
     try:
         operator = HeadlessOperator(engine, args.resume_after, args.max_pause, out)
     except PreflightError as error:
-        engine.close()
         raise UsageError(f"--resume-after: {error}") from None
-    engine.start()
+    for fault in faults:
+        print(f"  planned fault: {fault.describe()}", file=out)
+    try:
+        console.start_session(engine, recorder=recorder, faults=faults)
+    except StoreUnavailableError as error:
+        if recorder is not None:
+            recorder.close(0)
+        raise UsageError(f"the session cannot be recorded, so it does not start: {error}") from None
+    interrupted_by_user = False
     try:
         while not engine.wait(0.05):
             operator.poll()
@@ -583,7 +588,6 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
         store.recover_interrupted()
         client_id = store.client_named(args.client, practitioner) if args.client else None
     except (StoreUnavailableError, FieldError) as error:
-        engine.close()
         raise UsageError(f"records database: {error}") from None
 
     def trouble(message: str) -> None:
@@ -594,25 +598,18 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
     return SessionRecorder(store, practitioner, client_id, on_trouble=trouble)
 
 
-def _clock(speed: str, simulated: bool) -> Clock:
+def _speed(speed: str) -> float:
+    """``--speed``: a pace (1 = real time) or ``max`` (0: as fast as the computer can). The
+    clock it makes is the console's choice (:meth:`Console.connect`), as in the window."""
     if speed == "max":
-        clock: Clock = VirtualClock()
-    else:
-        try:
-            factor = float(speed)
-        except ValueError:
-            raise UsageError(f"--speed {speed!r} is not a number or 'max'") from None
-        if not 0 < factor <= 10_000:
-            raise UsageError(f"--speed {speed!r} must be above 0 and at most 10000, or 'max'")
-        clock = ScaledClock(factor)
-    if not simulated and speed == "max":
-        # A machine on a port runs on its own clock; "max" exists only inside the simulator.
-        # A scaled speed is left to the engine, which allows it once an emulator has said
-        # (in its hello) that no current can reach anyone, and refuses it for a real machine.
-        raise UsageError(
-            "--speed max is for the simulated machine only: a machine on a port keeps its own time"
-        )
-    return clock
+        return 0.0
+    try:
+        factor = float(speed)
+    except ValueError:
+        raise UsageError(f"--speed {speed!r} is not a number or 'max'") from None
+    if not 0 < factor <= MAX_SPEED:
+        raise UsageError(f"--speed {speed!r} must be above 0 and at most {MAX_SPEED:g}, or 'max'")
+    return factor
 
 
 def _faults(specs: list[str], driver: object) -> list[FaultSpec]:

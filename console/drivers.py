@@ -207,7 +207,12 @@ class Driver(abc.ABC):
 
     @abc.abstractmethod
     def set_amplitude(self, current_ua: float) -> None:
-        """Set the peak current now (no ramp of its own); the engine sends a rising sequence."""
+        """Set the peak current now (no ramp of its own); the engine sends a rising sequence.
+
+        Return once the machine has taken the setting (its acknowledgement), not merely once it
+        was sent: the engine judges the samples measured after this call returns against the
+        new setting, and those before it against the old one as well.
+        """
 
     @abc.abstractmethod
     def start_output(self) -> None:

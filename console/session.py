@@ -1,18 +1,33 @@
-"""Connecting a machine and running sessions on it: the glue the command line and the UI share.
+"""Connecting a machine and running sessions on it: the one assembly every front end uses.
 
-A :class:`Console` owns the plugin host, the clock and at most one connected machine. It makes a
-fresh :class:`~console.engine.runner.TreatmentEngine` for each session and never lets a real
-machine run on a simulation clock (safety rule 6). No Qt here: the main window calls these methods
-from a worker thread when they may block (opening a serial port), and shows what they return.
+A :class:`Console` owns the plugin host, the clock and at most one connected machine. It is the
+only place that chooses the clock, connects a machine, makes a fresh
+:class:`~console.engine.runner.TreatmentEngine` for each session, and starts it (the record's row
+first, then the planned faults, then the output). ``mc-console run``, the window, the training
+scenarios and the screenshots all go through it, so they share one clock policy:
+
+* the simulated machine runs on simulated time that moves only when the engine waits
+  (:class:`TrainerClock`, paced to ×N of the wall; :class:`VirtualClock` for "as fast as
+  possible"), so a treatment is the same sequence of ticks and samples whatever the computer is
+  doing;
+* a real machine runs on the wall clock, always (safety rule 6);
+* an emulator of a machine on a port runs at the pace it was started with, and only after its
+  hello has said that it drives no current.
+
+No Qt here: the main window calls these methods from a worker thread when they may block
+(opening a serial port), and shows what they return.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from console.drivers import (
+    Capabilities,
     DeviceIdentity,
     DeviceStatus,
     Driver,
@@ -20,17 +35,22 @@ from console.drivers import (
     DriverInfo,
     SampleBlock,
 )
-from console.engine.clock import Clock, RealClock, TrainerClock, VirtualClock
+from console.engine.clock import Clock, RealClock, ScaledClock, TrainerClock, VirtualClock
 from console.engine.dispatch import Subscriber
-from console.engine.events import EngineState
+from console.engine.events import EngineEvent, EngineState, SessionInfo
 from console.engine.runner import TreatmentEngine
 from console.engine.safety import SafetyLimits
+from console.faults import FaultInjector, FaultSpec
 from console.plugins import PluginHost
 from console.protocols import Protocol
 from console.screening import ScreeningResult
 from console.waveforms import Waveform
 
 log = logging.getLogger(__name__)
+
+#: How long opening and identifying a machine may take (a machine may reset when its port opens
+#: and greet a few seconds later). A driver that takes longer is reported, never waited for.
+CONNECT_TIMEOUT_S = 15.0
 
 
 class ConsoleError(RuntimeError):
@@ -89,21 +109,24 @@ class Console:
                 raise ConsoleError(f"unknown machine driver {driver_id!r}; known: {known}")
             if clock is None:
                 clock = self._clock_for(info, speed)
-            elif not info.simulated and not clock.follows_wall_time:
-                raise ConsoleError(
-                    "time control is for the simulated machine only: a real machine runs in real time"
-                )
             try:
                 driver = info.factory(clock=clock, port=port, **options)
-                driver.open()
-                identity = driver.identify()
             except DriverError as error:
                 raise ConsoleError(f"could not connect to {info.name}: {error}") from None
             except Exception as error:  # a vendor's bug becomes a clear message
-                log.exception("driver %s failed to connect", driver_id)
+                log.exception("driver %s failed to start", driver_id)
                 raise ConsoleError(
-                    f"the {info.name} driver failed while connecting: {type(error).__name__}: {error}"
+                    f"the {info.name} driver failed: {type(error).__name__}: {error}"
                 ) from None
+            identity = _open_and_identify(driver, info)
+            # Faster than real time only for an emulator that said so in its hello.
+            emulated = getattr(driver, "emulated", False) is True
+            if not info.simulated and not clock.follows_wall_time and not emulated:
+                _close_quietly(driver)
+                raise ConsoleError(
+                    "time control is for the simulated machine and emulators only: "
+                    f"{identity.model} is a real machine and runs in real time"
+                )
             self.clock = clock
             self._driver = driver
             self.connection = Connection(info, identity, port)
@@ -161,6 +184,33 @@ class Console:
             self.engine = engine
             return engine
 
+    def start_session(
+        self,
+        engine: TreatmentEngine,
+        *,
+        recorder: SessionRecorderLike | None = None,
+        faults: Sequence[FaultSpec] = (),
+    ) -> float:
+        """Start a prepared session: its record's row first (before any output; raises what the
+        recorder raises if it cannot be written, and then nothing starts), then ``faults``
+        planned from now on the simulated machine, then the output. Returns the start time on
+        the console's clock."""
+        with self._lock:
+            if engine is not self.engine:
+                raise ConsoleError("this session was not prepared on the connected machine")
+            if faults and not isinstance(self._driver, FaultInjector):
+                raise ConsoleError("faults can be played by the simulated machine only")
+            start = self.clock.now()
+            if recorder is not None:
+                assert engine.session is not None
+                recorder.begin(engine.session, start)
+                engine.subscribe(recorder)
+            for fault in faults:
+                assert isinstance(self._driver, FaultInjector)
+                self._driver.schedule_fault(fault.name, start + fault.at_s, fault.duration_s)
+            engine.start()
+            return start
+
     @property
     def time_control(self) -> TrainerClock | None:
         """The trainer's clock (pace, pause, single step) while the simulated machine is
@@ -173,17 +223,77 @@ class Console:
         if not info.simulated:
             if speed is None or speed == 1:
                 return RealClock()
-            raise ConsoleError(
-                "time control is for the simulated machine only: a real machine runs in real time"
-            )
+            if speed == 0:
+                raise ConsoleError(
+                    "as fast as possible is for the simulated machine only: a machine on a port "
+                    "keeps its own time"
+                )
+            try:
+                # An emulator keeps the pace it was started with; connect() checks its hello.
+                return ScaledClock(speed)
+            except ValueError as error:
+                raise ConsoleError(str(error)) from None
         if speed == 0:
             return VirtualClock()
         try:
             # Even at real time the simulator gets the trainer's clock, so that the trainer can
-            # pause time, single-step or speed up in the middle of a demonstration.
+            # pause time, single-step or speed up in the middle of a demonstration, and so that
+            # its time moves only with the engine's ticks: a busy computer slows the pace, never
+            # the treatment.
             return TrainerClock(1.0 if speed is None else speed)
         except ValueError as error:
             raise ConsoleError(str(error)) from None
+
+
+class SessionRecorderLike(typing.Protocol):
+    """What :meth:`Console.start_session` needs of a recorder (``SessionRecorder``)."""
+
+    def begin(self, session: SessionInfo, session_start_s: float) -> None:
+        """Write the session's row (before the output is on); raise if it cannot be."""
+
+    def __call__(self, event: EngineEvent) -> None:
+        """Record an engine event."""
+
+
+def _open_and_identify(driver: Driver, info: DriverInfo) -> DeviceIdentity:
+    """``open()`` and ``identify()``, time-limited: a driver that hangs is reported, not waited
+    for (its worker thread is left behind; the driver is asked to close)."""
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            driver.open()
+            outcome.append(driver.identify())
+        except Exception as error:  # noqa: BLE001 - raised again in the caller's thread
+            outcome.append(error)
+
+    worker = threading.Thread(target=work, name=f"mc-connect-{info.id}", daemon=True)
+    worker.start()
+    worker.join(CONNECT_TIMEOUT_S)
+    if worker.is_alive():
+        _close_quietly(driver)
+        raise ConsoleError(
+            f"the {info.name} did not answer within {CONNECT_TIMEOUT_S:g} s of opening: check "
+            "that it is switched on and on this port"
+        )
+    result = outcome[0]
+    if isinstance(result, DeviceIdentity):
+        return result
+    _close_quietly(driver)
+    if isinstance(result, DriverError):
+        raise ConsoleError(f"could not connect to {info.name}: {result}") from None
+    assert isinstance(result, BaseException)
+    log.error("driver %s failed to connect", info.id, exc_info=result)
+    raise ConsoleError(
+        f"the {info.name} driver failed while connecting: {type(result).__name__}: {result}"
+    ) from None
+
+
+def _close_quietly(driver: Driver) -> None:
+    try:
+        driver.close()
+    except Exception:  # the connection failed already; closing must not hide why
+        log.exception("driver close failed")
 
 
 class _SharedDriver(Driver):
@@ -195,7 +305,16 @@ class _SharedDriver(Driver):
 
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
-        self.capabilities = driver.capabilities
+
+    @property
+    def capabilities(self) -> Capabilities:  # type: ignore[override]
+        """What the connected machine states (known once it has identified itself)."""
+        return self._driver.capabilities
+
+    @property
+    def emulated(self) -> bool:
+        """True when the machine said in its hello that it drives no current (an emulator)."""
+        return getattr(self._driver, "emulated", False) is True
 
     def open(self) -> None:
         """Already open (the console connected it)."""

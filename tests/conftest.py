@@ -110,11 +110,11 @@ def make_engine(clock: VirtualClock, simulator_info: DriverInfo) -> Iterator[Eng
 
 @pytest.fixture
 def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Modal message boxes, recorded as ``(title, text)`` instead of shown; questions get "Yes".
-
-    A modal box would block an offscreen test forever (pytest-qt's advice: patch them).
+    """The console's boxes (``console.ui.dialogs``), recorded as ``(title, text)`` instead of
+    shown; questions are answered "Yes" at once. Tests that need a real box (the emergency stop
+    over every dialog) put the real function back.
     """
-    from PySide6 import QtWidgets
+    from console.ui import dialogs as boxes
 
     shown: list[tuple[str, str]] = []
 
@@ -125,10 +125,14 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
         return show
 
-    box = QtWidgets.QMessageBox
-    for name in ("information", "warning", "critical", "about"):
-        monkeypatch.setattr(box, name, record(box.StandardButton.Ok))
-    monkeypatch.setattr(box, "question", record(box.StandardButton.Yes))
+    def ask(_parent: object, title: str, text: str, on_yes: Callable[[], None], *_a, **_k) -> None:
+        shown.append((title, text))
+        on_yes()
+
+    for name in ("inform", "warn", "tell_in"):
+        monkeypatch.setattr(boxes, name, record(None))
+    monkeypatch.setattr(boxes, "confirm_in", record(True))
+    monkeypatch.setattr(boxes, "ask", ask)
     return shown
 
 

@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtWidgets
 from console.drivers import Capabilities
 from console.packs import load_pack, protocol_to_toml, save_pack
 from console.protocols import Protocol
+from console.ui import dialogs as boxes
 from console.ui.app import make_application
 from console.ui.protocol_editor import (
     PROBLEM_BACKGROUND,
@@ -336,7 +337,7 @@ def broken_pack(
 
 
 def open_from_dialog(editor: ProtocolEditor, path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(path), ""))
+    monkeypatch.setattr(boxes, "pick_file_in", lambda *_a, **_k: path)
     editor.open_action.trigger()
 
 
@@ -512,18 +513,18 @@ def test_saving_asks_before_replacing_another_file(make_editor, packs_folder, mo
         replace(circulation_protocol(), id="toning-b"), packs_folder / "toning-b.toml"
     )
     asked: list[str] = []
-    answer = [QtWidgets.QMessageBox.StandardButton.No]
+    answer = [False]
 
-    def question(_parent, title, _text, *_args, **_kw):
+    def confirm_in(_window, title, _text):
         asked.append(title)
         return answer[0]
 
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question", question)
+    monkeypatch.setattr(boxes, "confirm_in", confirm_in)
     assert editor.save() is None
     assert asked == ["Replace the pack?"]
     assert load_pack(other).name == circulation_protocol().name
 
-    answer[0] = QtWidgets.QMessageBox.StandardButton.Yes
+    answer[0] = True
     assert editor.save() == other
     assert load_pack(other) == replace(toning_protocol(), id="toning-b")
     editor.description.setPlainText("Toning, second version.")
@@ -533,9 +534,7 @@ def test_saving_asks_before_replacing_another_file(make_editor, packs_folder, mo
 
 def test_save_as_writes_where_the_trainer_chooses(qtbot, editor, tmp_path, monkeypatch) -> None:
     chosen = tmp_path / "elsewhere" / "my-lift"
-    monkeypatch.setattr(
-        QtWidgets.QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(chosen), "")
-    )
+    monkeypatch.setattr(boxes, "pick_file_in", lambda *_a, **_k: chosen)
     with qtbot.waitSignal(editor.pack_saved) as saved:
         editor.save_as_action.trigger()
     assert saved.args[0] == chosen.with_name("my-lift.toml")

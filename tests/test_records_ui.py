@@ -25,6 +25,7 @@ from console.engine.events import (
 from console.protocols import Protocol
 from console.records.store import RecordStore, StoreUnavailableError
 from console.screening import Screening, contraindications
+from console.ui import dialogs as boxes
 from console.ui.app import make_application
 from console.ui.records_panel import STATE_COLOURS, RecordsPanel, local_time
 from console.zones import zone_catalog
@@ -400,11 +401,13 @@ def test_delete_asks_for_the_typed_name_and_a_wrong_name_deletes_nothing(
     prompts: list[str] = []
     answer: list[tuple[str, bool]] = [("Bernd", True)]
 
-    def get_text(_parent: object, _title: str, label: str, *_args: object, **_kw: object):
+    def ask_text(_parent: object, _title: str, label: str, on_text, *_args: object, **_kw: object):
         prompts.append(label)
-        return answer[0]
+        typed, ok = answer[0]
+        if ok:
+            on_text(typed)
 
-    monkeypatch.setattr(QtWidgets.QInputDialog, "getText", get_text)
+    monkeypatch.setattr(boxes, "ask_text", ask_text)
     panel.select_client(seeded["bernd"])
     deleted: list[int] = []
     panel.client_deleted.connect(deleted.append)

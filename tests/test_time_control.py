@@ -122,7 +122,7 @@ def test_pace_changes_do_not_jump_simulated_time() -> None:
     assert clock.now() == 1.0
 
 
-@pytest.mark.parametrize("speed", [0, -1, float("nan"), float("inf"), 5000])
+@pytest.mark.parametrize("speed", [0, -1, float("nan"), float("inf"), 20_000])
 def test_an_impossible_pace_is_refused(speed) -> None:
     with pytest.raises(ValueError, match="clock speed"):
         TrainerClock(speed)
@@ -160,14 +160,46 @@ def test_time_control_is_impossible_on_a_real_machine(simulator_info) -> None:
     host = PluginHost(blocked=())
     host.drivers[real.id] = real
     console = Console(host)
-    with pytest.raises(ConsoleError, match="simulated machine only"):
+    with pytest.raises(ConsoleError, match="simulated machine and emulators only"):
         console.connect(real.id, speed=10)
-    with pytest.raises(ConsoleError, match="simulated machine only"):
+    assert console.connection is None and console.driver is None
+    with pytest.raises(ConsoleError, match="simulated machine and emulators only"):
         console.connect(real.id, clock=TrainerClock(1.0))
+    with pytest.raises(ConsoleError, match="simulated machine only"):
+        console.connect(real.id, speed=0)  # as fast as possible
     console.connect(real.id)  # real time is fine, and gives no time control
     try:
         assert console.time_control is None
         assert console.clock.follows_wall_time
+    finally:
+        console.disconnect()
+
+
+def test_an_emulator_that_says_so_keeps_the_pace_it_was_started_with(simulator_info) -> None:
+    from dataclasses import replace
+
+    from console.engine.clock import ScaledClock
+    from console.plugins import PluginHost
+
+    def emulator(**options: object) -> object:
+        machine = simulator_info.factory(**options)
+        machine.emulated = True  # what its hello says
+        return machine
+
+    info = replace(
+        simulator_info, id="emulator", simulated=False, transport=Transport.SERIAL, factory=emulator
+    )
+    host = PluginHost(blocked=())
+    host.drivers[info.id] = info
+    console = Console(host)
+    console.connect(info.id, speed=30)
+    try:
+        assert isinstance(console.clock, ScaledClock) and console.clock.speed == 30
+        assert console.time_control is None  # its pace is set where the emulator runs
+        # The session's engine sees the hello through the console's lent driver: no current
+        # reaches anyone, so no screening is asked and the pace is allowed.
+        engine = console.new_session(make_protocol(), None)
+        assert engine.simulated is True
     finally:
         console.disconnect()
 

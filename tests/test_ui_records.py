@@ -16,6 +16,7 @@ from console.engine.events import EngineState
 from console.plugins import load_plugins
 from console.records.store import RecordStore, StoreUnavailableError
 from console.session import Console
+from console.ui import dialogs as boxes
 from console.ui.app import make_application, prepare_demo_visit
 from console.ui.main_window import MainWindow
 from console.workflow import Reaction, Stage
@@ -125,7 +126,6 @@ def test_the_visit_report_and_the_csv_export_are_saved(
     qtbot: Any, window, store, tmp_path: Path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     from pypdf import PdfReader
-    from PySide6 import QtWidgets
 
     prepare_demo_visit(window, "toning")
     window.start_session()
@@ -134,9 +134,7 @@ def test_the_visit_report_and_the_csv_export_are_saved(
         lambda: store.sessions() and store.sessions()[0].state == "finished", timeout=20000
     )
     targets = iter([str(tmp_path / "report.pdf"), str(tmp_path / "all.csv")])
-    monkeypatch.setattr(
-        QtWidgets.QFileDialog, "getSaveFileName", lambda *_a, **_k: (next(targets), "")
-    )
+    monkeypatch.setattr(boxes, "choose_save_file", lambda *a, **_k: a[-1](Path(next(targets))))
     window.save_session_report()
     text = " ".join(PdfReader(tmp_path / "report.pdf").pages[0].extract_text().split())
     assert "Demo client (simulation)" in text and "Toning" in text

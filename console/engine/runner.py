@@ -7,7 +7,7 @@ States and transitions::
                      pause / contact lost    v  | resume()   |   stop()/emergency_stop()/trip -> ABORTED
                                             PAUSED ----------+   driver error / silence / hang -> INTERRUPTED
 
-How the safety rules of DESIGN.md are kept:
+How the safety rules of docs/safety.md are kept:
 
 1. *Hard limits*: :meth:`TreatmentEngine.prepare` checks every step against the hard limits and
    the machine's capabilities and refuses before anything is sent; the amplitude the engine sends
@@ -180,7 +180,10 @@ class TreatmentEngine:
         self._meter: StepMeter | None = None
         self._setpoint_ua = 0.0
         # (clock time, setpoint) at every change: samples are judged against the setpoints in
-        # force when they were measured, which a machine on a port reports a little later.
+        # force when they were measured, on the machine's time: a higher setting from when it
+        # was decided, a lower one from when the machine acknowledged it (the call returned).
+        # A fast clock or a busy computer moves the clock between the two; a machine on a port
+        # also reports its samples a little later.
         self._setpoints: deque[tuple[float, float]] = deque([(0.0, 0.0)], maxlen=4096)
         self._intensity_offset_ua = 0.0
         self._delivering = False
@@ -513,8 +516,9 @@ class TreatmentEngine:
                 break  # this one was in force at ``since``; older ones were not
         return highest
 
-    def _note_setpoint(self, now: float) -> None:
-        self._setpoints.append((now, self._setpoint_ua))
+    def _note_setpoint(self, at: float) -> None:
+        """The setpoint is in force from ``at`` on the clock (kept in time order)."""
+        self._setpoints.append((max(at, self._setpoints[-1][0]), self._setpoint_ua))
 
     def _advance_step(self, dt: float, now: float) -> None:
         assert self.protocol is not None
@@ -558,9 +562,9 @@ class TreatmentEngine:
     def _start_output(self, step: Step, now: float, why: str) -> None:
         """Zero, configure, turn on, and let the ramp bring the current up."""
         self._setpoint_ua = 0.0
-        self._note_setpoint(now)
         self._contact.reset()
         self.driver.set_amplitude(0.0)
+        self._note_setpoint(self.clock.now())  # lower: in force once the machine took it
         self.driver.configure(step.waveform)
         # A machine starts its polarity cycle anew when it is configured: count from here.
         self._reversal_origin_s = self._step_elapsed_s
@@ -580,9 +584,13 @@ class TreatmentEngine:
 
     def _send_amplitude(self, value_ua: float, now: float) -> None:
         value_ua = min(value_ua, self.capabilities.current_ua[1])
+        rising = value_ua > self._setpoint_ua
         if self._drive(self.driver.set_amplitude, value_ua):
             self._setpoint_ua = value_ua
-            self._note_setpoint(now)
+            # A higher setting may be measured from the moment it was decided; a lower one is
+            # in force only once the machine has taken it, when the call returned (a driver
+            # returns once its machine has acknowledged the setting).
+            self._note_setpoint(now if rising else self.clock.now())
 
     def _target_ua(self, step: Step) -> float:
         floor = self.capabilities.current_ua[0]

@@ -2,8 +2,8 @@
 
 The window (or any other front end) calls :meth:`VisitArchive.before_treatment` just before the
 engine starts: it writes the client, the screening and the consent, and returns the recorder
-whose ``begin`` has written the session row. Follow-up entries reach the records through the
-visit's observer hook. No Qt here.
+that :meth:`console.session.Console.start_session` begins (the session row) before the output is
+on. Follow-up entries reach the records through the visit's observer hook. No Qt here.
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ class VisitArchive:
         on_trouble: Callable[[str], None],
         on_recovered: Callable[[], None] | None = None,
     ) -> SessionRecorder:
-        """Client, screening, consent and the session row, written now. Raises
-        :class:`~console.records.store.StoreUnavailableError` (or ``FieldError``) if they cannot
-        be: the treatment must then not start."""
+        """Client, screening and consent, written now, and the recorder of the session, whose
+        row :meth:`console.session.Console.start_session` writes before the output is on.
+        Raises :class:`~console.records.store.StoreUnavailableError` (or ``FieldError``) if they
+        cannot be written: the treatment must then not start."""
         assert engine.session is not None, "prepare the engine first"
         client_id = self.client_id(visit)
         self.store.record_screening(client_id, visit.screening, visit.practitioner)
@@ -62,8 +63,6 @@ class VisitArchive:
         recorder = SessionRecorder(
             self.store, visit.practitioner, client_id, on_trouble, on_recovered
         )
-        recorder.begin(engine.session, engine.clock.now())
-        engine.subscribe(recorder)
         self.session_id = engine.session.session_id
         return recorder
 

@@ -43,6 +43,7 @@ def run_gui(
     """``mc-console`` with no command: the main window, on the simulated machine by default,
     recording into the records database (the SQLite file in the user's data folder by default)."""
     from console.records.store import RecordError, RecordStore
+    from console.ui import dialogs
     from console.ui.machine_dialog import MachineChoice
     from console.ui.main_window import MainWindow
 
@@ -74,16 +75,16 @@ def run_gui(
     chosen = driver_id or console.default_driver_id()
     window.show()
     if plugins_problem:
-        QtWidgets.QMessageBox.warning(window, "Plugin settings", plugins_problem)
+        dialogs.warn(window, "Plugin settings", plugins_problem)
     if records_problem:
-        QtWidgets.QMessageBox.warning(
+        dialogs.warn(
             window,
             "Records unavailable",
             f"{records_problem}\n\nSessions cannot be recorded, so none can start until the "
             "records database is available (start again with a working --db).",
         )
     elif interrupted:
-        QtWidgets.QMessageBox.information(
+        dialogs.inform(
             window,
             "Interrupted sessions",
             f"{len(interrupted)} session(s) were still open when the console last stopped "

@@ -27,8 +27,13 @@ def make_action(
     tip: str = "",
     icon: QtWidgets.QStyle.StandardPixmap | None = None,
 ) -> QtGui.QAction:
-    """An action calling ``slot``; its tooltip names the shortcut."""
-    action = QtGui.QAction(text, parent)
+    """An action calling ``slot``; its tooltip names the shortcut; ``parent`` gives its icon's
+    style. Keep a reference to it (an attribute): it belongs to Python, not to ``parent``.
+
+    An action that is a child of the widget holding its toolbar can be deleted half-way through
+    that widget's destructor, after the toolbar, and then removes itself from the dying toolbar
+    (a segmentation fault seen when the protocol editor was deleted)."""
+    action = QtGui.QAction(text)
     if icon is not None:
         action.setIcon(parent.style().standardIcon(icon))
     if shortcut is not None:

@@ -31,7 +31,7 @@ from console.engine.events import (
 )
 from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError, contact_quality, describe_ohm
-from console.faults import FaultInjector
+from console.faults import FaultInjector, FaultSpec
 from console.plugins import broken_packs
 from console.protocols import Protocol
 from console.records.recorder import SessionRecorder
@@ -40,10 +40,12 @@ from console.records.visit_archive import VisitArchive
 from console.report import format_duration, zone_summary_rows
 from console.scenarios import Scenario, outcome_of
 from console.session import Connection, Console, ConsoleError
+from console.ui import dialogs
 from console.ui.app import prepare_demo_visit
 from console.ui.bridge import EngineBridge
 from console.ui.controls import ControlPanel
 from console.ui.demo_view import DemonstrationView
+from console.ui.emergency import EmergencyKeyGuard
 from console.ui.facemap import FaceMapWidget
 from console.ui.machine_dialog import MachineChoice, MachineDialog
 from console.ui.protocol_compare import ProtocolComparison
@@ -89,6 +91,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session_protocol: Protocol | None = None
         self.bridge = EngineBridge(self)
         self.bridge.event.connect(self._on_engine_event)
+        #: Esc in any window of the application, modal or not, is the emergency stop.
+        self.emergency_keys = EmergencyKeyGuard(self.emergency_stop, self)
         self.connected.connect(self._on_connected)
         self.setWindowTitle("Microcurrent Console")
 
@@ -140,6 +144,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.demo_view: DemonstrationView | None = None
         self._session_origin_s = 0.0  # the session's start on the clock (scope and views)
         self._comparison: ProtocolComparison | None = None
+        self._scenario_picker: ScenarioDialog | None = None
+        self._quit_confirmed = False  # "stop the session and quit?" was answered Yes
         self.scenario_label = QtWidgets.QLabel("")
         self.scenario_label.setObjectName("scenarioBanner")
         self.scenario_label.setWordWrap(True)
@@ -235,7 +241,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.archive.session_id if self.archive is not None else None
         )
         if not session_id:
-            QtWidgets.QMessageBox.information(
+            dialogs.inform(
                 self, "Session report", "Choose a session in Clients, or run one in this visit."
             )
             return
@@ -243,20 +249,19 @@ class MainWindow(QtWidgets.QMainWindow):
             session = self.store.session(session_id)
             client = self.store.client(session.client_id) if session.client_id else None
         except RecordError as error:
-            QtWidgets.QMessageBox.warning(self, "Session report", str(error))
+            dialogs.warn(self, "Session report", str(error))
             return
         suggested = f"treatment-{session.started_at.astimezone():%Y-%m-%d}-{session.id[:8]}.pdf"
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Save the session report", suggested, "PDF (*.pdf)"
-        )
-        if not path:
-            return
-        try:
-            write_session_pdf(session, client, Path(path))
-        except OSError as error:
-            QtWidgets.QMessageBox.warning(self, "Session report", str(error))
-            return
-        self._show_alert(f"Report saved: {path}", "ok")
+
+        def write(path: Path) -> None:
+            try:
+                write_session_pdf(session, client, path)
+            except OSError as error:
+                dialogs.warn(self, "Session report", str(error))
+                return
+            self._show_alert(f"Report saved: {path}", "ok")
+
+        dialogs.choose_save_file(self, "Save the session report", suggested, "PDF (*.pdf)", write)
 
     def export_sessions(self) -> None:
         """Every session and every step, as two CSV files."""
@@ -264,23 +269,22 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         from console.records.reports import export_sessions_csv, export_steps_csv
 
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export sessions", "sessions.csv", "CSV (*.csv)"
-        )
-        if not path:
-            return
-        target = Path(path)
-        steps_path = target.with_name(f"{target.stem}-steps{target.suffix or '.csv'}")
-        try:
-            sessions = self.store.sessions(limit=1_000_000)
-            count = export_sessions_csv(sessions, target)
-            steps = export_steps_csv(sessions, steps_path)
-        except (RecordError, OSError) as error:
-            QtWidgets.QMessageBox.warning(self, "Export sessions", str(error))
-            return
-        self._show_alert(
-            f"Exported {count} sessions to {target} and {steps} steps to {steps_path}", "ok"
-        )
+        store = self.store
+
+        def export(target: Path) -> None:
+            steps_path = target.with_name(f"{target.stem}-steps{target.suffix or '.csv'}")
+            try:
+                sessions = store.sessions(limit=1_000_000)
+                count = export_sessions_csv(sessions, target)
+                steps = export_steps_csv(sessions, steps_path)
+            except (RecordError, OSError) as error:
+                dialogs.warn(self, "Export sessions", str(error))
+                return
+            self._show_alert(
+                f"Exported {count} sessions to {target} and {steps} steps to {steps_path}", "ok"
+            )
+
+        dialogs.choose_save_file(self, "Export sessions", "sessions.csv", "CSV (*.csv)", export)
 
     def toggle_clients(self) -> None:
         """Between the Clients tab and the treatment."""
@@ -294,7 +298,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def start_visit_for(self, client_id: int, name: str) -> None:
         """A new visit for a client of the records (from the Clients panel)."""
         if self._treating():
-            QtWidgets.QMessageBox.information(
+            dialogs.inform(
                 self, "Session running", "Stop the session before starting a new client."
             )
             return
@@ -312,7 +316,7 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             row = self.store.session(session_id)
         except RecordError as error:
-            QtWidgets.QMessageBox.warning(self, "Session record", str(error))
+            dialogs.warn(self, "Session record", str(error))
             return
         zones = zone_catalog()
         lines = [
@@ -328,7 +332,7 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         lines.append("</table>")
         lines += [f"⚠ {event.kind}: {event.message}" for event in row.events]
-        QtWidgets.QMessageBox.information(self, "Session record", "<br>".join(lines))
+        dialogs.inform(self, "Session record", "<br>".join(lines))
 
     # -- actions and shortcuts -------------------------------------------------------------
 
@@ -524,7 +528,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connecting = False
         if isinstance(result, ConsoleError):
             self.machine_label.setText("No machine connected")
-            QtWidgets.QMessageBox.warning(self, "Machine not connected", str(result))
+            dialogs.warn(self, "Machine not connected", str(result))
             self._update_banner(None)
         else:
             assert isinstance(result, Connection)
@@ -538,9 +542,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def choose_machine(self) -> None:
         """Show the machine picker."""
         if self._treating():
-            QtWidgets.QMessageBox.information(
-                self, "Session running", "Stop the session before changing the machine."
-            )
+            dialogs.inform(self, "Session running", "Stop the session before changing the machine.")
             return
         current = self.console.connection.info.id if self.console.connection else None
         dialog = MachineDialog(self.console.host.drivers, current, self)
@@ -552,15 +554,21 @@ class MainWindow(QtWidgets.QMainWindow):
     def disconnect_machine(self) -> None:
         """Output off and release the machine (asks first while a session runs)."""
         if self._treating():
-            answer = QtWidgets.QMessageBox.question(
+            dialogs.ask(
                 self,
                 "Session running",
                 "A session is running. Stop it (output off, the session is kept as stopped) "
                 "and disconnect the machine?",
+                self._stop_and_disconnect,
             )
-            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
-                return
-            self.stop_session()
+            return
+        self._release_machine()
+
+    def _stop_and_disconnect(self) -> None:
+        self.stop_session()
+        self._release_machine()
+
+    def _release_machine(self) -> None:
         # The engine stays referenced: its session-ended event, still on its way through the
         # bridge, records what was delivered in this visit.
         self.console.disconnect()
@@ -615,17 +623,15 @@ class MainWindow(QtWidgets.QMainWindow):
         if protocol is None:
             return
         if self.console.connection is None:
-            QtWidgets.QMessageBox.warning(self, "No machine", "Connect a machine first (Ctrl+M).")
+            dialogs.warn(self, "No machine", "Connect a machine first (Ctrl+M).")
             return
         if self.visit.stage is not Stage.APPLICATION and not self.workflow.go_to(Stage.APPLICATION):
-            QtWidgets.QMessageBox.warning(
-                self, "Application cannot start", self.workflow.blockers.text()
-            )
+            dialogs.warn(self, "Application cannot start", self.workflow.blockers.text())
             return
         if self._treating():
             return
         if self.records_problem:
-            QtWidgets.QMessageBox.warning(
+            dialogs.warn(
                 self,
                 "The treatment cannot start",
                 f"The records database is unavailable, so the session could not be kept: "
@@ -633,7 +639,7 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             return
         if self.visit.application is not None:
-            QtWidgets.QMessageBox.information(
+            dialogs.inform(
                 self,
                 "Already treated",
                 "This visit's application has run. Start a new client (Ctrl+N) for another session.",
@@ -641,7 +647,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         connection = self.console.connection
         if self.scenario is not None and not connection.info.simulated:
-            QtWidgets.QMessageBox.warning(
+            dialogs.warn(
                 self,
                 "The treatment cannot start",
                 "A training scenario plays on the simulated machine only; start a new client "
@@ -656,17 +662,17 @@ class MainWindow(QtWidgets.QMainWindow):
                 subscribers=(self.bridge.post,),
             )
         except (PreflightError, ConsoleError) as error:
-            QtWidgets.QMessageBox.warning(self, "The treatment cannot start", str(error))
+            dialogs.warn(self, "The treatment cannot start", str(error))
             return
         if self.archive is not None:
             try:
-                # Client, screening, consent and the session row: written before output is on.
+                # Client, screening and consent now; the session row before output is on.
                 self.recorder = self.archive.before_treatment(
                     self.visit, engine, self._records_trouble_from_thread
                 )
             except RecordError as error:
                 engine.close()
-                QtWidgets.QMessageBox.warning(
+                dialogs.warn(
                     self,
                     "The treatment cannot start",
                     f"The session cannot be recorded, so it does not start: {error}",
@@ -686,8 +692,23 @@ class MainWindow(QtWidgets.QMainWindow):
             engine.capabilities.compliance_v,
         )
         self.alert.hide()
-        self._schedule_scenario_faults()
-        engine.start()
+        try:
+            self.console.start_session(
+                engine, recorder=self.recorder, faults=self._scenario_faults()
+            )
+        except (RecordError, ConsoleError) as error:
+            engine.close()
+            self.engine = None
+            if self.recorder is not None:
+                self.recorder.close(0)
+                self.recorder = None
+            dialogs.warn(
+                self,
+                "The treatment cannot start",
+                f"The session cannot be recorded, so it does not start: {error}"
+                if isinstance(error, RecordError)
+                else str(error),
+            )
         self._sync_controls()
 
     def _records_trouble_from_thread(self, message: str) -> None:
@@ -895,7 +916,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def new_client(self) -> None:
         """Start a new visit (the previous one's session must be over)."""
         if self._treating():
-            QtWidgets.QMessageBox.information(
+            dialogs.inform(
                 self, "Session running", "Stop the session before starting a new client."
             )
             return
@@ -977,7 +998,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.console.host.protocols,
                 capabilities=connection.info.capabilities if connection is not None else None,
                 machine_name=connection.identity.model if connection is not None else "",
-                parent=self,
+                # A window of its own: the boxes it shows are modal to it alone, never to the
+                # main window and its emergency stop button.
+                parent=None,
             )
             self._editor.pack_saved.connect(lambda _path, _protocol: self.reload_protocols())
             self._editor.finished.connect(self._editor_closed)
@@ -1014,15 +1037,25 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def choose_scenario(self) -> None:
         """Show the scenario picker and play the one chosen."""
+        if self._scenario_picker is not None:
+            self._scenario_picker.raise_()
+            self._scenario_picker.activateWindow()
+            return
         folder = str(self.settings.value("scenarios_dir", "") or "")
         dialog = ScenarioDialog(Path(folder) if folder else None, self)
-        accepted = dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted
-        if dialog.folder is not None:
-            self.settings.setValue("scenarios_dir", str(dialog.folder))
-        scenario = dialog.chosen()
-        dialog.deleteLater()
-        if accepted and scenario is not None:
-            self.play_scenario(scenario)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def finished(result: int) -> None:
+            self._scenario_picker = None
+            if dialog.folder is not None:
+                self.settings.setValue("scenarios_dir", str(dialog.folder))
+            scenario = dialog.chosen()
+            if result == QtWidgets.QDialog.DialogCode.Accepted and scenario is not None:
+                self.play_scenario(scenario)  # refuses while a session runs
+
+        dialog.finished.connect(finished)
+        self._scenario_picker = dialog
+        dialog.show()  # not modal: the emergency stop button stays within reach
 
     def play_scenario(self, scenario: Scenario) -> bool:
         """A new visit for ``scenario``'s client on the simulated machine, ready to start.
@@ -1032,7 +1065,7 @@ class MainWindow(QtWidgets.QMainWindow):
         against what the scenario expects. Returns False if it cannot be played.
         """
         if self._treating() or self._connecting:
-            QtWidgets.QMessageBox.information(
+            dialogs.inform(
                 self,
                 "Scenario cannot play now",
                 "Stop the session, or wait for the machine being connected, before playing "
@@ -1040,7 +1073,7 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             return False
         if scenario.protocol not in self.console.host.protocols:
-            QtWidgets.QMessageBox.warning(
+            dialogs.warn(
                 self,
                 "Scenario cannot play",
                 f"The scenario needs the protocol {scenario.protocol!r}, which is not installed.",
@@ -1077,9 +1110,7 @@ class MainWindow(QtWidgets.QMainWindow):
         with the scenario client's skin, at the pace the trainer had chosen."""
         driver = next((i.id for i in self.console.host.drivers.values() if i.simulated), None)
         if driver is None:
-            QtWidgets.QMessageBox.warning(
-                self, "Scenario cannot play", "No simulated machine driver is installed."
-            )
+            dialogs.warn(self, "Scenario cannot play", "No simulated machine driver is installed.")
             return False
         control = self.console.time_control
         speed = control.speed if control is not None else None
@@ -1087,24 +1118,23 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             connection = self.console.connect(driver, speed=speed, **options)
         except ConsoleError as error:
-            QtWidgets.QMessageBox.warning(self, "Scenario cannot play", str(error))
+            dialogs.warn(self, "Scenario cannot play", str(error))
             return False
         self._on_connected(connection)
         return True
 
-    def _schedule_scenario_faults(self) -> None:
-        driver = self.console.driver
-        if self.scenario is None or not isinstance(driver, FaultInjector):
-            return
+    def _scenario_faults(self) -> tuple[FaultSpec, ...]:
+        """The playing scenario's faults (the console plans them from Start), after its client's
+        reactions are watched."""
+        if self.scenario is None or not isinstance(self.console.driver, FaultInjector):
+            return ()
         assert self.engine is not None and self.session_protocol is not None
         self.client_reactions = self.scenario.client_reactions(
             self.session_protocol, self.client_reacted.emit
         )
         if self.client_reactions is not None:
             self.engine.subscribe(self.client_reactions)
-        start = self.console.clock.now()
-        for fault in self.scenario.faults:
-            driver.schedule_fault(fault.name, start + fault.at_s, fault.duration_s)
+        return tuple(self.scenario.faults)
 
     def _on_client_reaction(self, reaction: Reaction) -> None:
         """What the trainee would see on the client: shown as a warning and a scope marker."""
@@ -1157,7 +1187,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     )
         if len(lines) == 1 + bool(zone.placement_warning):
             lines.append("Not part of the chosen protocol.")
-        QtWidgets.QMessageBox.information(self, zone.name, "<br>".join(lines))
+        dialogs.inform(self, zone.name, "<br>".join(lines))
 
     # -- help ------------------------------------------------------------------------------
 
@@ -1173,7 +1203,7 @@ class MainWindow(QtWidgets.QMainWindow):
             rows.append(
                 f"<tr><td>{record.name}</td><td>{record.version or '-'}</td><td>{record.origin}</td><td>{status}</td></tr>"
             )
-        QtWidgets.QMessageBox.about(
+        dialogs.inform(
             self,
             "About Microcurrent Console",
             f"<h3>Microcurrent Console {__version__}</h3>"
@@ -1191,7 +1221,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         dialog = PluginManagerDialog(self.console.host, parent=self)
         dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()  # window-modal, without a nested event loop
+        dialog.show()  # not modal: the emergency stop button stays within reach
 
     def show_shortcuts(self) -> None:
         """Every action and its key."""
@@ -1200,23 +1230,35 @@ class MainWindow(QtWidgets.QMainWindow):
             for a in self.actions()
             if not a.shortcut().isEmpty()
         ]
-        QtWidgets.QMessageBox.information(
+        dialogs.inform(
             self, "Keyboard shortcuts", "<table cellspacing=6>" + "".join(rows) + "</table>"
         )
 
     # -- window ----------------------------------------------------------------------------
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self._treating():
-            answer = QtWidgets.QMessageBox.question(
-                self, "Session running", "A session is running. Stop it (output off) and quit?"
+        if self._treating() and not self._quit_confirmed:
+            event.ignore()
+            dialogs.ask(
+                self,
+                "Session running",
+                "A session is running. Stop it (output off) and quit?",
+                self._quit_after_stop,
             )
-            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
-                event.ignore()
+            return
+        for tool in (self._editor, self.demo_view, self._comparison):
+            if tool is not None and tool.isVisible() and not tool.close():
+                event.ignore()  # the editor kept its unsaved changes: the console stays open
                 return
         self.settings.setValue("geometry", self.saveGeometry())
         self.console.disconnect()
         event.accept()
+
+    def _quit_after_stop(self) -> None:
+        self._quit_confirmed = True
+        self.stop_session()
+        # Not from inside the question's handler of a close event: Qt ignores a nested close.
+        QtCore.QTimer.singleShot(0, self.close)
 
     def summary_rows(self) -> list[list[str]]:
         """Per-zone rows of the last session (for tests and reports)."""

@@ -34,6 +34,7 @@ from console.protocol_draft import (
 )
 from console.protocols import Protocol, ProtocolError, comfort_notes
 from console.report import format_duration
+from console.ui import dialogs
 from console.ui.editor_toolbar import EditorToolbar
 from console.ui.editor_widgets import elastic
 from console.ui.problem_panel import ProblemPanel
@@ -275,7 +276,7 @@ class ProtocolEditor(QtWidgets.QDialog):
         try:
             draft, problems = read_draft(path)
         except ProtocolError as error:
-            QtWidgets.QMessageBox.warning(self, "Cannot open the pack", _pack_error_text(error))
+            dialogs.tell_in(self, "Cannot open the pack", _pack_error_text(error))
             return False
         self._load(draft)
         self.path = path
@@ -296,7 +297,7 @@ class ProtocolEditor(QtWidgets.QDialog):
         file the editor did not open); returns the file, or None if nothing was saved."""
         protocol = self.current_protocol()
         if protocol is None:
-            QtWidgets.QMessageBox.warning(
+            dialogs.tell_in(
                 self,
                 "Cannot save the pack",
                 "Fix these first:\n" + "\n".join(f"• {p}" for p in self._problems),
@@ -317,7 +318,7 @@ class ProtocolEditor(QtWidgets.QDialog):
             saved = packs.save_pack(protocol, Path(path))
         except (ProtocolError, OSError) as error:
             reason = _pack_error_text(error) if isinstance(error, ProtocolError) else str(error)
-            QtWidgets.QMessageBox.critical(self, "The pack was not saved", reason)
+            dialogs.tell_in(self, "The pack was not saved", reason, dialogs.Level.CRITICAL)
             return None
         self.path = saved
         self._dirty = False
@@ -456,22 +457,21 @@ class ProtocolEditor(QtWidgets.QDialog):
         if not self._confirm_discard():
             return
         folder = self.path.parent if self.path is not None else self.packs_folder()
-        name, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open protocol pack", str(folder), "Protocol packs (*.toml)"
+        path = dialogs.pick_file_in(
+            self, "Open protocol pack", str(folder), "Protocol packs (*.toml)", save=False
         )
-        if name:
-            self.open_pack(Path(name))
+        if path is not None:
+            self.open_pack(path)
 
     def _save_as_dialog(self) -> None:
         protocol = self.current_protocol()
         if protocol is None:
             return
         start = self.path or self.packs_folder() / f"{protocol.id}.toml"
-        name, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Save protocol pack as", str(start), "Protocol packs (*.toml)"
+        path = dialogs.pick_file_in(
+            self, "Save protocol pack as", str(start), "Protocol packs (*.toml)", save=True
         )
-        if name:
-            path = Path(name)
+        if path is not None:
             if path.suffix.lower() != ".toml":
                 path = path.with_name(path.name + ".toml")
             self.save(path)
@@ -482,11 +482,9 @@ class ProtocolEditor(QtWidgets.QDialog):
         return self._ask("Discard changes?", "The protocol has unsaved changes. Discard them?")
 
     def _ask(self, title: str, text: str) -> bool:
-        buttons = QtWidgets.QMessageBox.StandardButton
-        answer = QtWidgets.QMessageBox.question(
-            self, title, text, buttons.Yes | buttons.No, buttons.No
-        )
-        return answer == buttons.Yes
+        # Modal to the editor alone (a window without a parent): the main window's emergency
+        # stop button stays within reach while the trainer answers.
+        return dialogs.confirm_in(self, title, text)
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802 - Qt names it
         """Esc does not close the editor: it is the application's emergency stop."""

@@ -33,6 +33,7 @@ from console.records.store import (
     StoreUnavailableError,
 )
 from console.screening import contraindications
+from console.ui import dialogs
 from console.ui.restyle import repolish
 from console.zones import Side, zone_catalog
 
@@ -548,7 +549,8 @@ class RecordsPanel(QtWidgets.QWidget):
         return self._show_client(client_id)
 
     def new_client(self) -> NewClientDialog:
-        """Open the new-client form (window-modal, not blocking); added clients are selected.
+        """Open the new-client form (not modal: the emergency stop stays within reach); added
+        clients are selected.
 
         What was searched for and not found fills the name in.
         """
@@ -562,7 +564,7 @@ class RecordsPanel(QtWidgets.QWidget):
         dialog.accepted.connect(lambda: self._client_was_added(dialog.client_id))
         dialog.finished.connect(self._dialog_closed)
         self.new_client_dialog = dialog
-        dialog.open()
+        dialog.show()
         return dialog
 
     def delete_client(self) -> None:
@@ -575,15 +577,17 @@ class RecordsPanel(QtWidgets.QWidget):
             + ", "
             + _counted(len(record.screenings), "screening")
         )
-        typed, ok = QtWidgets.QInputDialog.getText(
+        dialogs.ask_text(
             self,
             "Delete client",
             f"Delete {record.name} and everything recorded about them ({what}, notes and "
             "appointments)?\nThis cannot be undone.\n\n"
             f"Type the client's full name — {record.name} — to confirm:",
+            lambda typed: self._delete_confirmed(record, typed),
+            accept_text="Delete",
         )
-        if not ok:
-            return
+
+    def _delete_confirmed(self, record: ClientRecord, typed: str) -> None:
         self._new_attempt()
         try:
             result = self._call("delete the client", self.store.delete_client, record.id, typed)

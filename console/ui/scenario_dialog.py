@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtWidgets
 from console.report import format_duration
 from console.scenarios import Scenario, load_scenarios
 from console.screening import contraindications
+from console.ui import dialogs
 
 ScenarioLoader = Callable[[Path | None], tuple[dict[str, Scenario], list[str]]]
 
@@ -167,9 +168,10 @@ class ScenarioDialog(QtWidgets.QDialog):
             self.accept()
 
     def _choose_folder(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(
-            self, "Trainer's scenario folder", str(self.folder or Path.home())
+        dialogs.choose_folder(
+            self, "Trainer's scenario folder", str(self.folder or Path.home()), self._use_folder
         )
-        if folder:
-            self.folder = Path(folder)
-            self.reload()
+
+    def _use_folder(self, folder: Path) -> None:
+        self.folder = folder
+        self.reload()

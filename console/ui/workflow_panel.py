@@ -13,7 +13,13 @@ from PySide6 import QtCore, QtWidgets
 
 from console.protocols import Protocol, comfort_notes
 from console.report import format_duration
-from console.screening import ScreeningError, Severity, contraindications
+from console.screening import (
+    MIN_OVERRIDE_REASON,
+    ScreeningError,
+    Severity,
+    contraindications,
+)
+from console.ui import dialogs
 from console.ui.restyle import repolish
 from console.workflow import (
     CLEANSING_CHECKLIST,
@@ -134,17 +140,22 @@ class ConsultationPage(QtWidgets.QWidget):
 
     def _override(self, contraindication_id: str) -> None:
         item = contraindications()[contraindication_id]
-        reason, ok = QtWidgets.QInputDialog.getMultiLineText(
+        dialogs.ask_text(
             self,
             "Professional override",
-            f"{item.question}\n\n{item.why}\n\nWhy is it safe to treat this client? (recorded)",
+            f"{item.question}\n\n{item.why}\n\nWhy is it safe to treat this client? It is "
+            f"recorded with your name (at least {MIN_OVERRIDE_REASON} characters).",
+            lambda reason: self._record_override(contraindication_id, reason),
+            multiline=True,
+            minimum_length=MIN_OVERRIDE_REASON,
+            accept_text="Record override",
         )
-        if not ok:
-            return
+
+    def _record_override(self, contraindication_id: str, reason: str) -> None:
         try:
             self.visit.screening.override(contraindication_id, reason, self.visit.practitioner)
         except ScreeningError as error:
-            QtWidgets.QMessageBox.warning(self, "Override not recorded", str(error))
+            dialogs.warn(self, "Override not recorded", str(error))
             return
         self.refresh()
         self.changed.emit()

@@ -1,0 +1,54 @@
+"""Esc is the emergency stop in every window of the application, modal or not.
+
+A shortcut is not enough: Qt does not fire a window's shortcuts while a modal box blocks that
+window, and a box, a menu or a cell editor takes Esc for itself (to close or to cancel). The guard
+is an event filter on the application, which sees every key before any widget does:
+
+* it claims Esc from the shortcut system (``ShortcutOverride`` accepted), so no widget's or
+  action's shortcut can take it, and lets the widgets see that claim (a table cell puts back
+  what it held, see ``StepDelegate``);
+* on the key press it calls the stop at once, in the GUI thread that delivered the key, and
+  swallows the key, so Esc never closes a box or cancels anything: it only stops.
+
+The stop itself (:meth:`MainWindow.emergency_stop`) goes straight to the engine and the machine,
+which turn the output off in the caller's thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6 import QtCore, QtWidgets
+
+ESCAPE = QtCore.Qt.Key.Key_Escape
+
+
+class EmergencyKeyGuard(QtCore.QObject):
+    """Calls ``stop`` on every Esc pressed in any window of the application.
+
+    It removes itself from the application when it is deleted (with its parent, the main
+    window), so a closed window's stop is never called.
+    """
+
+    def __init__(self, stop: Callable[[], None], parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._stop = stop
+        self.presses = 0  # how many Esc presses it has acted on (for the About box and tests)
+        app = QtWidgets.QApplication.instance()
+        if app is None:
+            raise RuntimeError("the emergency key guard needs a QApplication")
+        app.installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        kind = event.type()
+        if kind == QtCore.QEvent.Type.ShortcutOverride and event.key() == ESCAPE:  # type: ignore[attr-defined]
+            event.accept()  # ours: no shortcut, no box's Esc button takes it
+            return False  # the widget still sees it (a cell editor puts its value back)
+        if kind == QtCore.QEvent.Type.KeyPress and event.key() == ESCAPE:  # type: ignore[attr-defined]
+            self.presses += 1
+            self._stop()
+            popup = QtWidgets.QApplication.activePopupWidget()
+            if popup is not None:  # an open menu would hide the alert that says output is off
+                popup.close()
+            return True
+        return False
