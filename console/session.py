@@ -99,7 +99,8 @@ class Console:
 
         ``speed`` is the simulation clock factor (``None`` or 1 = real time, ``0`` = as fast as
         possible), or ``clock`` a clock of the caller's (a stepped clock for screenshots); anything
-        but real time is refused for a real machine.
+        but real time is refused for a real machine, and allowed for an emulator only once its
+        hello has said that it drives no current.
         """
         with self._lock:
             self.disconnect()
@@ -109,16 +110,7 @@ class Console:
                 raise ConsoleError(f"unknown machine driver {driver_id!r}; known: {known}")
             if clock is None:
                 clock = self._clock_for(info, speed)
-            try:
-                driver = info.factory(clock=clock, port=port, **options)
-            except DriverError as error:
-                raise ConsoleError(f"could not connect to {info.name}: {error}") from None
-            except Exception as error:  # a vendor's bug becomes a clear message
-                log.exception("driver %s failed to start", driver_id)
-                raise ConsoleError(
-                    f"the {info.name} driver failed: {type(error).__name__}: {error}"
-                ) from None
-            identity = _open_and_identify(driver, info)
+            driver, identity = _open_and_identify(info, clock=clock, port=port, **options)
             # Faster than real time only for an emulator that said so in its hello.
             emulated = getattr(driver, "emulated", False) is True
             if not info.simulated and not clock.follows_wall_time and not emulated:
@@ -255,15 +247,18 @@ class SessionRecorderLike(typing.Protocol):
         """Record an engine event."""
 
 
-def _open_and_identify(driver: Driver, info: DriverInfo) -> DeviceIdentity:
-    """``open()`` and ``identify()``, time-limited: a driver that hangs is reported, not waited
-    for (its worker thread is left behind; the driver is asked to close)."""
+def _open_and_identify(info: DriverInfo, **options: object) -> tuple[Driver, DeviceIdentity]:
+    """Make the driver (``info.factory(**options)``), ``open()`` and ``identify()`` it,
+    time-limited: a driver that hangs is reported, not waited for (its worker thread is left
+    behind; the driver is asked to close). Every failure becomes one :class:`ConsoleError`."""
+    made: list[Driver] = []
     outcome: list[object] = []
 
     def work() -> None:
         try:
-            driver.open()
-            outcome.append(driver.identify())
+            made.append(info.factory(**options))
+            made[0].open()
+            outcome.append(made[0].identify())
         except Exception as error:  # noqa: BLE001 - raised again in the caller's thread
             outcome.append(error)
 
@@ -271,15 +266,17 @@ def _open_and_identify(driver: Driver, info: DriverInfo) -> DeviceIdentity:
     worker.start()
     worker.join(CONNECT_TIMEOUT_S)
     if worker.is_alive():
-        _close_quietly(driver)
+        if made:
+            _close_quietly(made[0])
         raise ConsoleError(
             f"the {info.name} did not answer within {CONNECT_TIMEOUT_S:g} s of opening: check "
             "that it is switched on and on this port"
         )
     result = outcome[0]
     if isinstance(result, DeviceIdentity):
-        return result
-    _close_quietly(driver)
+        return made[0], result
+    if made:
+        _close_quietly(made[0])
     if isinstance(result, DriverError):
         raise ConsoleError(f"could not connect to {info.name}: {result}") from None
     assert isinstance(result, BaseException)

@@ -51,13 +51,32 @@ def _show(box: QtWidgets.QDialog) -> None:
     box.activateWindow()
 
 
+def _message(
+    parent: QtWidgets.QWidget | None, level: Level, title: str, text: str
+) -> QtWidgets.QMessageBox:
+    """A message box with OK (plain or rich text)."""
+    box = QtWidgets.QMessageBox(_ICONS[level], title, text, QtWidgets.QMessageBox.StandardButton.Ok)
+    box.setParent(parent, box.windowFlags())
+    box.setTextFormat(QtCore.Qt.TextFormat.AutoText)
+    return box
+
+
+def _question(parent: QtWidgets.QWidget | None, title: str, text: str) -> QtWidgets.QMessageBox:
+    """A Yes/No box whose default answer is No."""
+    buttons = QtWidgets.QMessageBox.StandardButton
+    box = QtWidgets.QMessageBox(
+        QtWidgets.QMessageBox.Icon.Question, title, text, buttons.Yes | buttons.No
+    )
+    box.setParent(parent, box.windowFlags())
+    box.setDefaultButton(buttons.No)
+    return box
+
+
 def inform(
     parent: QtWidgets.QWidget | None, title: str, text: str, level: Level = Level.INFORMATION
 ) -> QtWidgets.QMessageBox:
     """Show ``text`` (plain or rich) in a box that does not block any other window."""
-    box = QtWidgets.QMessageBox(_ICONS[level], title, text, QtWidgets.QMessageBox.StandardButton.Ok)
-    box.setParent(parent, box.windowFlags())
-    box.setTextFormat(QtCore.Qt.TextFormat.AutoText)
+    box = _message(parent, level, title, text)
     _show(box)
     return box
 
@@ -80,13 +99,8 @@ def ask(
     closed. Either may find the world changed since the question was asked (the session may
     have ended): check again there, not here.
     """
-    buttons = QtWidgets.QMessageBox.StandardButton
-    box = QtWidgets.QMessageBox(
-        QtWidgets.QMessageBox.Icon.Question, title, text, buttons.Yes | buttons.No
-    )
-    box.setParent(parent, box.windowFlags())
-    box.setDefaultButton(buttons.No)
-    yes = box.button(buttons.Yes)
+    box = _question(parent, title, text)
+    yes = box.button(QtWidgets.QMessageBox.StandardButton.Yes)
 
     def answered(button: QtWidgets.QAbstractButton) -> None:
         if button is yes:
@@ -192,13 +206,9 @@ def _modal_to(tool_window: QtWidgets.QWidget, dialog: QtWidgets.QDialog) -> int:
 
 def confirm_in(tool_window: QtWidgets.QWidget, title: str, text: str) -> bool:
     """Yes/No, modal to ``tool_window`` only (a window without a parent); No is the default."""
-    buttons = QtWidgets.QMessageBox.StandardButton
-    box = QtWidgets.QMessageBox(
-        QtWidgets.QMessageBox.Icon.Question, title, text, buttons.Yes | buttons.No, tool_window
-    )
-    box.setDefaultButton(buttons.No)
+    box = _question(tool_window, title, text)
     try:
-        return _modal_to(tool_window, box) == buttons.Yes
+        return _modal_to(tool_window, box) == QtWidgets.QMessageBox.StandardButton.Yes
     finally:
         box.deleteLater()
 
@@ -207,9 +217,7 @@ def tell_in(
     tool_window: QtWidgets.QWidget, title: str, text: str, level: Level = Level.WARNING
 ) -> None:
     """A message modal to ``tool_window`` only (a window without a parent)."""
-    box = QtWidgets.QMessageBox(
-        _ICONS[level], title, text, QtWidgets.QMessageBox.StandardButton.Ok, tool_window
-    )
+    box = _message(tool_window, level, title, text)
     try:
         _modal_to(tool_window, box)
     finally:

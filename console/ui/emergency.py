@@ -33,7 +33,6 @@ class EmergencyKeyGuard(QtCore.QObject):
     def __init__(self, stop: Callable[[], None], parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self._stop = stop
-        self.presses = 0  # how many Esc presses it has acted on (for the About box and tests)
         app = QtWidgets.QApplication.instance()
         if app is None:
             raise RuntimeError("the emergency key guard needs a QApplication")
@@ -45,7 +44,6 @@ class EmergencyKeyGuard(QtCore.QObject):
             event.accept()  # ours: no shortcut, no box's Esc button takes it
             return False  # the widget still sees it (a cell editor puts its value back)
         if kind == QtCore.QEvent.Type.KeyPress and event.key() == ESCAPE:  # type: ignore[attr-defined]
-            self.presses += 1
             self._stop()
             popup = QtWidgets.QApplication.activePopupWidget()
             if popup is not None:  # an open menu would hide the alert that says output is off

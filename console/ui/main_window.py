@@ -397,7 +397,8 @@ class MainWindow(QtWidgets.QMainWindow):
         estop = self._action(
             treatment, "&EMERGENCY STOP", "Esc", self.emergency_stop, "Output off now"
         )
-        # Esc stops from anywhere in the application, whatever has the focus.
+        # The key itself is claimed for every window, modal boxes included, by the emergency key
+        # guard (console/ui/emergency.py); the action shows it in the menu and in F1.
         estop.setShortcutContext(QtCore.Qt.ShortcutContext.ApplicationShortcut)
         self._action(
             treatment, "&Next stage", "Ctrl+Right", self.workflow.next_stage, "Next workflow stage"
