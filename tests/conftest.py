@@ -138,8 +138,8 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def open_window(qtbot, tmp_path, dialogs):  # type: ignore[no-untyped-def]
-    """Open the main window over a :class:`Console` (connected or not), with settings in a
-    temporary file and modal boxes recorded in ``window.dialogs``. After the test, any running
+    """Open the main window over a :class:`Console` (connected or not) and, if given, a records
+    ``store``, with settings in a temporary file and boxes recorded in ``window.dialogs``. After the test, any running
     session is stopped (output off), a stepped clock released and the machine disconnected."""
     from PySide6 import QtCore
 
@@ -148,12 +148,12 @@ def open_window(qtbot, tmp_path, dialogs):  # type: ignore[no-untyped-def]
 
     windows = []
 
-    def open_(console, size: tuple[int, int] = (1440, 900)):  # type: ignore[no-untyped-def]
+    def open_(console, size: tuple[int, int] = (1440, 900), store=None):  # type: ignore[no-untyped-def]
         make_application()
         settings = QtCore.QSettings(
             str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat
         )
-        window = MainWindow(console, settings)
+        window = MainWindow(console, settings, store)
         qtbot.addWidget(window)
         window.resize(*size)
         if console.connection is not None:

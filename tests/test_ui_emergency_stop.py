@@ -23,7 +23,7 @@ from console.plugins import load_plugins
 from console.records.store import RecordStore
 from console.session import Console
 from console.ui import dialogs as boxes
-from console.ui.app import make_application, prepare_demo_visit
+from console.ui.app import prepare_demo_visit
 from console.ui.main_window import MainWindow
 
 #: The real boxes, taken before any fixture replaces them with recorders.
@@ -44,24 +44,24 @@ REAL_BOXES = {
 
 
 @pytest.fixture
+def store(tmp_path: Path) -> Iterator[RecordStore]:
+    records = RecordStore(f"sqlite:///{tmp_path}/records.sqlite3")
+    yield records
+    records.close()
+
+
+@pytest.fixture
 def window(
-    qtbot: Any, tmp_path: Path, dialogs: list[Any], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[MainWindow]:
+    store: RecordStore, open_window, monkeypatch: pytest.MonkeyPatch, qtbot: Any
+) -> MainWindow:
     """The main window with records, a treatment running on the simulated machine (output on),
     and the real boxes."""
     for name, function in REAL_BOXES.items():
         monkeypatch.setattr(boxes, name, function)
-    make_application()
-    store = RecordStore(f"sqlite:///{tmp_path}/records.sqlite3")
     console = Console(load_plugins())
     clock = SteppedClock()
     console.connect("simulator", clock=clock)
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    main = MainWindow(console, settings, store)
-    qtbot.addWidget(main)
-    main.resize(1440, 900)
-    main.show_connection(console.connection)
-    main.show()
+    main = open_window(console, store=store)
     QTest.qWaitForWindowExposed(main)
     assert prepare_demo_visit(main, "toning")
     main.start_session()
@@ -69,17 +69,7 @@ def window(
     qtbot.waitUntil(lambda: main.engine is not None and main.engine.step_index >= 0, timeout=5000)
     assert console.driver.output_on
     main.clock = clock
-    yield main
-    for widget in QtWidgets.QApplication.topLevelWidgets():
-        if widget is not main and widget.isVisible():
-            widget.hide()
-    if main.engine is not None and not main.engine.state.terminal:
-        main.engine.emergency_stop()
-    clock.release()
-    if main.engine is not None:
-        main.engine.wait(5)
-    console.disconnect()
-    store.close()
+    return main
 
 
 def _visible_windows() -> set[QtWidgets.QWidget]:

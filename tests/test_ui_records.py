@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6 import QtCore
 
 from console.engine.clock import SteppedClock
 from console.engine.events import EngineState
@@ -17,8 +16,7 @@ from console.plugins import load_plugins
 from console.records.store import RecordStore, StoreUnavailableError
 from console.session import Console
 from console.ui import dialogs as boxes
-from console.ui.app import make_application, prepare_demo_visit
-from console.ui.main_window import MainWindow
+from console.ui.app import prepare_demo_visit
 from console.workflow import Reaction, Stage
 
 pytestmark = pytest.mark.timeout(60)
@@ -32,21 +30,13 @@ def store(tmp_path: Path) -> Iterator[RecordStore]:
 
 
 @pytest.fixture
-def window(qtbot: Any, tmp_path: Path, dialogs: list[tuple[str, str]], store: RecordStore):  # type: ignore[no-untyped-def]
-    make_application()
+def window(store: RecordStore, open_window):  # type: ignore[no-untyped-def]
     console = Console(load_plugins())
     clock = SteppedClock()
     console.connect("simulator", clock=clock)
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    main = MainWindow(console, settings, store)
-    qtbot.addWidget(main)
-    main.show_connection(console.connection)
-    main.show()
+    main = open_window(console, store=store)
     main.clock = clock
-    main.dialogs = dialogs
-    yield main
-    clock.release()
-    console.disconnect()
+    return main
 
 
 def test_a_session_is_recorded_before_output_and_as_it_goes(qtbot: Any, window, store) -> None:  # type: ignore[no-untyped-def]
