@@ -230,6 +230,17 @@ class Driver(abc.ABC):
     def status(self) -> DeviceStatus:
         """The latest heartbeat: when the machine was last heard from, output state, fault flags."""
 
+    def next_scheduled_change_s(self) -> float | None:
+        """Clock time of the next change the machine will make by itself, ``None`` if none.
+
+        Only a machine on simulated time (the simulated machine) can know this: its scheduled
+        faults. When the clock runs unpaced (``--speed max``) the engine reads long blocks while
+        a step holds steady, and never one that spans such a change, so the treatment is the
+        same as at any pace. The default, ``0.0`` (a time already past), means "unknown": the
+        engine keeps its normal tick. A driver of a real machine need not override it.
+        """
+        return 0.0
+
 
 @dataclass(frozen=True, slots=True)
 class DriverInfo:

@@ -340,3 +340,6 @@ class _SharedDriver(Driver):
 
     def status(self) -> DeviceStatus:
         return self._driver.status()
+
+    def next_scheduled_change_s(self) -> float | None:
+        return self._driver.next_scheduled_change_s()

@@ -213,6 +213,11 @@ class SimulatedMachine(Driver):
             if duration_s is not None:
                 self._push(at_s + duration_s, lambda: self._apply(fault, False))
 
+    def next_scheduled_change_s(self) -> float | None:
+        """When the next scheduled fault starts or ends (``None``: nothing is scheduled)."""
+        with self._lock:
+            return self._schedule[0].at_s if self._schedule else None
+
     #: Names accepted by :meth:`schedule_fault` (the :class:`console.faults.FaultInjector` protocol).
     fault_names: tuple[str, ...] = tuple(fault.value for fault in SimFault)
 

@@ -17,6 +17,9 @@ class Clock(abc.ABC):
 
     #: True when readings follow the wall clock (so real hardware may be driven by it).
     follows_wall_time: bool = True
+    #: True when nothing paces or holds the clock: every wait jumps straight to its target, so
+    #: the engine may wait longer at once while nothing changes (``--speed max``).
+    free_running: bool = False
 
     @abc.abstractmethod
     def now(self) -> float:
@@ -65,6 +68,7 @@ class VirtualClock(Clock):
     """
 
     follows_wall_time = False
+    free_running = True
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
@@ -92,6 +96,8 @@ class SteppedClock(VirtualClock):
     ``wake`` event (emergency stop, pause) still lets the engine tick at the current time, so a
     held clock never delays a stop.
     """
+
+    free_running = False  # held and released by its owner, who expects the engine's own ticks
 
     def __init__(self, start: float = 0.0) -> None:
         super().__init__(start)

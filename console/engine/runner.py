@@ -89,6 +89,12 @@ SETTLE_S = 0.05
 #: Wall-clock transit delay a machine on a port may add to its samples' time stamps.
 PORT_DELAY_S = 0.05
 FAST_TICK_S = 0.05
+#: On a free-running clock (``--speed max``) the engine waits up to this long at once while a
+#: step holds steady at its setting: nothing is decided between two of its ticks then, and the
+#: samples are the same, so the treatment is the same as at any pace, only cheaper to compute.
+STEADY_STRIDE_S = 1.0
+#: Step and stride arithmetic on float seconds: a step this close to its end has ended.
+_TIME_EPSILON_S = 1e-9
 #: How often a Progress event is posted, in clock seconds.
 PROGRESS_EVERY_S = 0.25
 #: Seconds of samples the ring buffer keeps (the scope's longest window plus margin).
@@ -189,6 +195,7 @@ class TreatmentEngine:
         self._delivering = False
         self._last_heard_s = 0.0
         self._last_tick_s = 0.0
+        self._awaited_change_s: float | None = None  # a scheduled machine change a stride ends at
         self._next_progress_s = 0.0
         self._reversals_seen = 0
         self._reversal_origin_s = 0.0  # step time of the last configure (a new polarity cycle)
@@ -397,7 +404,7 @@ class TreatmentEngine:
                 self._tick_started_wall = None
                 if self.state.terminal:
                     break
-                next_tick += self.tick_s
+                next_tick += self._stride_s()
                 self.clock.wait_until(next_tick, self._wake)
                 if self.clock.now() > next_tick + 10 * self.tick_s:
                     next_tick = self.clock.now()  # fell behind (a slow machine): do not burst
@@ -524,8 +531,9 @@ class TreatmentEngine:
         assert self.protocol is not None
         step = self.protocol.steps[self._step_index]
         self._step_elapsed_s += dt
-        self._post_reversals(step, now)
-        if self._step_elapsed_s >= step.duration_s:
+        ending = self._step_elapsed_s >= step.duration_s - _TIME_EPSILON_S
+        self._post_reversals(step, now, ending)
+        if ending:
             self._end_step(completed=True, now=now)
             if self._step_index + 1 < len(self.protocol.steps):
                 self._begin_step(self._step_index + 1, now)
@@ -546,6 +554,44 @@ class TreatmentEngine:
             self._set_state(EngineState.RUNNING, "at the step's setting")
         elif self.state is EngineState.RUNNING and self._setpoint_ua < target:
             self._set_state(EngineState.RAMPING, "intensity going up")
+
+    def _stride_s(self) -> float:
+        """Clock seconds until the next tick: the tick, or longer while nothing can change.
+
+        Longer only on a free-running clock, while the step runs steady at its setting, the
+        machine is heard and no command waits; never past the step's end or its next polarity
+        reversal, and a change the machine has scheduled is approached and followed tick by tick,
+        so every decision falls on the same clock time as at any pace.
+        """
+        if self._awaited_change_s is not None and (
+            self._last_tick_s >= self._awaited_change_s - _TIME_EPSILON_S
+        ):
+            self._awaited_change_s = None
+            return self.tick_s  # the machine has just changed: judge it one tick later, as ever
+        if not (
+            self.clock.free_running
+            and self.state is EngineState.RUNNING
+            and self._delivering
+            and self._last_tick_s - self._last_heard_s < self.tick_s / 2  # heard up to now
+            and self._commands.empty()
+            and not self._wake.is_set()
+        ):
+            return self.tick_s
+        assert self.protocol is not None
+        step = self.protocol.steps[self._step_index]
+        horizon = min(STEADY_STRIDE_S, step.duration_s - self._step_elapsed_s)
+        waveform = step.waveform
+        if waveform.polarity is Polarity.ALTERNATING:
+            since = self._step_elapsed_s - self._reversal_origin_s
+            interval = waveform.reversal_interval_s
+            next_reversal = (math.floor(since / interval + _TIME_EPSILON_S) + 1) * interval
+            horizon = min(horizon, next_reversal - since)
+        change = self.driver.next_scheduled_change_s()
+        if change is not None:  # approach it tick by tick, as at any pace
+            horizon = min(horizon, change - self.tick_s - self._last_tick_s)
+            self._awaited_change_s = change
+        # Whole ticks: every tick falls on the same clock time as when paced.
+        return self.tick_s * max(1, math.floor(horizon / self.tick_s + _TIME_EPSILON_S))
 
     def _begin_step(self, index: int, now: float) -> None:
         assert self.protocol is not None
@@ -743,12 +789,18 @@ class TreatmentEngine:
             )
         )
 
-    def _post_reversals(self, step: Step, now: float) -> None:
+    def _post_reversals(self, step: Step, now: float, ending: bool) -> None:
+        """Markers for the reversals since the last tick; one at the very end of a step is none."""
         waveform = step.waveform
         if waveform.polarity is not Polarity.ALTERNATING:
             return
-        since = self._step_elapsed_s - self._reversal_origin_s
-        reversals = int(since // waveform.reversal_interval_s)
+        interval = waveform.reversal_interval_s
+        if ending:  # the reversals strictly before the step's end
+            cycle_s = step.duration_s - self._reversal_origin_s
+            reversals = math.ceil(cycle_s / interval - _TIME_EPSILON_S) - 1
+        else:  # float seconds summed tick by tick may land a hair before a reversal: it counts
+            since = self._step_elapsed_s - self._reversal_origin_s
+            reversals = math.floor(since / interval + _TIME_EPSILON_S)
         while self._reversals_seen < reversals:
             self._reversals_seen += 1
             self._post(PolarityReversed(self._step_index, now))
