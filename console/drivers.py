@@ -168,6 +168,11 @@ class DeviceStatus:
     last_heard_s: float  #: console-clock time of the last heartbeat or sample
     output_on: bool
     faults: tuple[str, ...] = ()  #: fault flags the machine raised (e.g. ``over-current trip``)
+    #: Console-clock time up to which the driver has read and decoded everything the machine
+    #: sent (its reader was caught up then); ``None``: up to now. A driver whose reader thread
+    #: falls behind (a busy computer) reports it, so the console does not take its own delay
+    #: for a silent machine: the engine judges silence up to here and the delay on its own.
+    listened_s: float | None = None
 
 
 class DriverError(RuntimeError):

@@ -20,8 +20,11 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
+import math
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,10 +50,17 @@ ANSWER_TIMEOUT_S = 0.1
 COMMAND_TRIES = 4  #: the first try and three retries
 #: Wall-clock seconds between keep-alives; the machine turns output off after 0.5 s without one.
 KEEPALIVE_S = 0.1
+#: Wall-clock seconds a command may wait for its answer, however far behind the port's reader
+#: is: past this the try counts as unanswered even if the reader never caught up.
+ANSWER_GIVE_UP_S = 0.5
 #: The machine's clock must keep pace with the console's within this fraction, judged after
 #: this many seconds of machine time (an emulator started at another speed fails this).
 PACE_TOLERANCE = 0.1
 PACE_AFTER_S = 2.0
+#: Wall-clock seconds at the start from which the least delayed heartbeat anchors the pace, and
+#: of the latest heartbeats from which the least delayed one tells it.
+PACE_WINDOW_S = 1.0
+PACE_RECENT_S = 2.0
 #: The reader's read timeout: how quickly it notices a close.
 READ_TIMEOUT_S = 0.05
 
@@ -73,40 +83,76 @@ class _Waiter:
 class MachineClock:
     """Maps the machine's time (µs since its boot) onto the console's clock.
 
-    Every heartbeat gives ``console_now - machine_time``: the true offset plus the transit delay.
-    The smallest value seen is the best estimate (delays are never negative). A machine time
-    that jumps backwards means the machine restarted: the estimate starts again.
+    Every heartbeat gives ``console_now - machine_time``: the true offset plus the delay before
+    the console read it (the wire, and the reader's turn on a busy computer). The smallest value
+    seen is the best estimate (delays are never negative). A machine time that jumps backwards
+    means the machine restarted: the estimate starts again.
+
+    The pace (machine seconds per console second) is judged from heartbeats whose delay is known
+    to be small against the time they span: the reader tells how long a heartbeat can have
+    waited for it, and one held up by a busy computer is left out instead of making the machine
+    look slow.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, wall: Callable[[], float] = time.monotonic) -> None:
+        self._wall = wall
         self._offset_s: float | None = None
         self._last_machine_us = -1
-        self._first: tuple[int, float, float] | None = None
-        #: Machine seconds per console second, once two seconds of machine time have passed.
+        # The first second of wall time: its least delayed heartbeat anchors the pace.
+        self._first_wall: float | None = None
+        self._base: tuple[float, float, float, float] | None = None  # machine, offset, delay, now
+        self._slopes: deque[tuple[float, float]] = (
+            deque()
+        )  # (wall, offset slope) of late heartbeats
+        #: Machine seconds per console second, once two seconds have passed.
         self.pace: float | None = None
 
-    def observe(self, machine_us: int, console_now_s: float) -> bool:
-        """Feed one heartbeat; returns True if the machine's clock went backwards (a restart)."""
+    def observe(
+        self, machine_us: int, console_now_s: float, delay_bound_s: float | None = None
+    ) -> bool:
+        """Feed one heartbeat; returns True if the machine's clock went backwards (a restart).
+
+        ``delay_bound_s``: console seconds the heartbeat can at most have waited before it was
+        read (``None``: unknown, taken as none).
+        """
         restarted = machine_us < self._last_machine_us
         if restarted:
             self._offset_s = None
-            self._first = None
+            self._first_wall = None
+            self._base = None
+            self._slopes.clear()
             self.pace = None
         self._last_machine_us = machine_us
-        wall = time.monotonic()
-        if self._first is None:
-            self._first = (machine_us, console_now_s, wall)
-        else:
-            first_us, first_s, first_wall = self._first
-            machine_s = (machine_us - first_us) / 1e6
-            # Judged over a second of wall time at least, so that the jitter of one late
-            # heartbeat (a busy computer) is a small part of the span.
-            if machine_s >= PACE_AFTER_S and wall - first_wall >= 1.0 and console_now_s > first_s:
-                self.pace = machine_s / (console_now_s - first_s)
-        offset = console_now_s - machine_us / 1e6
+        machine_s = machine_us / 1e6
+        offset = console_now_s - machine_s
         if self._offset_s is None or offset < self._offset_s:
             self._offset_s = offset
+        self._judge_pace(machine_s, offset, delay_bound_s or 0.0, console_now_s)
         return restarted
+
+    def _judge_pace(self, machine_s: float, offset: float, delay_s: float, now_s: float) -> None:
+        wall = self._wall()
+        if self._first_wall is None:
+            self._first_wall = wall
+        if wall - self._first_wall <= PACE_WINDOW_S:
+            if self._base is None or offset < self._base[1]:
+                self._base = (machine_s, offset, delay_s, now_s)
+            return
+        assert self._base is not None
+        base_machine_s, base_offset, base_delay_s, base_now_s = self._base
+        span_s = now_s - base_now_s
+        if span_s < PACE_AFTER_S or machine_s <= base_machine_s:
+            return
+        if base_delay_s + delay_s > PACE_TOLERANCE / 2 * span_s:
+            return  # this heartbeat may have waited too long to tell the pace
+        # offset = machine × (1/pace − 1) + constant: its slope gives the pace. A delay only
+        # ever raises a slope, so the least slope of the last few seconds is the best estimate
+        # (heartbeats held up on the machine's side of the port are passed over too).
+        self._slopes.append((wall, (offset - base_offset) / (machine_s - base_machine_s)))
+        while self._slopes[0][0] < wall - PACE_RECENT_S:
+            self._slopes.popleft()
+        slope = min(entry[1] for entry in self._slopes)
+        self.pace = 1.0 / (1.0 + slope) if slope > -1.0 else math.inf
 
     @property
     def synchronised(self) -> bool:
@@ -157,6 +203,11 @@ class SerialMachineDriver(Driver, abc.ABC):
         self._want_off = True
         self._off_requests = 0  #: counts stop_output calls: no retry outlives one
         self.bytes_received = 0
+        # Up to when the reader has decoded everything the port held (wall and console clock):
+        # an answer is overdue only once the reader has listened past its timeout.
+        self._listened_wall = time.monotonic()
+        self._listened_s: float | None = None
+        self._listened = threading.Condition()
 
     # -- the wire protocol, in subclasses ----------------------------------------------------
 
@@ -202,7 +253,10 @@ class SerialMachineDriver(Driver, abc.ABC):
 
     def _deliver_heartbeat(self, machine_us: int, output_on: bool, faults: tuple[str, ...]) -> None:
         now = self.clock.now()
-        restarted = self.machine_clock.observe(machine_us, now)
+        # It reached the port after the reader's previous look at it, at the earliest.
+        listened_s = self._listened_s
+        waited_at_most = None if listened_s is None else max(0.0, now - listened_s)
+        restarted = self.machine_clock.observe(machine_us, now, waited_at_most)
         pace = self.machine_clock.pace
         if pace is not None and abs(pace - 1.0) > PACE_TOLERANCE:
             # Samples would be placed at the wrong times and doses mismeasured: stop.
@@ -324,7 +378,9 @@ class SerialMachineDriver(Driver, abc.ABC):
     def status(self) -> DeviceStatus:
         self._check_connected()
         with self._state_lock:
-            return DeviceStatus(self._last_heard_s, self._output_on, self._faults)
+            return DeviceStatus(
+                self._last_heard_s, self._output_on, self._faults, listened_s=self._listened_s
+            )
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -379,9 +435,7 @@ class SerialMachineDriver(Driver, abc.ABC):
                                 f"'{label}' was not confirmed before the output was turned off"
                             )
                 self._write(b"".join(item[2] for item in unanswered))
-                deadline = time.monotonic() + ANSWER_TIMEOUT_S
-                for _, waiter, _, _, _ in unanswered:
-                    waiter.event.wait(max(0.0, deadline - time.monotonic()))
+                self._wait_for_answers([item[1] for item in unanswered])
                 self._check_connected()
                 unanswered = [item for item in unanswered if not item[1].event.is_set()]
                 if not unanswered:
@@ -404,6 +458,25 @@ class SerialMachineDriver(Driver, abc.ABC):
             values.append(answer.value)
         return values
 
+    def _wait_for_answers(self, waiters: list[_Waiter]) -> None:
+        """Until every waiter is answered, or the reader has listened :data:`ANSWER_TIMEOUT_S`
+        past now without hearing them all (at most :data:`ANSWER_GIVE_UP_S` of wall time).
+
+        A reader still working through a backlog (a busy computer) has not heard what the
+        machine sent meanwhile, so its delay is not held against the machine.
+        """
+        sent = time.monotonic()
+        overdue = sent + ANSWER_TIMEOUT_S
+        give_up = sent + ANSWER_GIVE_UP_S
+        for waiter in waiters:
+            while not waiter.event.is_set():
+                now = time.monotonic()
+                if now >= give_up or (now >= overdue and self._listened_wall >= overdue):
+                    return
+                with self._listened:
+                    if not waiter.event.is_set():
+                        self._listened.wait(min(max(overdue, now + 0.005), give_up) - now)
+
     def _write(self, data: bytes) -> None:
         port = self._serial
         if port is None:
@@ -419,6 +492,9 @@ class SerialMachineDriver(Driver, abc.ABC):
         port = self._serial
         assert port is not None
         while not self._stop.is_set():
+            # Everything the port held when it was asked is read and decoded below: from then
+            # on the reader has listened up to this moment.
+            asked_wall, asked_s = time.monotonic(), self.clock.now()
             try:
                 data = port.read(max(1, port.in_waiting))
             except (serial.SerialException, OSError, TypeError) as error:
@@ -432,6 +508,11 @@ class SerialMachineDriver(Driver, abc.ABC):
                     self._on_bytes(data)
                 except Exception:  # a decoder bug must not kill the port's only reader
                     log.exception("%s decoder failed on %d bytes", self.kind, len(data))
+            else:  # listened through a whole read timeout and heard nothing
+                asked_wall, asked_s = time.monotonic(), self.clock.now()
+            with self._listened:
+                self._listened_wall, self._listened_s = asked_wall, asked_s
+                self._listened.notify_all()
 
     def _keepalive_loop(self) -> None:
         while not self._stop.wait(KEEPALIVE_S):
@@ -455,6 +536,8 @@ class SerialMachineDriver(Driver, abc.ABC):
             log.warning("%s", self._lost)
         for waiter in list(self._waiters.values()):
             waiter.event.set()  # wake callers: they see the loss and raise
+        with self._listened:
+            self._listened.notify_all()
 
 
 def _plain(error: BaseException) -> str:

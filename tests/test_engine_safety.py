@@ -544,6 +544,9 @@ def test_reversal_markers_follow_the_machine_after_a_resume(stepped_clock, make_
     stepped_clock.run_until(7.05)
     resumed_at = stepped_clock.now()
     stepped_clock.run_until(14.0)
+    engine.emergency_stop()
+    stepped_clock.release()
+    assert engine.wait(5)  # every event delivered (the dispatcher thread posts them)
     log_events = log.of(PolarityReversed)
     after = [e.at_s for e in log_events if e.at_s > resumed_at]
     # Every 2 s from the resume, within one engine tick.
@@ -556,6 +559,4 @@ def test_reversal_markers_follow_the_machine_after_a_resume(stepped_clock, make_
         inside = on & (block.t > start + 0.1) & (block.t < end - 0.1)
         signs = np.sign(block.current_ua[inside])
         assert len(signs) > 0 and np.all(signs == signs[0])
-    engine.emergency_stop()
-    stepped_clock.release()
     engine.wait(5)

@@ -67,6 +67,7 @@ from console.engine.measure import BlockStats, StepMeter
 from console.engine.ringbuffer import SampleRing
 from console.engine.safety import (
     ContactMonitor,
+    HangTimer,
     PreflightError,
     SafetyLimits,
     describe_ohm,
@@ -95,6 +96,9 @@ FAST_TICK_S = 0.05
 STEADY_STRIDE_S = 1.0
 #: Step and stride arithmetic on float seconds: a step this close to its end has ended.
 _TIME_EPSILON_S = 1e-9
+#: Wall seconds the console may fall behind the data of a machine that drives no current (an
+#: emulator on a busy computer) before it gives up; a real machine gets its silence limit.
+SIMULATION_LAG_S = 5.0
 #: How often a Progress event is posted, in clock seconds.
 PROGRESS_EVERY_S = 0.25
 #: Seconds of samples the ring buffer keeps (the scope's longest window plus margin).
@@ -166,11 +170,16 @@ class TreatmentEngine:
             if driver_info.transport is not Transport.SIMULATED
             else 1.0
         )
-        self._silence_limit_s = self.limits.device_silence_s * max(1.0, pace)
+        self._pace = max(1.0, pace)
+        self._silence_limit_s = self.limits.device_silence_s * self._pace
+        # How far the driver's reader may lag behind the clock: for a real machine no more than
+        # it may be silent (a busy computer stops the output: nothing is judged meanwhile);
+        # for a machine that drives no current, seconds (set once prepare() knows).
+        self._lag_limit_s = self._silence_limit_s
         # Samples from a port carry the machine's time mapped onto ours, uncertain by the
         # transit delay: judge them against every setpoint of that span too.
         port_delay = 0.0 if driver_info.transport is Transport.SIMULATED else PORT_DELAY_S
-        self._judge_span_s = SETTLE_S + port_delay * max(1.0, pace)
+        self._judge_span_s = SETTLE_S + port_delay * self._pace
         self._resume_after_s: float | None = None
         self._max_pause_s: float | None = None
         self._wake = threading.Event()
@@ -242,6 +251,8 @@ class TreatmentEngine:
         if problems:
             raise PreflightError(problems)
         self.capabilities = stated
+        if self.simulated:
+            self._lag_limit_s = max(self._silence_limit_s, SIMULATION_LAG_S * self._pace)
         self.protocol = protocol
         self.session = SessionInfo(
             session_id=uuid.uuid4().hex,
@@ -457,12 +468,24 @@ class TreatmentEngine:
                 now,
             )
             return
-        if now - self._last_heard_s > self._silence_limit_s:
+        # Silence is judged up to where the driver has listened; how far it lags is judged
+        # apart, so a console held up by a busy computer is not taken for a silent machine.
+        listened = now if status.listened_s is None else min(now, status.listened_s)
+        if listened - self._last_heard_s > self._silence_limit_s:
             self._trip(
                 EngineState.INTERRUPTED,
                 SafetyKind.WATCHDOG,
-                f"The machine has not answered for {now - self._last_heard_s:.1f} s "
+                f"The machine has not answered for {listened - self._last_heard_s:.1f} s "
                 "(cable pulled or machine off). Output is off; the session is interrupted.",
+                now,
+            )
+            return
+        if now - listened > self._lag_limit_s:
+            self._trip(
+                EngineState.INTERRUPTED,
+                SafetyKind.WATCHDOG,
+                f"The console has fallen {now - listened:.1f} s behind the machine's data (the "
+                "computer is too busy to follow it). Output is off; the session is interrupted.",
                 now,
             )
             return
@@ -808,11 +831,13 @@ class TreatmentEngine:
     # -- watchdog thread -------------------------------------------------------------------
 
     def _watch(self) -> None:
-        """Wall-clock watchdog: a tick stuck in a driver call too long interrupts the session."""
+        """Wall-clock watchdog: a tick stuck in a driver call too long interrupts the session
+        (timed by :class:`HangTimer`, so a computer too busy to run the console is not taken for
+        a machine that hangs)."""
         period = min(0.05, self.limits.call_hang_s / 4)
+        timer = HangTimer(period, time.monotonic())
         while not self._done.wait(period):
-            started = self._tick_started_wall
-            if started is None or time.monotonic() - started < self.limits.call_hang_s:
+            if timer.look(time.monotonic(), self._tick_started_wall) < self.limits.call_hang_s:
                 continue
             self._halted.set()
             # Output off first. The hung call may hold a lock stop_output needs, so the stop runs

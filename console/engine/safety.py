@@ -151,3 +151,33 @@ def describe_ohm(value: float) -> str:
     if value >= 1000:
         return f"{value / 1000:.1f} kΩ"
     return f"{value:.0f} Ω"
+
+
+class HangTimer:
+    """How long the engine's current tick has been stuck, counting only time the process ran.
+
+    The watchdog thread looks every ``period`` seconds of wall time. A look that comes much
+    later than that means the process did not get the CPU (a busy computer): the engine thread
+    could not have run either, so at most two periods of such a gap count against the tick.
+    A call that really hangs is still caught in wall time while the computer keeps up.
+    """
+
+    def __init__(self, period_s: float, now_s: float) -> None:
+        self.period_s = period_s
+        self._last_look_s = now_s
+        self._tick_started_s: float | None = None
+        self._hung_s = 0.0
+
+    def look(self, now_s: float, tick_started_s: float | None) -> float:
+        """Seconds the tick that started at ``tick_started_s`` (``None``: no tick) has run."""
+        credit = min(now_s - self._last_look_s, 2 * self.period_s)
+        self._last_look_s = now_s
+        if tick_started_s is None:
+            self._tick_started_s = None
+            self._hung_s = 0.0
+        elif tick_started_s != self._tick_started_s:
+            self._tick_started_s = tick_started_s
+            self._hung_s = min(now_s - tick_started_s, credit)
+        else:
+            self._hung_s += credit
+        return self._hung_s
