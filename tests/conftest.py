@@ -8,6 +8,7 @@ import sys
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from console.engine.clock import SteppedClock, VirtualClock
 from console.engine.events import EventLog
 from console.engine.runner import TreatmentEngine
 from console.protocols import Protocol
+from console.records.store import RecordStore
 from device_drivers.simulator import SimulatedMachine
 from device_drivers.simulator_plugin import register_drivers
 from support import make_protocol
@@ -56,6 +58,14 @@ def _no_leftover_windows() -> Iterator[None]:
         widget.hide()  # not close(): no "session running?" question after the test
         widget.deleteLater()
     QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[RecordStore]:
+    """An empty SQLite record store in the test's own folder; closed after the test."""
+    records = RecordStore(f"sqlite:///{tmp_path}/records.sqlite3")
+    yield records
+    records.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -104,13 +103,6 @@ def record_session(
 @pytest.fixture
 def protocols() -> dict[str, Protocol]:
     return {p.id: p for p in (lifting_protocol(), make_protocol())}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[RecordStore]:
-    records = RecordStore(f"sqlite:///{tmp_path}/r.sqlite3")
-    yield records
-    records.close()
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ that blocked the main window would make the click miss, as it did before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -41,13 +40,6 @@ REAL_BOXES = {
         "pick_file_in",
     )
 }
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[RecordStore]:
-    records = RecordStore(f"sqlite:///{tmp_path}/records.sqlite3")
-    yield records
-    records.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ follow-up saved; a records database that fails stops the treatment (pytest-qt, o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,6 @@ from console.ui.app import prepare_demo_visit
 from console.workflow import Reaction, Stage
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[RecordStore]:
-    records = RecordStore(f"sqlite:///{tmp_path}/records.sqlite3")
-    yield records
-    records.close()
 
 
 @pytest.fixture
