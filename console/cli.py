@@ -35,7 +35,12 @@ from console.plugins import PluginHost, broken_packs, load_plugins
 from console.protocols import Protocol, comfort_notes
 from console.records.cli_commands import add_record_commands
 from console.records.store import StoreUnavailableError
-from console.report import format_duration, format_table, zone_summary_rows
+from console.report import (
+    ZONE_SUMMARY_HEADERS,
+    format_duration,
+    format_table,
+    zone_summary_rows,
+)
 from console.scenarios import Scenario, load_scenarios, outcome_of
 from console.session import Console, ConsoleError
 from console.waveforms import CURRENT_STEP_UA
@@ -648,11 +653,7 @@ def _print_summary(summary: SessionSummary, out: TextIO) -> None:
     print(f"\nSession {summary.state.value}: {summary.reason}", file=out)
     rows = zone_summary_rows(summary)
     print(
-        format_table(
-            ["zone", "duration", "mean µA", "charge µC", "mean kΩ"],
-            rows,
-            right_align={1, 2, 3, 4},
-        ),
+        format_table(ZONE_SUMMARY_HEADERS, rows, right_align={1, 2, 3, 4, 5}),
         file=out,
     )
     if summary.events:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from console.problems import ProblemKind, RuleProblem
 from console.waveforms import (
     CURRENT_STEP_UA,
     HARD_MAX_CURRENT_UA,
@@ -84,35 +85,43 @@ class Capabilities:
         )
 
 
-def capability_problems(waveform: Waveform, caps: Capabilities) -> list[str]:
+def capability_problems(waveform: Waveform, caps: Capabilities) -> list[RuleProblem]:
     """Every reason ``waveform`` may not be sent to a machine with ``caps`` (hard limits first)."""
     found = list(waveform.problems())
     caps = caps.clamped()
+
+    def machine(sentence: str, field: str) -> None:
+        found.append(RuleProblem(sentence, fields=(field,), kind=ProblemKind.MACHINE))
+
     low, high = caps.current_ua
     if not low <= waveform.current_ua <= high:
-        found.append(
-            f"current {waveform.current_ua:g} µA is outside the machine's {low:g}–{high:g} µA"
+        machine(
+            f"current {waveform.current_ua:g} µA is outside the machine's {low:g}–{high:g} µA",
+            "current_ua",
         )
     f_low, f_high = caps.frequency_hz
     if caps.frequency_choices_hz:
         if not any(abs(waveform.frequency_hz - f) < 1e-9 for f in caps.frequency_choices_hz):
             choices = ", ".join(f"{f:g}" for f in caps.frequency_choices_hz)
-            found.append(
-                f"frequency {waveform.frequency_hz:g} Hz is not one of the machine's ({choices} Hz)"
+            machine(
+                f"frequency {waveform.frequency_hz:g} Hz is not one of the machine's ({choices} Hz)",
+                "frequency_hz",
             )
     elif not f_low <= waveform.frequency_hz <= f_high:
-        found.append(
-            f"frequency {waveform.frequency_hz:g} Hz is outside the machine's {f_low:g}–{f_high:g} Hz"
+        machine(
+            f"frequency {waveform.frequency_hz:g} Hz is outside the machine's {f_low:g}–{f_high:g} Hz",
+            "frequency_hz",
         )
     if waveform.shape not in caps.waveforms:
-        found.append(f"the machine has no {waveform.shape.value} waveform")
+        machine(f"the machine has no {waveform.shape.value} waveform", "shape")
     if waveform.polarity not in caps.polarities:
-        found.append(f"the machine cannot do {waveform.polarity.value} polarity")
+        machine(f"the machine cannot do {waveform.polarity.value} polarity", "polarity")
     # The machine's resolution may be coarser than the protocol's; the core never rounds up.
     step = max(caps.current_step_ua, CURRENT_STEP_UA)
     if abs(waveform.current_ua / step - round(waveform.current_ua / step)) > 1e-9:
-        found.append(
-            f"current {waveform.current_ua:g} µA is not a multiple of the machine's {step:g} µA step"
+        machine(
+            f"current {waveform.current_ua:g} µA is not a multiple of the machine's {step:g} µA step",
+            "current_ua",
         )
     return found
 

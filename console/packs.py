@@ -17,14 +17,21 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from console.plugin_settings import APP_AUTHOR, APP_NAME
-from console.protocols import Protocol, ProtocolError, checked, protocol_from_mapping
+from console.problems import ProblemKind, RuleProblem
+from console.protocols import (
+    SERIES_KEYS,
+    Protocol,
+    ProtocolError,
+    checked,
+    protocol_from_mapping,
+)
 from console.zones import zone_catalog
 
 #: A folder of packs to use instead of the one in the user's data folder.
@@ -32,10 +39,10 @@ PACKS_DIR_ENV = "MC_CONSOLE_PACKS_DIR"
 #: The packs shipped with the console: ``resources/packs/*.toml``.
 SHIPPED_PACKS = "packs"
 #: What :attr:`PackError.kind` can be.
-KINDS = ("syntax", "missing_field", "unknown_zone", "over_limit", "invalid")
+KINDS = ("syntax", *(kind.value for kind in ProblemKind if kind is not ProblemKind.MACHINE))
 
 TOP_FIELDS = ("id", "name", "category", "description", "version", "warnings", "series", "steps")
-SERIES_FIELDS = ("sessions_per_week", "sessions", "maintenance_every_weeks")
+SERIES_FIELDS = SERIES_KEYS
 STEP_FIELDS = (
     "zone",
     "duration_s",
@@ -111,7 +118,7 @@ def parse_pack(text: str, source: str) -> Protocol:
     try:
         protocol = protocol_from_mapping(data)
     except ProtocolError as error:
-        issues += [_locate(problem, data, lines) for problem in error.problems]
+        issues += [_locate(problem, lines) for problem in error.problems]
     if issues:
         issues.sort(key=lambda issue: issue.line or 0)  # a trainer fixes a file top to bottom
         raise PackError(source, issues, protocol_id)
@@ -478,79 +485,23 @@ def _line_end(text: str, i: int) -> int:
 
 # -- problems to lines -------------------------------------------------------------------------
 
-# What a problem sentence of console.protocols is about, from its first words: (pattern, key).
-_STEP_KEYS = (
-    (re.compile(r"unknown zone\b"), "zone"),
-    (re.compile(r"current\b"), "current_ua"),
-    (re.compile(r"frequency\b"), "frequency_hz"),
-    (re.compile(r"ramp-up\b"), "ramp_s"),
-    (re.compile(r"polarity reversal\b"), "reversal_interval_s"),
-    (re.compile(r"duration\b"), "duration_s"),
-    (re.compile(r".* is not a valid WaveShape\b"), "shape"),
-    (re.compile(r".* is not a valid Polarity\b"), "polarity"),
-)
-_SERIES_KEYS = (
-    (re.compile(r".* sessions a week\b"), "sessions_per_week"),
-    (re.compile(r".* sessions is not\b"), "sessions"),
-    (re.compile(r"maintenance\b"), "maintenance_every_weeks"),
-)
-_STEP_PREFIX = re.compile(r"step (\d+)\b")
 
-
-def _locate(problem: str, data: Mapping[str, Any], lines: dict[KeyPath, int]) -> PackIssue:
-    """A problem sentence of :mod:`console.protocols` with the line it is about and its kind."""
-    if problem.startswith("missing field "):  # a top-level field: the file as a whole
-        return PackIssue(1, problem, "missing_field")
-    step = _STEP_PREFIX.match(problem)
-    if step is not None:
-        number = int(step.group(1))
-        detail = _step_detail(problem, number, data)
-        key = _first_field(detail, STEP_FIELDS) or _matching(detail, _STEP_KEYS)
-        path: KeyPath = ("steps", number, key) if key else ("steps", number)
-        return PackIssue(_line(lines, path), problem, _kind(detail))
-    if problem.startswith("series"):
-        detail = problem.removeprefix("series").lstrip(":").strip()
-        key = _first_field(detail, SERIES_FIELDS) or _matching(detail, _SERIES_KEYS)
-        path = ("series", key) if key else ("series",)
-        return PackIssue(_line(lines, path), problem, _kind(detail))
-    key = _first_field(problem, TOP_FIELDS) or (
-        "steps" if problem.startswith(("has no steps", "total time")) else None
-    )
-    if key == "steps" and ("steps",) not in lines:
-        key = None
-    return PackIssue(_line(lines, (key,) if key else ()), problem, "invalid")
-
-
-def _step_detail(problem: str, number: int, data: Mapping[str, Any]) -> str:
-    """The sentence after ``step N (zone): `` — the zone is the trainer's text, so it is cut
-    off by its known value, never parsed."""
-    steps = data.get("steps")
-    zone = None
-    if isinstance(steps, list) and 0 < number <= len(steps) and isinstance(steps[number - 1], dict):
-        zone = steps[number - 1].get("zone")
-    for prefix in (f"step {number} ({zone}): ", f"step {number}: ", f"step {number} "):
-        if problem.startswith(prefix):
-            return problem.removeprefix(prefix)
-    return problem
-
-
-def _first_field(detail: str, fields: Sequence[str]) -> str | None:
-    word = detail.split(" ", 1)[0]
-    return word if word in fields else None
-
-
-def _matching(detail: str, patterns: Iterable[tuple[re.Pattern[str], str]]) -> str | None:
-    return next((key for pattern, key in patterns if pattern.match(detail)), None)
-
-
-def _kind(detail: str) -> str:
-    if detail.startswith("missing field"):
-        return "missing_field"
-    if detail.startswith("unknown zone"):
-        return "unknown_zone"
-    if "hard limit" in detail or (detail.startswith("frequency ") and " outside " in detail):
-        return "over_limit"
-    return "invalid"
+def _locate(problem: str, lines: dict[KeyPath, int]) -> PackIssue:
+    """A problem of :mod:`console.protocols` with the line of the key it is about and its kind:
+    read from what the problem says it is about (its step and fields), never from its words."""
+    if not isinstance(problem, RuleProblem):
+        return PackIssue(1, problem, ProblemKind.INVALID.value)
+    field = problem.fields[0] if problem.fields else None
+    path: KeyPath
+    if problem.step is not None:
+        path = ("steps", problem.step, field) if field else ("steps", problem.step)
+    elif field in SERIES_FIELDS:
+        path = ("series", field)
+    elif field is not None:
+        path = (field,)
+    else:
+        path = ()
+    return PackIssue(_line(lines, path), problem, problem.kind.value)
 
 
 def _line(lines: dict[KeyPath, int], path: KeyPath) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 
 from console.drivers import Capabilities, capability_problems
 from console.packs import SERIES_FIELDS, TOP_FIELDS, PackError, PackIssue, load_pack
+from console.problems import RuleProblem
 from console.protocols import Protocol, RecommendedSeries, Step, validate_protocol
 from console.report import format_duration
 from console.waveforms import Polarity, Waveform, WaveShape
@@ -352,19 +353,8 @@ def _count(value: Any) -> int:
 
 # -- where each problem points ------------------------------------------------------------------
 
-#: How a sentence of console.protocols / console.drivers about a step begins -> its cell.
-_SENTENCE_COLUMNS: tuple[tuple[str, Column], ...] = (
-    ("unknown zone", Column.ZONE),
-    ("current", Column.CURRENT),
-    ("frequency", Column.FREQUENCY),
-    ("ramp-up", Column.RAMP),
-    ("polarity reversal", Column.REVERSAL),
-    ("duration", Column.DURATION),
-    ("technique", Column.TECHNIQUE),
-    ("the machine has no", Column.SHAPE),
-    ("the machine cannot do", Column.POLARITY),
-)
-_STEP_SENTENCE = re.compile(r"step (\d+) \((.*?)\): (.*)", re.DOTALL)
+#: The column of each pack field a problem can be about.
+FIELD_COLUMN: dict[str, Column] = {field: column for column, field in STEP_FIELD.items()}
 #: Header fields whose problems validate_protocol lists before the steps' (the rest come after).
 _FIRST_FIELDS = ("id", "name", "steps")
 
@@ -381,39 +371,19 @@ class Problem:
     fields: tuple[str, ...] = ()
 
 
-def columns_of(sentence: str) -> tuple[Column, ...]:
-    """The cells a step's problem sentence (the part after ``step N (zone): ``) is about."""
-    for prefix, column in _SENTENCE_COLUMNS:
-        if sentence.startswith(prefix):
-            if column is Column.RAMP and sentence.endswith("not shorter than the step"):
-                return (Column.RAMP, Column.DURATION)
-            return (column,)
-    return ()
+def columns_of(problem: RuleProblem) -> tuple[Column, ...]:
+    """The cells a problem of a step is about, from the fields it names."""
+    return tuple(FIELD_COLUMN[field] for field in problem.fields if field in FIELD_COLUMN)
 
 
-def fields_of(sentence: str) -> tuple[str, ...]:
-    """The header fields a protocol-level sentence is about."""
-    if sentence.startswith("id "):
-        return ("id",)
-    if sentence.startswith("name "):
-        return ("name",)
-    if sentence.startswith("series:"):
-        if "a week" in sentence:
-            return ("sessions_per_week",)
-        if "maintenance" in sentence:
-            return ("maintenance_every_weeks",)
-        return ("sessions",)
-    if sentence.startswith("has no steps"):
-        return ("steps",)
-    return ()
-
-
-def locate(sentence: str, step_count: int) -> Problem:
-    """A sentence of :func:`~console.protocols.validate_protocol` with what it is about."""
-    step = _STEP_SENTENCE.fullmatch(sentence)
-    if step is not None and 0 < int(step.group(1)) <= step_count:
-        return Problem(sentence, int(step.group(1)) - 1, columns_of(step.group(3)))
-    return Problem(sentence, fields=fields_of(sentence))
+def locate(problem: RuleProblem, step_count: int) -> Problem:
+    """A problem of :func:`~console.protocols.validate_protocol` with the cells or header
+    fields it is about (read from the problem's own ``step`` and ``fields``)."""
+    if problem.step is not None and 0 < problem.step <= step_count:
+        return Problem(problem, problem.step - 1, columns_of(problem))
+    if problem.step is not None:
+        return Problem(problem)
+    return Problem(problem, fields=problem.fields)
 
 
 def check(
@@ -426,8 +396,8 @@ def check(
     then what the machine (``capabilities``, if one is connected) cannot do beyond them."""
     rows = draft.rows
     found = []
-    for sentence in validate_protocol(draft.protocol, catalog):
-        problem = locate(sentence, len(rows))
+    for rule_problem in validate_protocol(draft.protocol, catalog):
+        problem = locate(rule_problem, len(rows))
         if problem.row is not None and set(problem.columns) & set(rows[problem.row].unset):
             continue  # about a placeholder: the unset cell's own sentence says what is wrong
         found.append(problem)

@@ -51,26 +51,40 @@ def format_table(
     return "\n".join([render(headers), rule, *(render(row) for row in expanded)])
 
 
+#: Column headers of :func:`zone_summary_rows`.
+ZONE_SUMMARY_HEADERS = ("zone", "duration", "mean µA", "charge µC", "net µC", "mean kΩ")
+
+
+def format_net_charge(net_uc: float) -> str:
+    """Signed charge with its direction: ``+12.3`` or ``−45.0`` (a true minus sign)."""
+    text = f"{abs(net_uc):,.1f}"
+    if text.strip("0.,") == "":
+        return "0.0"
+    return ("+" if net_uc > 0 else "−") + text
+
+
 def zone_summary_rows(summary: SessionSummary) -> list[list[str]]:
-    """Per-zone rows (zone, duration, mean µA, charge µC, mean kΩ) plus a total row.
+    """Per-zone rows (:data:`ZONE_SUMMARY_HEADERS`) plus a total row.
 
     A zone visited by several steps is summed; mean current is charge over time under current,
-    mean impedance is weighted by time under current.
+    mean impedance is weighted by time under current. Net charge is signed: what was left one
+    way under the probes (safety rule 9).
     """
     zones = zone_catalog()
     totals: dict[str, list[float]] = {}
     incomplete: set[str] = set()
     for step in summary.steps:
-        entry = totals.setdefault(step.zone, [0.0, 0.0, 0.0, 0.0])
+        entry = totals.setdefault(step.zone, [0.0, 0.0, 0.0, 0.0, 0.0])
         entry[0] += step.time_under_current_s
         entry[1] += step.charge_uc
+        entry[4] += step.net_charge_uc
         if step.mean_impedance_kohm is not None and math.isfinite(step.mean_impedance_kohm):
             entry[2] += step.mean_impedance_kohm * step.time_under_current_s
             entry[3] += step.time_under_current_s
         if not step.completed:
             incomplete.add(step.zone)
     rows = []
-    for zone_id, (time_on, charge, weighted_kohm, weight) in totals.items():
+    for zone_id, (time_on, charge, weighted_kohm, weight, net) in totals.items():
         name = zones[zone_id].name if zone_id in zones else zone_id
         if zone_id in incomplete:
             name += " (cut short)"
@@ -80,6 +94,7 @@ def zone_summary_rows(summary: SessionSummary) -> list[list[str]]:
                 format_duration(time_on),
                 f"{charge / time_on:.0f}" if time_on else "0",
                 f"{charge:,.1f}",
+                format_net_charge(net),
                 f"{weighted_kohm / weight:.1f}" if weight else "—",
             ]
         )
@@ -90,6 +105,7 @@ def zone_summary_rows(summary: SessionSummary) -> list[list[str]]:
             format_duration(time_all),
             f"{summary.total_charge_uc / time_all:.0f}" if time_all else "0",
             f"{summary.total_charge_uc:,.1f}",
+            format_net_charge(summary.total_net_charge_uc),
             "",
         ]
     )

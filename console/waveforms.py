@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from console.problems import ProblemKind, RuleProblem
 
 #: Microcurrent is by definition under 1 mA (docs/safety.md, rule 1).
 HARD_MAX_CURRENT_UA = 1000.0
@@ -22,6 +25,11 @@ HARD_MIN_FREQUENCY_HZ = 0.1
 HARD_MAX_FREQUENCY_HZ = 1000.0
 #: A ramp slower than this is a mistake in a protocol, not a gentle start.
 MAX_RAMP_S = 30.0
+#: A ramp faster than this is a step: the engine raises the setpoint once a tick (20 ms, 50 ms
+#: faster than real time), so a 1 s ramp is at least 20 rises of at most 5 % of the setting
+#: (50 µA at the 1000 µA limit), and practice ramps over 1–2 s so the client never feels the
+#: current arrive (docs/safety.md, rule 2).
+MIN_RAMP_S = 1.0
 #: Polarity reversal faster than this would chop the waveform itself.
 MIN_REVERSAL_INTERVAL_S = 0.5
 #: Above this, many clients find the current uncomfortable; protocols may go there, but it is flagged.
@@ -81,41 +89,96 @@ class Waveform:
         """Width of one pulse: never more than half a period."""
         return 0.5 / self.frequency_hz
 
-    def problems(self) -> list[str]:
-        """Every way this setting breaks the hard limits, as sentences; empty when it is valid."""
-        found: list[str] = []
+    def problems(self) -> list[RuleProblem]:
+        """Every way this setting breaks the hard limits, as problems; empty when it is valid."""
+        found: list[RuleProblem] = []
         if not _finite(self.current_ua) or self.current_ua <= 0:
-            found.append(f"current must be a positive number of µA, got {self.current_ua!r}")
+            found.append(
+                RuleProblem(
+                    f"current must be a positive number of µA, got {self.current_ua!r}",
+                    fields=("current_ua",),
+                )
+            )
         elif self.current_ua > HARD_MAX_CURRENT_UA:
             found.append(
-                f"current {self.current_ua:g} µA is above the hard limit of "
-                f"{HARD_MAX_CURRENT_UA:g} µA (microcurrent stays under 1 mA)"
+                RuleProblem(
+                    f"current {self.current_ua:g} µA is above the hard limit of "
+                    f"{HARD_MAX_CURRENT_UA:g} µA (microcurrent stays under 1 mA)",
+                    fields=("current_ua",),
+                    kind=ProblemKind.OVER_LIMIT,
+                )
             )
         elif not _is_multiple(self.current_ua, CURRENT_STEP_UA):
             found.append(
-                f"current {self.current_ua:g} µA is not a multiple of {CURRENT_STEP_UA:g} µA"
+                RuleProblem(
+                    f"current {self.current_ua:g} µA is not a multiple of {CURRENT_STEP_UA:g} µA",
+                    fields=("current_ua",),
+                )
             )
-        if not _finite(self.frequency_hz) or not (
+        frequency_ok = _finite(self.frequency_hz) and (
             HARD_MIN_FREQUENCY_HZ <= self.frequency_hz <= HARD_MAX_FREQUENCY_HZ
-        ):
+        )
+        if not frequency_ok:
             found.append(
-                f"frequency {self.frequency_hz!r} Hz is outside "
-                f"{HARD_MIN_FREQUENCY_HZ:g}–{HARD_MAX_FREQUENCY_HZ:g} Hz"
+                RuleProblem(
+                    f"frequency {self.frequency_hz!r} Hz is outside "
+                    f"{HARD_MIN_FREQUENCY_HZ:g}–{HARD_MAX_FREQUENCY_HZ:g} Hz",
+                    fields=("frequency_hz",),
+                    kind=ProblemKind.OVER_LIMIT,
+                )
             )
-        if not _finite(self.ramp_s) or not (0 < self.ramp_s <= MAX_RAMP_S):
+        if not _finite(self.ramp_s) or not (MIN_RAMP_S <= self.ramp_s <= MAX_RAMP_S):
             found.append(
-                f"ramp-up {self.ramp_s!r} s must be above 0 and at most {MAX_RAMP_S:g} s "
-                "(current never steps up)"
+                RuleProblem(
+                    f"ramp-up {self.ramp_s!r} s must be {MIN_RAMP_S:g}–{MAX_RAMP_S:g} s "
+                    "(current never steps up)",
+                    fields=("ramp_s",),
+                )
             )
-        if self.polarity is Polarity.ALTERNATING and (
-            not _finite(self.reversal_interval_s)
-            or self.reversal_interval_s < MIN_REVERSAL_INTERVAL_S
-        ):
-            found.append(
-                f"polarity reversal interval {self.reversal_interval_s!r} s is shorter than "
-                f"{MIN_REVERSAL_INTERVAL_S:g} s"
-            )
+        if self.polarity is Polarity.ALTERNATING:
+            if (
+                not _finite(self.reversal_interval_s)
+                or self.reversal_interval_s < MIN_REVERSAL_INTERVAL_S
+            ):
+                found.append(
+                    RuleProblem(
+                        f"polarity reversal interval {self.reversal_interval_s!r} s is shorter "
+                        f"than {MIN_REVERSAL_INTERVAL_S:g} s",
+                        fields=("reversal_interval_s",),
+                    )
+                )
+            elif frequency_ok and not self.whole_periods_per_phase:
+                found.append(self._unbalanced_reversal())
         return found
+
+    @property
+    def periods_per_phase(self) -> float:
+        """Periods of the pulse between two polarity reversals."""
+        return self.reversal_interval_s * self.frequency_hz
+
+    @property
+    def whole_periods_per_phase(self) -> bool:
+        """True when each polarity phase holds a whole number of periods (the charge balances)."""
+        return _is_multiple(self.periods_per_phase, 1.0)
+
+    @property
+    def leaves_direct_current(self) -> bool:
+        """A monophasic pulse that never reverses: all its charge flows one way."""
+        return self.polarity is not Polarity.ALTERNATING and self.shape is not WaveShape.BIPHASIC
+
+    def _unbalanced_reversal(self) -> RuleProblem:
+        periods = self.periods_per_phase
+        shorter = max(1, math.floor(periods)) / self.frequency_hz
+        longer = math.ceil(periods) / self.frequency_hz
+        choices = f"{shorter:g} s" if shorter == longer else f"{shorter:g} s or {longer:g} s"
+        return RuleProblem(
+            f"polarity reversal every {self.reversal_interval_s:g} s holds {periods:g} periods "
+            f"of {self.frequency_hz:g} Hz: each phase must hold a whole number of periods, or "
+            f"the phases carry unequal charge and leave direct current under the probes "
+            f"(reverse every {choices})",
+            fields=("reversal_interval_s",),
+            kind=ProblemKind.CHARGE_BALANCE,
+        )
 
     def with_current(self, current_ua: float) -> Waveform:
         """The same waveform at another peak current."""
@@ -185,11 +248,28 @@ def _ramped_integral(phase: np.ndarray) -> np.ndarray:
     return 0.25 * whole + part * part
 
 
+def _biphasic_signed_integral(phase: np.ndarray) -> np.ndarray:
+    part = phase - np.floor(phase)  # each whole period nets zero
+    return np.minimum(part, 0.5) - np.maximum(part - 0.5, 0.0)
+
+
+def _biphasic_abs_integral(phase: np.ndarray) -> np.ndarray:
+    return np.asarray(phase, dtype=np.float64)
+
+
 _PULSE_ANTIDERIVATIVE = {
     WaveShape.SQUARE: _square_integral,
     WaveShape.SINE: _sine_integral,
     WaveShape.RAMPED: _ramped_integral,
 }
+
+
+def pulse_antiderivative(shape: WaveShape, signed: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """∫ pulse dφ from phase 0 (in periods) of the unit pulse of ``shape``: ``signed`` integrates
+    the pulse itself, else its magnitude. Monophasic pulses are never negative: both agree."""
+    if shape is WaveShape.BIPHASIC:
+        return _biphasic_signed_integral if signed else _biphasic_abs_integral
+    return _PULSE_ANTIDERIVATIVE[shape]
 
 
 def polarity_sign(polarity: Polarity, reversal_interval_s: float, t: np.ndarray) -> np.ndarray:

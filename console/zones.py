@@ -30,6 +30,23 @@ Point = tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
+class ZoneLimits:
+    """What a treatment may do on one zone in one session (safety rules 8 and 9).
+
+    ``max_current_ua``: the highest step setting; ``max_session_s``: the most time the protocol
+    may spend on the zone; ``monophasic_dc``: whether pulses that never reverse (all charge one
+    way) are allowed; ``max_net_charge_uc``: the most signed charge the zone may receive, planned
+    and measured. ``why`` says, for the operator, why this zone has these numbers.
+    """
+
+    max_current_ua: float
+    max_session_s: float
+    monophasic_dc: bool
+    max_net_charge_uc: float
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Zone:
     """One treatable area of the face.
 
@@ -43,6 +60,7 @@ class Zone:
     side: Side
     polygon: tuple[Point, ...]
     label_at: Point
+    limits: ZoneLimits
     placement_warning: str | None = None
 
 
@@ -57,9 +75,16 @@ class FaceGeometry:
 class ZoneCatalog(Mapping[str, Zone]):
     """All zones by id, in the order the resource lists them (top of the face first)."""
 
-    def __init__(self, zones: list[Zone], geometry: FaceGeometry) -> None:
+    def __init__(
+        self,
+        zones: list[Zone],
+        geometry: FaceGeometry,
+        limit_sources: Mapping[str, str] | None = None,
+    ) -> None:
         self._zones = {zone.id: zone for zone in zones}
         self.geometry = geometry
+        #: For each limit of :class:`ZoneLimits` (by its resource key), the basis of its numbers.
+        self.limit_sources: Mapping[str, str] = dict(limit_sources or {})
 
     def __getitem__(self, zone_id: str) -> Zone:
         return self._zones[zone_id]
@@ -118,6 +143,7 @@ def parse_zone_catalog(data: Mapping[str, Any]) -> ZoneCatalog:
                 side=Side(side),
                 polygon=_polygon(raw["polygon"], f"{where} polygon"),
                 label_at=_point(raw["label_at"], f"{where} label_at"),
+                limits=_limits(raw["limits"], where),
                 placement_warning=raw.get("placement_warning") or None,
             )
         except KeyError as missing:
@@ -126,7 +152,38 @@ def parse_zone_catalog(data: Mapping[str, Any]) -> ZoneCatalog:
             raise ZoneDataError(f"{where}: id {zone.id!r} appears twice")
         seen.add(zone.id)
         zones.append(zone)
-    return ZoneCatalog(zones, FaceGeometry(outline=outline, features=features))
+    sources = data.get("limit_sources", {})
+    if not isinstance(sources, Mapping) or not all(isinstance(v, str) for v in sources.values()):
+        raise ZoneDataError("limit_sources must map each limit to a sentence")
+    return ZoneCatalog(zones, FaceGeometry(outline=outline, features=features), sources)
+
+
+_LIMIT_NUMBERS = ("max_current_ua", "max_minutes", "max_net_charge_uc")
+
+
+def _limits(raw: Any, where: str) -> ZoneLimits:
+    """A zone's limits: every number positive, nothing defaulted (a zone without limits is an
+    error in the data, never a zone without limits)."""
+    if not isinstance(raw, Mapping):
+        raise ZoneDataError(f"{where}: limits must be an object of fields")
+    missing = [key for key in (*_LIMIT_NUMBERS, "monophasic_dc", "why") if key not in raw]
+    if missing:
+        raise ZoneDataError(f"{where}: limits lack {', '.join(missing)}")
+    for key in _LIMIT_NUMBERS:
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ZoneDataError(f"{where}: limits.{key} must be a positive number, got {value!r}")
+    if not isinstance(raw["monophasic_dc"], bool):
+        raise ZoneDataError(f"{where}: limits.monophasic_dc must be true or false")
+    if raw["max_current_ua"] > 1000:
+        raise ZoneDataError(f"{where}: limits.max_current_ua is above 1000 µA")
+    return ZoneLimits(
+        max_current_ua=float(raw["max_current_ua"]),
+        max_session_s=float(raw["max_minutes"]) * 60.0,
+        monophasic_dc=raw["monophasic_dc"],
+        max_net_charge_uc=float(raw["max_net_charge_uc"]),
+        why=str(raw["why"]),
+    )
 
 
 def _polygon(raw: Any, where: str) -> tuple[Point, ...]:

@@ -65,6 +65,7 @@ class SimFault(enum.StrEnum):
     OVER_CURRENT = "over_current"  #: the measured current runs above the setting
     STALL = "stall"  #: driver calls hang (a stuck port); only stop_output and close still work
     GEL_DRY = "gel_dry"  #: the gel has dried out: gel resistance several times its fresh value
+    POLARITY_STUCK = "polarity_stuck"  #: the output stage no longer reverses: positive only
 
 
 @dataclass(order=True)
@@ -337,7 +338,10 @@ class SimulatedMachine(Driver):
             since * waveform.frequency_hz,
             waveform.frequency_hz / self.sample_rate_hz,
         )
-        sign = polarity_sign(waveform.polarity, waveform.reversal_interval_s, since)
+        if SimFault.POLARITY_STUCK in self._faults:
+            sign = np.ones_like(since)  # a failed reversal switch: every pulse one way
+        else:
+            sign = polarity_sign(waveform.polarity, waveform.reversal_interval_s, since)
         amplitude = self._amplitude_ua
         if SimFault.OVER_CURRENT in self._faults:
             amplitude *= OVER_CURRENT_FACTOR

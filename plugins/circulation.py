@@ -6,7 +6,9 @@ Why these settings (common professional microcurrent practice):
   strokes that move fluid; no holding, so the probes never sit long on one spot.
 * **Low current, 100–200 µA** — drainage work wants the lightest effective current; 100 µA
   around the eyes, where puffiness is treated.
-* **Alternating polarity every 4 s**, balancing the charge over the strokes.
+* **Polarity reversed every 5 s**: 200 whole periods of 40 Hz in each phase, and each 90–100 s
+  step holds a whole number of polarity cycles, so the charge balances under each probe (under
+  0.6 % left one way, by the ramp; docs/safety.md, rule 9).
 * **1 s ramp**.
 * **Strokes toward the lymph nodes**: forehead to the temples, under the eyes outward, cheeks
   toward the ear, jaw toward the angle, then down the side of the neck to the collarbone,
@@ -31,7 +33,7 @@ def _flow(current_ua: float) -> Waveform:
         frequency_hz=40.0,
         current_ua=current_ua,
         polarity=Polarity.ALTERNATING,
-        reversal_interval_s=4.0,
+        reversal_interval_s=5.0,
         ramp_s=1.0,
     )
 

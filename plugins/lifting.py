@@ -7,11 +7,16 @@ Why these settings (common professional microcurrent practice):
   there while the pulse flows. Square pulses deliver the most charge per pulse for a given peak.
 * **300–400 µA** on the large muscles of cheek, jaw and neck; **200–300 µA** on the thinner
   forehead and brow, where clients feel current sooner. All well under the 500 µA comfort level.
-* **Alternating polarity every 3 s** keeps the net charge near zero under each probe (no
-  galvanic skin reaction) while each polarity still lasts for one and a half pulses.
-* **2 s ramp**: the client never feels a step in current.
-* **2–2.5 minutes a zone**, both sides of the face in turn, upper face first, so a full session
-  stays under half an hour.
+* **Polarity reversed every 2 s**, one whole period: every pulse is followed by an equal pulse
+  the other way, and each 2–2.5 minute step holds a whole number of such pairs, so no direct
+  current is left under the probes (no galvanic skin reaction). The only imbalance is the first
+  pulse of each step, which rises with the ramp: under 0.9 % of the step's charge, measured
+  through the engine (docs/safety.md, rule 9). Reversing every 3 s, as this protocol once did,
+  put one and a half pulses in each phase and left a third of the charge one way.
+* **1 s ramp**: the current rises over the whole first pulse, so the client never feels a step;
+  a longer ramp would leave more of the first pulse's charge unbalanced.
+* **2–2.5 minutes a zone** (120 s, or 152 s on cheeks and jaw: whole 4 s polarity cycles),
+  both sides of the face in turn, upper face first, so a full session stays under half an hour.
 
 Recommended course: 10 sessions, 2 a week, then maintenance every 4–6 weeks.
 """
@@ -32,8 +37,8 @@ def _lift(current_ua: float) -> Waveform:
         frequency_hz=0.5,
         current_ua=current_ua,
         polarity=Polarity.ALTERNATING,
-        reversal_interval_s=3.0,
-        ramp_s=2.0,
+        reversal_interval_s=2.0,
+        ramp_s=1.0,
     )
 
 
@@ -55,7 +60,7 @@ def lifting_protocol() -> Protocol:
         *both_sides(
             "cheek",
             _lift(350),
-            150,
+            152,
             "Probes on the cheekbone; hold and lift toward the temple.",
         ),
         *both_sides(
@@ -67,7 +72,7 @@ def lifting_protocol() -> Protocol:
         *both_sides(
             "jawline",
             _lift(400),
-            150,
+            152,
             "One probe at the chin, one at the angle of the jaw; lift along the jaw to the ear.",
         ),
         *both_sides(

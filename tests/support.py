@@ -15,8 +15,15 @@ def make_protocol(
     ramp_s: float = 1.0,
     polarity: Polarity = Polarity.ALTERNATING,
     protocol_id: str = "test-protocol",
+    reversal_interval_s: float | None = None,
 ) -> Protocol:
-    """A small valid protocol alternating both cheeks."""
+    """A small valid protocol alternating both cheeks.
+
+    Polarity reverses every 2 s where the step holds whole 4 s polarity cycles (20, 40, 60 s...),
+    else every 2.5 s (10, 30 s...): each phase holds whole periods and each step whole cycles
+    (safety rule 9)."""
+    if reversal_interval_s is None:
+        reversal_interval_s = 2.0 if duration_s % 4 == 0 else 2.5
     zones = ["cheek_left", "cheek_right"]
     return checked(
         Protocol(
@@ -27,7 +34,9 @@ def make_protocol(
             steps=tuple(
                 Step(
                     zone=zones[i % 2],
-                    waveform=Waveform(shape, frequency_hz, current_ua, polarity, 2.0, ramp_s),
+                    waveform=Waveform(
+                        shape, frequency_hz, current_ua, polarity, reversal_interval_s, ramp_s
+                    ),
                     duration_s=duration_s,
                     technique="Hold both probes still.",
                 )

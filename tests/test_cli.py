@@ -59,13 +59,15 @@ def table_rows(text: str, header_start: str) -> list[list[str]]:
 
 
 def summary_table(text: str) -> dict[str, list[str]]:
-    """The per-zone summary of ``run``: zone name -> [duration, mean µA, charge µC, mean kΩ]."""
+    """The per-zone summary of ``run``: zone name -> [duration, mean µA, charge µC, net µC,
+    mean kΩ]."""
     header = next(line for line in text.splitlines() if line.startswith("zone "))
     assert re.split(r"\s{2,}", header.strip()) == [
         "zone",
         "duration",
         "mean µA",
         "charge µC",
+        "net µC",
         "mean kΩ",
     ]
     return {row[0]: row[1:] for row in table_rows(text, "zone ")}
@@ -73,6 +75,11 @@ def summary_table(text: str) -> dict[str, list[str]]:
 
 def number(cell: str) -> float:
     return float(cell.replace(",", ""))
+
+
+def signed(cell: str) -> float:
+    """A net-charge cell: ``+12.3``, ``−45.0`` (true minus) or ``0.0``."""
+    return number(cell.replace("−", "-"))
 
 
 def assert_one_error_line(err: str, expected: str) -> None:
@@ -140,7 +147,7 @@ def test_protocols_lists_every_protocol_with_steps_time_and_series(
             format_duration(expected.duration_s),
             expected.series.describe(),
         ]
-    assert {row[4] for row in rows} == {"19:00", "26:00", "17:40", "13:00"}
+    assert {row[4] for row in rows} == {"19:00", "26:08", "17:40", "14:08"}
 
 
 def test_protocols_show_lifting_prints_the_step_table(
@@ -218,14 +225,16 @@ def test_run_toning_finishes_and_prints_a_per_zone_summary(
     zones = zone_catalog()
     assert list(table) == [zones[step.zone].name for step in toning.steps] + ["TOTAL"]
     for step in toning.steps:
-        duration, mean_ua, charge_uc, kohm = table[zones[step.zone].name]
+        duration, mean_ua, charge_uc, net_uc, kohm = table[zones[step.zone].name]
         assert duration == format_duration(step.duration_s)
         assert number(charge_uc) == pytest.approx(step.planned_charge_uc, rel=0.02)
+        assert abs(signed(net_uc)) <= 0.01 * number(charge_uc)  # biphasic: balanced
         assert number(mean_ua) == pytest.approx(step.planned_charge_uc / step.duration_s, rel=0.03)
         assert 3.0 < number(kohm) < 20.0
     total = table["TOTAL"]
     assert total[0] == format_duration(toning.duration_s)
     assert number(total[2]) == pytest.approx(toning.planned_charge_uc, rel=0.02)
+    assert abs(signed(total[3])) <= 0.01 * number(total[2])
 
 
 def test_contact_loss_without_an_operator_stops_after_max_pause(
@@ -302,6 +311,11 @@ def test_a_disconnect_interrupts_the_session(capsys: pytest.CaptureFixture[str])
     assert "\nSession interrupted: " in out
     assert "the session is interrupted" in out
     assert "SAFETY watchdog: The machine has not answered" in out
+    # The console cannot reach the machine: it must not claim to know the output is off.
+    watchdog = next(line for line in out.splitlines() if "SAFETY watchdog" in line)
+    assert "cannot reach the machine to confirm that the output is off" in watchdog
+    assert "lift the probes from the skin and switch the machine off" in watchdog
+    assert "Output is off" not in watchdog
     table = summary_table(out)
     assert list(table) == ["Brow, right (cut short)", "TOTAL"]
     assert table["Brow, right (cut short)"][0] == "0:20"

@@ -212,10 +212,10 @@ def test_engine_events_move_the_view_to_the_step(view: DemonstrationView) -> Non
     assert view.face_map.states["forehead_right"] is ZoneState.DONE
     assert view.face_map.states["neck_left"] is ZoneState.PENDING
     assert view.face_map.motion == motion_for_step(protocol.steps[4])
-    assert view.step_time.value.text() == "2:10"  # 150 s − 20 s (the clock is at 500)
+    assert view.step_time.value.text() == "2:12"  # 152 s − 20 s (the clock is at 500)
     assert view.current_tile.value.text() == "350 µA"
     assert view.contact_tile.value.text() == "good"
-    assert view.session_label.text() == "Session 8:20 / 26:00"
+    assert view.session_label.text() == "Session 8:20 / 26:08"
     view.on_engine_event(StateChanged(EngineState.PAUSED, EngineState.RUNNING, 500.0))
     assert view.stage_label.text() == "Output paused"
     assert view.current_tile.note.text() == "output off"
@@ -358,7 +358,7 @@ def test_comparison_shows_the_three_protocols_with_their_total_times(qtbot) -> N
         full = column.timeline.width() - 4
         assert width == pytest.approx(full * column.protocol.duration_s / longest, rel=1e-6)
     lifting_rects = compare.columns[0].timeline.step_rects()
-    assert lifting_rects[4].width() / lifting_rects[0].width() == pytest.approx(150 / 120)
+    assert lifting_rects[4].width() / lifting_rects[0].width() == pytest.approx(152 / 120)
 
 
 def test_comparison_columns_can_be_changed(qtbot) -> None:

@@ -22,6 +22,7 @@ def test_charge_per_step_matches_current_times_time(make_engine, shape, frequenc
         shape=shape,
         frequency_hz=frequency_hz,
         ramp_s=2.0,
+        reversal_interval_s=2.0,  # whole periods at 0.5 and 10 Hz; 60 s is 15 polarity cycles
     )
     engine.prepare(protocol)
     summary = engine.run(timeout=60)
@@ -73,7 +74,11 @@ def test_step_ended_events_carry_the_delivery(make_engine) -> None:
 
 def test_ring_buffer_stays_bounded_over_a_long_session(make_engine) -> None:
     engine, _, _ = make_engine()
-    engine.prepare(make_protocol(steps=10, duration_s=120.0, polarity=Polarity.POSITIVE))
+    engine.prepare(
+        make_protocol(
+            steps=10, duration_s=120.0, shape=WaveShape.BIPHASIC, polarity=Polarity.POSITIVE
+        )
+    )
     capacity = engine.ring.capacity
     data_bytes = engine.ring._data.nbytes
     engine.run(timeout=60)

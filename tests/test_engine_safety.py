@@ -535,7 +535,11 @@ def test_reversal_markers_follow_the_machine_after_a_resume(stepped_clock, make_
     from console.engine.events import PolarityReversed
 
     engine, _, log = make_engine(engine_clock=stepped_clock)
-    engine.prepare(make_protocol(steps=1, duration_s=30, polarity=Polarity.ALTERNATING))
+    engine.prepare(
+        make_protocol(
+            steps=1, duration_s=32, polarity=Polarity.ALTERNATING, reversal_interval_s=2.0
+        )
+    )
     engine.start()
     stepped_clock.run_until(5.3)
     engine.pause()

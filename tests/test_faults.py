@@ -15,7 +15,7 @@ from device_drivers.simulator import SimFault, SimulatedMachine
 KNOWN: tuple[str, ...] = tuple(fault.value for fault in SimFault)
 
 
-def test_the_simulator_offers_the_seven_documented_faults() -> None:
+def test_the_simulator_offers_the_eight_documented_faults() -> None:
     assert KNOWN == (
         "contact_loss",
         "short_circuit",
@@ -24,6 +24,7 @@ def test_the_simulator_offers_the_seven_documented_faults() -> None:
         "over_current",
         "stall",
         "gel_dry",
+        "polarity_stuck",
     )
     machine = SimulatedMachine(VirtualClock(), seed=1)
     assert isinstance(machine, FaultInjector)

@@ -13,6 +13,7 @@ import pytest
 
 from console.drivers import Capabilities
 from console.packs import STEP_FIELDS, PackError, protocol_to_toml
+from console.problems import RuleProblem
 from console.protocol_draft import (
     PLACEHOLDER,
     STEP_FIELD,
@@ -23,7 +24,6 @@ from console.protocol_draft import (
     Unset,
     check,
     draft_from_mapping,
-    fields_of,
     format_step_duration,
     locate,
     parse_duration,
@@ -31,6 +31,7 @@ from console.protocol_draft import (
     row_from_mapping,
     row_with,
 )
+from console.protocols import validate_protocol
 from console.waveforms import Polarity, WaveShape
 from console.zones import zone_catalog
 from plugins.circulation import circulation_protocol
@@ -135,7 +136,7 @@ def test_check_says_what_an_unset_cell_lacks_and_not_what_its_placeholder_breaks
 def test_a_machine_limit_is_listed_after_the_rules_and_only_for_cells_they_leave_alone() -> None:
     caps = Capabilities(
         channels=1,
-        current_ua=(10.0, 600.0),
+        current_ua=(10.0, 400.0),
         current_step_ua=10.0,
         frequency_hz=(0.1, 200.0),
         waveforms=frozenset({WaveShape.SQUARE}),
@@ -147,7 +148,8 @@ def test_a_machine_limit_is_listed_after_the_rules_and_only_for_cells_they_leave
     first, second, *rest = lifting.steps
     steps = (
         replace(first, waveform=replace(first.waveform, current_ua=1200.0)),  # the hard limit
-        replace(second, waveform=replace(second.waveform, current_ua=800.0)),  # the machine's
+        # Within the cheek's 600 µA but beyond the machine's 400 µA:
+        replace(second, zone="cheek_left", waveform=replace(second.waveform, current_ua=500.0)),
         *rest,
     )
     rows = [StepRow(step) for step in steps]
@@ -159,20 +161,35 @@ def test_a_machine_limit_is_listed_after_the_rules_and_only_for_cells_they_leave
         (1, (Column.CURRENT,)),
     ]
     assert found[-1].sentence == (
-        "step 2 (forehead_left) on Demo: current 800 µA is outside the machine's 10–600 µA"
+        "step 2 (cheek_left) on Demo: current 500 µA is outside the machine's 10–400 µA"
     )
 
 
-def test_sentences_point_at_their_cells_and_fields() -> None:
-    ramp = locate("step 3 (cheek_left): ramp-up 5 s is not shorter than the step", 12)
+def test_problems_point_at_their_cells_and_fields_by_structure_not_wording() -> None:
+    ramp = locate(
+        RuleProblem("anything at all", fields=("ramp_s", "duration_s"), step=3), step_count=12
+    )
     assert (ramp.row, ramp.columns) == (2, (Column.RAMP, Column.DURATION))
-    assert locate("step 13 (chin): current 5 µA is not a multiple", 12).row is None
-    assert fields_of("series: 2.0 sessions a week is not 0–7") == ("sessions_per_week",)
-    assert fields_of("series: maintenance every 8–6 weeks is not a range within 1–26") == (
-        "maintenance_every_weeks",
+    assert locate(RuleProblem("current", fields=("current_ua",), step=13), 12).row is None
+    weekly = locate(RuleProblem("reworded freely", fields=("sessions_per_week",)), 12)
+    assert (weekly.row, weekly.fields) == (None, ("sessions_per_week",))
+    # What validate_protocol itself says about a broken protocol lands on the right cells.
+    lifting = lifting_protocol()
+    broken = replace(
+        lifting,
+        steps=(
+            replace(lifting.steps[0], duration_s=122.0),
+            replace(lifting.steps[1], waveform=replace(lifting.steps[1].waveform, ramp_s=0.2)),
+            *lifting.steps[2:],
+        ),
+        series=replace(lifting.series, maintenance_every_weeks=(8, 6)),
     )
-    assert fields_of("has no steps") == ("steps",)
-    assert fields_of("total time 95 min exceeds 90 min") == ()
+    located = [locate(problem, len(broken.steps)) for problem in validate_protocol(broken)]
+    assert [(p.row, p.columns, p.fields) for p in located] == [
+        (0, (Column.DURATION,), ()),
+        (1, (Column.RAMP,), ()),
+        (None, (), ("maintenance_every_weeks",)),
+    ]
 
 
 def test_reading_a_pack_file(tmp_path: Path) -> None:

@@ -117,7 +117,7 @@ def test_an_edited_copy_under_its_own_id_round_trips_exactly(qtbot, editor, pack
     type_into(qtbot, editor.id_edit, "lifting-gentle")
     type_into(qtbot, editor.name_edit, "Gentle lifting")
     type_into(qtbot, cell_editor(editor, 0, Column.CURRENT), "150")
-    type_into(qtbot, cell_editor(editor, 0, Column.DURATION), "1:30.5")
+    type_into(qtbot, cell_editor(editor, 0, Column.DURATION), "1:28")  # 22 polarity cycles
     shape = cell_editor(editor, 1, Column.SHAPE)
     shape.setCurrentIndex(shape.findData(WaveShape.BIPHASIC.value))
     assert editor.dirty
@@ -130,7 +130,7 @@ def test_an_edited_copy_under_its_own_id_round_trips_exactly(qtbot, editor, pack
     assert loaded == editor.current_protocol() == saved.args[1]
     first, second = loaded.steps[:2]
     assert (loaded.id, loaded.name) == ("lifting-gentle", "Gentle lifting")
-    assert (first.waveform.current_ua, first.duration_s) == (150.0, 90.5)
+    assert (first.waveform.current_ua, first.duration_s) == (150.0, 88.0)
     assert second.waveform.shape is WaveShape.BIPHASIC
     assert loaded.steps[2:] == lifting_protocol().steps[2:]
 
@@ -189,7 +189,7 @@ def test_comfort_notes_are_advice_and_do_not_stop_a_save(qtbot, editor) -> None:
 def test_a_frequency_beyond_the_machine_is_a_problem_on_that_machine_only(make_editor) -> None:
     caps = Capabilities(
         channels=1,
-        current_ua=(10.0, 600.0),
+        current_ua=(10.0, 500.0),
         current_step_ua=10.0,
         frequency_hz=(0.1, 200.0),
         waveforms=frozenset(WaveShape),
@@ -218,9 +218,17 @@ def test_a_frequency_beyond_the_machine_is_a_problem_on_that_machine_only(make_e
     on_machine.model.setData(on_machine.model.index(1, Column.CURRENT), 1200.0)
     assert len(on_machine.problems()) == 1
     assert "above the hard limit" in on_machine.problems()[0]
+    # Above the zone's limit as well: said once, by the zone rule.
     on_machine.model.setData(on_machine.model.index(1, Column.CURRENT), 800.0)
     assert on_machine.problems() == [
-        "step 2 (forehead_left) on Demo 200: current 800 µA is outside the machine's 10–600 µA"
+        "step 2 (forehead_left): current 800 µA is above the 400 µA allowed on Forehead, left "
+        "(zone rule)"
+    ]
+    assert on_machine.model.cell_problems(1, Column.CURRENT) == on_machine.problems()
+    on_machine.model.setData(on_machine.model.index(1, Column.CURRENT), 200.0)
+    on_machine.model.setData(on_machine.model.index(4, Column.CURRENT), 550.0)  # cheek: 600
+    assert on_machine.problems() == [
+        "step 5 (cheek_right) on Demo 200: current 550 µA is outside the machine's 10–500 µA"
     ]
 
     on_machine.set_machine(None)  # the machine was disconnected: the hard limits only
@@ -251,12 +259,12 @@ def test_an_empty_technique_and_an_unknown_zone_are_marked(qtbot, editor) -> Non
 
 
 def test_total_time_and_charge_follow_the_durations(qtbot, editor) -> None:
-    assert editor.total_label.text() == "26:00"
+    assert editor.total_label.text() == "26:08"
     line = cell_editor(editor, 0, Column.DURATION)
     type_into(qtbot, line, "3:00")
-    assert editor.total_label.text() == "27:00"
-    type_into(qtbot, line, "90")
-    assert editor.total_label.text() == "25:30"
+    assert editor.total_label.text() == "27:08"
+    type_into(qtbot, line, "92")
+    assert editor.total_label.text() == "25:40"
     charge = editor.build_protocol().planned_charge_uc
     assert "12 steps" in editor.totals_detail.text()
     assert f"{charge:,.0f} µC" in editor.totals_detail.text()
@@ -316,7 +324,7 @@ def test_rows_are_added_duplicated_deleted_and_moved_from_the_keyboard(qtbot, ed
     assert list(editor.model.steps) == steps
     editor.table.setCurrentIndex(editor.model.index(len(steps) - 1, Column.ZONE))
     assert not editor.down_action.isEnabled()
-    assert editor.total_label.text() == "26:00"
+    assert editor.total_label.text() == "26:08"
 
 
 def broken_pack(

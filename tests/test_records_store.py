@@ -232,7 +232,7 @@ def test_migrations_run_up_from_an_empty_database(store_url: str, open_store: Op
 
     store.migrate()
 
-    assert store.schema_revision() == RecordStore.head_revision() == "0001"
+    assert store.schema_revision() == RecordStore.head_revision() == "0002"
     assert store.backup_path is None  # an empty database has nothing to back up
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     with store.engine.connect() as connection:

@@ -180,7 +180,7 @@ def test_the_scripted_operator_lowers_a_twitching_current_to_the_threshold(
     }
     # Square pulses at 50 % duty: the mean |i| is half the peak. Lowered to 300 µA peak.
     for zone in ("Cheek, right", "Cheek, left", "Jawline, right", "Jawline, left"):
-        mean_ua = float(rows[zone][-3].replace(",", ""))
+        mean_ua = float(rows[zone][-4].replace(",", ""))
         assert 140 <= mean_ua <= 151, (zone, mean_ua)
 
 

@@ -539,7 +539,8 @@ def test_a_valid_setting_passes_the_capability_check(machine: SimulatedMachine) 
         for polarity in Polarity:
             for frequency_hz in (0.1, 10.0, 1_000.0):
                 for current_ua in (10.0, 1_000.0):
-                    wave = waveform(shape, frequency_hz, current_ua, polarity)
+                    # Alternating phases hold whole periods: 10 s is one period at 0.1 Hz.
+                    wave = waveform(shape, frequency_hz, current_ua, polarity, 10.0)
                     assert capability_problems(wave, machine.capabilities) == []
 
 
@@ -552,7 +553,7 @@ def test_a_valid_setting_passes_the_capability_check(machine: SimulatedMachine) 
     frequency_hz=st.floats(0.1, 1_000.0),
     current_ua=st.integers(1, 100).map(lambda tens: tens * 10.0),
     polarity=st.sampled_from(list(Polarity)),
-    reversal_interval_s=st.floats(0.5, 10.0),
+    periods_per_phase=st.integers(0, 20),
     rate_hz=st.sampled_from([DEFAULT_SAMPLE_RATE_HZ, 5_000.0, MAX_SAMPLE_RATE_HZ]),
     start_s=st.floats(0.0, 3_600.0),
     ramp=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=5),
@@ -564,7 +565,7 @@ def test_measured_current_never_exceeds_the_setting_by_more_than_the_noise(
     frequency_hz: float,
     current_ua: float,
     polarity: Polarity,
-    reversal_interval_s: float,
+    periods_per_phase: int,
     rate_hz: float,
     start_s: float,
     ramp: list[float],
@@ -572,7 +573,9 @@ def test_measured_current_never_exceeds_the_setting_by_more_than_the_noise(
     seed: int,
 ) -> None:
     """For any valid setting, however the amplitude is stepped up to it, |i| ≤ setting + noise."""
-    wave = Waveform(shape, frequency_hz, current_ua, polarity, reversal_interval_s, 1.0)
+    # A polarity phase holds whole periods and lasts at least 0.5 s (the console's rules).
+    periods = max(math.ceil(0.5 * frequency_hz), periods_per_phase)
+    wave = Waveform(shape, frequency_hz, current_ua, polarity, periods / frequency_hz, 1.0)
     assert wave.problems() == []
     clock = VirtualClock(start=start_s)
     sim = SimulatedMachine(clock, sample_rate_hz=rate_hz, seed=seed)

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from console.problems import ProblemKind
 from console.waveforms import (
     Polarity,
     Waveform,
@@ -77,11 +78,27 @@ def _oracle_current_ok(current: float) -> bool:
 def _oracle_is_valid(wf: Waveform) -> bool:
     current_ok = _oracle_current_ok(wf.current_ua)
     frequency_ok = _is_real(wf.frequency_hz) and 0.1 <= wf.frequency_hz <= 1000
-    ramp_ok = _is_real(wf.ramp_s) and 0 < wf.ramp_s <= 30
+    ramp_ok = _is_real(wf.ramp_s) and 1 <= wf.ramp_s <= 30
     reversal_ok = wf.polarity is not Polarity.ALTERNATING or (
-        _is_real(wf.reversal_interval_s) and wf.reversal_interval_s >= 0.5
+        _is_real(wf.reversal_interval_s)
+        and wf.reversal_interval_s >= 0.5
+        # each polarity phase holds a whole number of periods (else the charge does not balance)
+        and (not frequency_ok or _periods_off_whole(wf) < 1e-6)
     )
     return current_ok and frequency_ok and ramp_ok and reversal_ok
+
+
+def _periods_off_whole(wf: Waveform) -> float:
+    """How far the periods in one polarity phase are from a whole number of at least one."""
+    periods = wf.reversal_interval_s * wf.frequency_hz
+    return abs(periods - max(1, round(periods)))
+
+
+def _in_period_grey_band(wf: Waveform) -> bool:
+    """Periods per phase a float rounding away from whole: the code's tolerance is 1e-9."""
+    if not (_is_real(wf.reversal_interval_s) and _is_real(wf.frequency_hz)):
+        return False
+    return 1e-12 < _periods_off_whole(wf) < 1e-6
 
 
 def _in_grey_band(current: float) -> bool:
@@ -129,7 +146,9 @@ reversals = st.one_of(
     reversal=reversals,
     ramp=ramps,
 )
-@example(WaveShape.SQUARE, 0.1, 10.0, Polarity.ALTERNATING, 0.5, 30.0)  # every limit, inclusive
+@example(WaveShape.SQUARE, 0.1, 10.0, Polarity.ALTERNATING, 10.0, 30.0)  # lowest limits, inclusive
+@example(WaveShape.SQUARE, 2.0, 1000.0, Polarity.ALTERNATING, 0.5, 1.0)  # shortest reversal, ramp
+@example(WaveShape.SQUARE, 0.5, 300.0, Polarity.ALTERNATING, 3.0, 2.0)  # 1.5 periods a phase
 @example(WaveShape.SQUARE, 1000.0, 1000.0, Polarity.POSITIVE, 0.1, 1e-6)
 @example(WaveShape.SINE, 40.0, 150.0, Polarity.NEGATIVE, math.nan, 1.0)  # unused reversal
 @example(WaveShape.BIPHASIC, 10.0, 100.0, Polarity.ALTERNATING, 0.4999, 1.0)
@@ -143,6 +162,7 @@ def test_problems_empty_exactly_when_within_the_hard_limits(
 ) -> None:
     assume(not _in_grey_band(current))
     wf = Waveform(shape, frequency, current, polarity, reversal, ramp)
+    assume(not _in_period_grey_band(wf))
     problems = wf.problems()
     assert (problems == []) == _oracle_is_valid(wf), problems
     assert all(isinstance(p, str) and p for p in problems)
@@ -158,8 +178,10 @@ def test_problems_empty_exactly_when_within_the_hard_limits(
         ("frequency_hz", 0.05, "frequency"),
         ("frequency_hz", 1500.0, "frequency"),
         ("ramp_s", 0.0, "ramp"),
+        ("ramp_s", 0.5, "ramp"),
         ("ramp_s", 31.0, "ramp"),
         ("reversal_interval_s", 0.25, "polarity reversal"),
+        ("reversal_interval_s", 3.0, "polarity reversal"),
     ],
 )
 def test_each_broken_limit_is_named(field: str, bad: float, word: str) -> None:
@@ -170,20 +192,33 @@ def test_each_broken_limit_is_named(field: str, bad: float, word: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "inside", "outside"),
+    ("field", "inside", "outside", "base"),
     [
-        ("current_ua", 1000.0, 1010.0),
-        ("current_ua", 10.0, 0.0),
-        ("frequency_hz", 0.1, 0.0999),
-        ("frequency_hz", 1000.0, 1000.001),
-        ("ramp_s", 30.0, 30.0001),
-        ("ramp_s", 1e-6, 0.0),
-        ("reversal_interval_s", 0.5, 0.4999),
+        ("current_ua", 1000.0, 1010.0, {}),
+        ("current_ua", 10.0, 0.0, {}),
+        ("frequency_hz", 0.1, 0.0999, {"polarity": Polarity.POSITIVE}),
+        ("frequency_hz", 1000.0, 1000.001, {"polarity": Polarity.POSITIVE}),
+        ("ramp_s", 30.0, 30.0001, {}),
+        ("ramp_s", 1.0, 0.999, {}),
+        ("reversal_interval_s", 0.5, 0.4999, {"frequency_hz": 2.0}),
+        ("reversal_interval_s", 4.0, 4.1, {}),  # two whole periods of 0.5 Hz; 2.05 is not
     ],
 )
-def test_limits_are_inclusive_and_exact(field: str, inside: float, outside: float) -> None:
-    assert _valid(**{field: inside}).problems() == []
-    assert len(_valid(**{field: outside}).problems()) == 1
+def test_limits_are_inclusive_and_exact(
+    field: str, inside: float, outside: float, base: dict[str, object]
+) -> None:
+    assert _valid(**base, **{field: inside}).problems() == []
+    assert len(_valid(**base, **{field: outside}).problems()) == 1
+
+
+def test_a_phase_of_one_and_a_half_periods_is_refused_with_the_balanced_choices() -> None:
+    (problem,) = _valid(frequency_hz=0.5, reversal_interval_s=3.0).problems()
+    assert problem.kind is ProblemKind.CHARGE_BALANCE
+    assert problem.fields == ("reversal_interval_s",)
+    assert "1.5 periods of 0.5 Hz" in problem
+    assert problem.endswith("(reverse every 2 s or 4 s)")
+    # Fixed polarity never reverses: its interval is not used, whatever it is.
+    assert _valid(polarity=Polarity.POSITIVE, reversal_interval_s=3.0).problems() == []
 
 
 @pytest.mark.parametrize("bad", NON_FINITE, ids=["nan", "inf", "-inf"])

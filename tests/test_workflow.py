@@ -370,7 +370,7 @@ ZONES = ("forehead_right", "cheek_left", "cheek_right", "cheek_left")
 
 def four_step_protocol(duration_s: float = 10.0) -> Protocol:
     """Forehead, left cheek, right cheek, then the left cheek again."""
-    waveform = Waveform(WaveShape.SQUARE, 10.0, 200.0, Polarity.ALTERNATING, 2.0, 1.0)
+    waveform = Waveform(WaveShape.SQUARE, 10.0, 200.0, Polarity.ALTERNATING, 2.5, 1.0)
     return checked(
         Protocol(
             id="zones-test",

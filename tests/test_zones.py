@@ -22,6 +22,7 @@ from console.zones import (
     Zone,
     ZoneCatalog,
     ZoneDataError,
+    ZoneLimits,
     parse_zone_catalog,
     zone_catalog,
 )
@@ -326,6 +327,7 @@ def test_minimal_catalog_parses() -> None:
                 "polygon": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]],
                 "label_at": [0.5, 0.4],
                 "placement_warning": "",
+                "limits": dict(LIMITS),
             }
         ],
     }
@@ -335,4 +337,69 @@ def test_minimal_catalog_parses() -> None:
     assert zone.side is Side.CENTER
     assert zone.polygon == ((0.1, 0.1), (0.9, 0.1), (0.5, 0.9))
     assert zone.placement_warning is None  # an empty warning counts as none
+    assert zone.limits == ZoneLimits(300.0, 240.0, False, 1000.0, "Small and close to the eye.")
     assert parsed.geometry.features == {}
+
+
+LIMITS = {
+    "max_current_ua": 300,
+    "max_minutes": 4,
+    "monophasic_dc": False,
+    "max_net_charge_uc": 1000,
+    "why": "Small and close to the eye.",
+}
+
+
+def _one_zone(limits: object) -> dict[str, object]:
+    zone = {
+        "id": "a",
+        "name": "A",
+        "region": "a",
+        "side": "center",
+        "polygon": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]],
+        "label_at": [0.5, 0.4],
+    }
+    if limits is not None:
+        zone["limits"] = limits
+    return {"outline": [[0, 0], [1, 0], [1, 1], [0, 1]], "zones": [zone]}
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        (None, "lacks the 'limits' field"),
+        ("strict", "limits must be an object"),
+        ({k: v for k, v in LIMITS.items() if k != "why"}, "limits lack why"),
+        ({**LIMITS, "max_current_ua": 0}, "limits.max_current_ua must be a positive number"),
+        ({**LIMITS, "max_minutes": "4"}, "limits.max_minutes must be a positive number"),
+        ({**LIMITS, "max_net_charge_uc": True}, "limits.max_net_charge_uc must be a positive"),
+        ({**LIMITS, "monophasic_dc": "no"}, "limits.monophasic_dc must be true or false"),
+        ({**LIMITS, "max_current_ua": 1200}, "limits.max_current_ua is above 1000 µA"),
+    ],
+)
+def test_a_zone_without_sound_limits_is_a_data_error_never_a_zone_without_limits(
+    limits: object, message: str
+) -> None:
+    with pytest.raises(ZoneDataError, match=message):
+        parse_zone_catalog(_one_zone(limits))
+
+
+def test_every_shipped_zone_has_limits_with_their_reason_and_the_sources_are_given() -> None:
+    catalog = zone_catalog()
+    for zone in catalog.values():
+        limits = zone.limits
+        assert 0 < limits.max_current_ua <= 600, zone.id
+        assert 4 * 60 <= limits.max_session_s <= 10 * 60, zone.id
+        assert 0 < limits.max_net_charge_uc <= 3000, zone.id
+        assert limits.why.strip(), zone.id
+    # Lower around the eyes than anywhere else; no direct current near the eyes, lips or neck.
+    eye = catalog["eye_right"].limits
+    assert eye.max_current_ua == min(z.limits.max_current_ua for z in catalog.values())
+    for zone_id in ("eye_right", "eye_left", "upper_lip", "neck_right", "neck_left", "brow_left"):
+        assert not catalog[zone_id].limits.monophasic_dc, zone_id
+    assert set(catalog.limit_sources) == {
+        "max_current_ua",
+        "max_minutes",
+        "monophasic_dc",
+        "max_net_charge_uc",
+    }

@@ -48,6 +48,8 @@ class SafetyKind(enum.StrEnum):
     WATCHDOG = "watchdog"  #: no samples or heartbeat within the timeout
     DRIVER_ERROR = "driver_error"  #: a driver call raised
     EMERGENCY_STOP = "emergency_stop"  #: the operator pressed the emergency stop
+    ZONE_LIMIT = "zone_limit"  #: a zone's limit (net charge) was reached; output off
+    UNDER_DELIVERY = "under_delivery"  #: the machine cannot reach the setting (a warning)
     OPERATOR_STOP = "operator_stop"  #: the operator ended the session early
 
 
@@ -89,6 +91,7 @@ class StepDelivery:
     charge_uc: float  #: ∫|i| dt, microcoulombs
     mean_impedance_kohm: float | None  #: RMS voltage / RMS current; None if never measured
     completed: bool  #: the step ran its full time
+    net_charge_uc: float = 0.0  #: ∫i dt (signed), microcoulombs: what is left one way
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,19 @@ class SessionSummary:
     def total_charge_uc(self) -> float:
         """Charge delivered over the whole session, µC."""
         return sum(step.charge_uc for step in self.steps)
+
+    @property
+    def total_net_charge_uc(self) -> float:
+        """Signed charge over the whole session, µC."""
+        return sum(step.net_charge_uc for step in self.steps)
+
+    def zone_charges(self) -> dict[str, tuple[float, float]]:
+        """Per zone, in the order first treated: (|charge|, net charge), µC."""
+        zones: dict[str, tuple[float, float]] = {}
+        for step in self.steps:
+            total, net = zones.get(step.zone, (0.0, 0.0))
+            zones[step.zone] = (total + step.charge_uc, net + step.net_charge_uc)
+        return zones
 
 
 @dataclass(frozen=True, slots=True)

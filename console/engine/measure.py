@@ -27,10 +27,12 @@ class BlockStats:
     n: int
     t_end: float
     sum_abs_current_ua: float
+    sum_current_ua: float  #: signed: what flowed one way more than the other
     peak_abs_current_ua: float
     driving_n: int
     driving_sum_i2: float  #: Σ i² over the block, A²
     driving_sum_v2: float  #: Σ v² over the block, V²
+    at_rail_n: int = 0  #: samples at or above the rail voltage asked for (under-delivery)
 
     @property
     def impedance_ohm(self) -> float | None:
@@ -42,8 +44,9 @@ class BlockStats:
         return math.sqrt(self.driving_sum_v2 / self.driving_sum_i2)
 
     @staticmethod
-    def of(block: SampleBlock) -> BlockStats:
-        """Reduce a block (an empty block gives zeros).
+    def of(block: SampleBlock, rail_v: float | None = None) -> BlockStats:
+        """Reduce a block (an empty block gives zeros); ``rail_v``: count the samples at or
+        above this voltage (a machine at its compliance limit).
 
         The sums of squares run over every sample: samples that do not drive (the off half of a
         monophasic pulse) hold only noise, micro-amperes and millivolts, negligible against a
@@ -51,21 +54,24 @@ class BlockStats:
         """
         n = len(block)
         if n == 0:
-            return BlockStats(0, math.nan, 0.0, 0.0, 0, 0.0, 0.0)
+            return BlockStats(0, math.nan, 0.0, 0.0, 0.0, 0, 0.0, 0.0)
         current = block.current_ua
         voltage = block.voltage_v
         abs_current = np.abs(current)
+        abs_voltage = np.abs(voltage)
         driving_n = np.count_nonzero(
-            np.logical_or(abs_current > DRIVING_CURRENT_UA, np.abs(voltage) > DRIVING_VOLTAGE_V)
+            np.logical_or(abs_current > DRIVING_CURRENT_UA, abs_voltage > DRIVING_VOLTAGE_V)
         )
         return BlockStats(
             n=n,
             t_end=float(block.t[-1]),
             sum_abs_current_ua=float(np.add.reduce(abs_current)),
+            sum_current_ua=float(np.add.reduce(current)),
             peak_abs_current_ua=float(np.maximum.reduce(abs_current)),
             driving_n=int(driving_n),
             driving_sum_i2=float(np.dot(current, current)) * 1e-12,
             driving_sum_v2=float(np.dot(voltage, voltage)),
+            at_rail_n=(int(np.count_nonzero(abs_voltage >= rail_v)) if rail_v is not None else 0),
         )
 
 
@@ -79,6 +85,7 @@ class StepMeter:
         self.sample_period_s = sample_period_s
         self.samples = 0
         self.sum_abs_current_ua = 0.0
+        self.sum_current_ua = 0.0
         self.driving_sum_i2 = 0.0
         self.driving_sum_v2 = 0.0
         self.driving_n = 0
@@ -87,6 +94,7 @@ class StepMeter:
         """Count a block that was sampled while this step's output was on."""
         self.samples += stats.n
         self.sum_abs_current_ua += stats.sum_abs_current_ua
+        self.sum_current_ua += stats.sum_current_ua
         self.driving_sum_i2 += stats.driving_sum_i2
         self.driving_sum_v2 += stats.driving_sum_v2
         self.driving_n += stats.driving_n
@@ -100,6 +108,11 @@ class StepMeter:
     def charge_uc(self) -> float:
         """∫|i| dt in microcoulombs."""
         return self.sum_abs_current_ua * self.sample_period_s
+
+    @property
+    def net_charge_uc(self) -> float:
+        """∫i dt in microcoulombs (signed): the charge left one way under the probes."""
+        return self.sum_current_ua * self.sample_period_s
 
     def delivery(self, completed: bool) -> StepDelivery:
         """The step's record."""
@@ -118,4 +131,5 @@ class StepMeter:
             charge_uc=self.charge_uc,
             mean_impedance_kohm=impedance,
             completed=completed,
+            net_charge_uc=self.net_charge_uc,
         )

@@ -67,6 +67,7 @@ from console.engine.measure import BlockStats, StepMeter
 from console.engine.ringbuffer import SampleRing
 from console.engine.safety import (
     ContactMonitor,
+    DeliveryMonitor,
     HangTimer,
     PreflightError,
     SafetyLimits,
@@ -77,6 +78,7 @@ from console.engine.safety import (
 from console.protocols import Protocol, Step
 from console.screening import ScreeningResult
 from console.waveforms import Polarity
+from console.zones import zone_catalog
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,16 @@ RING_SECONDS = 40.0
 #: a busy thread hold the interpreter that long before the emergency-stop, engine or watchdog
 #: thread gets it; measured here: p99 stop latency 12 ms at 5 ms, 2.3 ms at 1 ms.
 SWITCH_INTERVAL_S = 0.001
+
+
+#: What the console says when it can no longer reach the machine: it has sent the stop, but only
+#: the machine knows whether its output is off (safety rule 4).
+CANNOT_CONFIRM_OFF = (
+    "The console has sent the stop but cannot reach the machine to confirm that the output is "
+    "off: lift the probes from the skin and switch the machine off at its power switch."
+)
+UNCONFIRMED_STOP = "stop sent, output state unknown"
+UNCONFIRMED_ACTION = f"{UNCONFIRMED_STOP}, session interrupted"
 
 
 class EngineError(RuntimeError):
@@ -209,6 +221,10 @@ class TreatmentEngine:
         self._reversals_seen = 0
         self._reversal_origin_s = 0.0  # step time of the last configure (a new polarity cycle)
         self._contact = ContactMonitor(self.limits, rate)
+        self._delivery = DeliveryMonitor(self.limits, self.capabilities.compliance_v)
+        self._under_delivery_told = False  # announced in this step (once, until it recovers)
+        #: Net (signed) charge of the steps ended so far, by zone, µC (safety rule 9).
+        self._zone_net_uc: dict[str, float] = {}
 
     # -- observers -------------------------------------------------------------------------
 
@@ -429,9 +445,9 @@ class TreatmentEngine:
                         EngineState.INTERRUPTED,
                         self._safety(
                             kind,
-                            f"The machine reported an error: {exc}. Output is off; check the "
-                            "machine and its cable before starting again.",
-                            "output off, session interrupted",
+                            f"The machine reported an error: {exc}. {CANNOT_CONFIRM_OFF} "
+                            "Check the machine and its cable before starting again.",
+                            UNCONFIRMED_ACTION,
                         ),
                     )
             log.debug("engine stopped by exception", exc_info=True)
@@ -457,7 +473,7 @@ class TreatmentEngine:
         if len(block):
             self._last_heard_s = max(self._last_heard_s, float(block.t[-1]))
         self.ring.append(block)
-        stats = BlockStats.of(block)
+        stats = BlockStats.of(block, rail_v=self._delivery.rail_v)
         if self._delivering and self._meter is not None:
             self._meter.add(stats)
         if status.faults:
@@ -476,8 +492,9 @@ class TreatmentEngine:
                 EngineState.INTERRUPTED,
                 SafetyKind.WATCHDOG,
                 f"The machine has not answered for {listened - self._last_heard_s:.1f} s "
-                "(cable pulled or machine off). Output is off; the session is interrupted.",
+                f"(cable pulled or machine off); the session is interrupted. {CANNOT_CONFIRM_OFF}",
                 now,
+                confirmed=False,
             )
             return
         if now - listened > self._lag_limit_s:
@@ -491,6 +508,9 @@ class TreatmentEngine:
             return
         if self._delivering and self._judge(stats, float(block.t[0]) if len(block) else now, now):
             return
+        if self._delivering and self._zone_net_reached(now):
+            return
+        self._watch_delivery(stats, now)
         if self.state.output_may_be_on:
             self._advance_step(dt, now)
             if self.state.terminal:
@@ -536,6 +556,60 @@ class TreatmentEngine:
             )
         self._set_state(EngineState.PAUSED, event.message)
         return True
+
+    def _zone_net_reached(self, now: float) -> bool:
+        """Safety rule 9: the signed charge left on the step's zone, measured, stays under the
+        zone's limit; reaching it ends the session with the output off."""
+        if self._meter is None:
+            return False
+        zone = zone_catalog().get(self._meter.zone)
+        if zone is None:
+            return False
+        net = self._zone_net_uc.get(zone.id, 0.0) + self._meter.net_charge_uc
+        limit = zone.limits.max_net_charge_uc
+        if abs(net) <= limit:
+            return False
+        direction = "positive" if net > 0 else "negative"
+        self._trip(
+            EngineState.ABORTED,
+            SafetyKind.ZONE_LIMIT,
+            f"Net charge on {zone.name} reached {abs(net):,.0f} µC {direction}, above the zone's "
+            f"limit of {limit:,.0f} µC (charge balance rule): the current is not balancing "
+            "under the probes. Output is off; have the machine's polarity reversal checked "
+            "before further use.",
+            now,
+        )
+        return True
+
+    def _watch_delivery(self, stats: BlockStats, now: float) -> None:
+        """Safety rule 10: a machine held at its compliance voltage for seconds delivers less
+        than its setting; the operator is told once (and again if it comes back), the output
+        continues."""
+        steady = self.state is EngineState.RUNNING and self._delivering
+        if not steady or self._setpoint_ua != self._setting_since(now - self._judge_span_s):
+            self._delivery.reset()  # only a steady setting is judged
+            return
+        at_rail = self._delivery.feed(stats)
+        if at_rail is None:
+            return
+        if at_rail < self.limits.under_delivery_clear_fraction:
+            self._under_delivery_told = False
+        elif at_rail >= self.limits.under_delivery_fraction and not self._under_delivery_told:
+            self._under_delivery_told = True
+            assert self.protocol is not None
+            step = self.protocol.steps[self._step_index]
+            zone = zone_catalog().get(step.zone)
+            name = zone.name if zone is not None else step.zone
+            self._safety(
+                SafetyKind.UNDER_DELIVERY,
+                f"Under-delivery on {name}: the machine is at its "
+                f"{self.capabilities.compliance_v:g} V limit for {at_rail:.0%} of the pulse time "
+                f"and cannot push the set {self._setpoint_ua:.0f} µA through the skin (gel drying "
+                "or a probe lifting at its edge), so the client receives less than planned. "
+                "Re-apply gel and press both probes flat on the skin; the output continues.",
+                "warning, output continues",
+                now,
+            )
 
     def _setting_since(self, since: float) -> float:
         """The highest setpoint in force at any time from ``since`` until now."""
@@ -609,6 +683,9 @@ class TreatmentEngine:
             interval = waveform.reversal_interval_s
             next_reversal = (math.floor(since / interval + _TIME_EPSILON_S) + 1) * interval
             horizon = min(horizon, next_reversal - since)
+        # The zone's net charge may grow at most at the full mean current (a machine whose
+        # polarity no longer reverses): never stride past where that could reach its limit.
+        horizon = min(horizon, self._time_to_zone_net_limit_s(step) - self.tick_s)
         change = self.driver.next_scheduled_change_s()
         if change is not None:  # approach it tick by tick, as at any pace
             horizon = min(horizon, change - self.tick_s - self._last_tick_s)
@@ -616,12 +693,24 @@ class TreatmentEngine:
         # Whole ticks: every tick falls on the same clock time as when paced.
         return self.tick_s * max(1, math.floor(horizon / self.tick_s + _TIME_EPSILON_S))
 
+    def _time_to_zone_net_limit_s(self, step: Step) -> float:
+        """Clock seconds the step's zone needs, at the fastest, to reach its net-charge limit."""
+        zone = zone_catalog().get(step.zone)
+        if zone is None or self._meter is None:
+            return math.inf
+        net = abs(self._zone_net_uc.get(zone.id, 0.0) + self._meter.net_charge_uc)
+        fastest_ua = self._setpoint_ua * step.waveform.shape.mean_abs_factor
+        if fastest_ua <= 0:
+            return math.inf
+        return max(0.0, zone.limits.max_net_charge_uc - net) / fastest_ua
+
     def _begin_step(self, index: int, now: float) -> None:
         assert self.protocol is not None
         step = self.protocol.steps[index]
         self._step_index = index
         self._step_elapsed_s = 0.0
         self._reversals_seen = 0
+        self._under_delivery_told = False
         self._meter = StepMeter(
             index, step.zone, step.duration_s, 1.0 / self.capabilities.sample_rate_hz
         )
@@ -632,6 +721,7 @@ class TreatmentEngine:
         """Zero, configure, turn on, and let the ramp bring the current up."""
         self._setpoint_ua = 0.0
         self._contact.reset()
+        self._delivery.reset()
         self.driver.set_amplitude(0.0)
         self._note_setpoint(self.clock.now())  # lower: in force once the machine took it
         self.driver.configure(step.waveform)
@@ -648,6 +738,9 @@ class TreatmentEngine:
             return
         delivery = self._meter.delivery(completed)
         self._meter = None
+        self._zone_net_uc[delivery.zone] = (
+            self._zone_net_uc.get(delivery.zone, 0.0) + delivery.net_charge_uc
+        )
         self.deliveries.append(delivery)
         self._post(StepEnded(delivery, now))
 
@@ -662,8 +755,12 @@ class TreatmentEngine:
             self._note_setpoint(now if rising else self.clock.now())
 
     def _target_ua(self, step: Step) -> float:
+        """The step's setting with the operator's offset, never above the zone's limit (rule 8,
+        checked before start; held here too)."""
         floor = self.capabilities.current_ua[0]
-        return max(floor, step.waveform.current_ua + self._intensity_offset_ua)
+        target = max(floor, step.waveform.current_ua + self._intensity_offset_ua)
+        zone = zone_catalog().get(step.zone)
+        return min(target, zone.limits.max_current_ua) if zone is not None else target
 
     def _may_drive(self) -> bool:
         return (
@@ -741,12 +838,21 @@ class TreatmentEngine:
             0.0, max(lowest_offset, self._intensity_offset_ua + delta_ua)
         )
 
-    def _trip(self, state: EngineState, kind: SafetyKind, message: str, now: float) -> None:
-        """Output off, record the event, end the session in ``state``."""
+    def _trip(
+        self,
+        state: EngineState,
+        kind: SafetyKind,
+        message: str,
+        now: float,
+        confirmed: bool = True,
+    ) -> None:
+        """Output off, record the event, end the session in ``state``. ``confirmed``: the
+        machine can still be reached, so the stop is known to have arrived."""
         self._halted.set()
         self._safe_off()
         self._delivering = False
-        action = "output off, session " + state.value
+        stopped = "output off" if confirmed else UNCONFIRMED_STOP
+        action = f"{stopped}, session {state.value}"
         with self._state_lock:
             if self.state.terminal:
                 return
@@ -852,9 +958,9 @@ class TreatmentEngine:
                         self._safety(
                             SafetyKind.WATCHDOG,
                             f"The machine stopped responding (a call hung for over "
-                            f"{self.limits.call_hang_s:g} s). Output is off; the session is "
-                            "interrupted. Check the machine and its cable.",
-                            "output off, session interrupted",
+                            f"{self.limits.call_hang_s:g} s); the session is interrupted. "
+                            f"{CANNOT_CONFIRM_OFF} Check the machine and its cable.",
+                            UNCONFIRMED_ACTION,
                         ),
                     )
             self._done.set()  # the session is over even if the engine thread never returns

@@ -25,9 +25,20 @@ class SafetyLimits:
     #: Contact window: above this the probe has lifted (or the gel is gone); below, a short.
     contact_max_ohm: float = 60_000.0
     contact_min_ohm: float = 250.0
-    #: Over-current: measured peak above ``setting × factor + margin`` trips the output.
-    over_current_factor: float = 1.2
-    over_current_margin_ua: float = 20.0
+    #: Over-current: measured peak above ``setting × factor + margin`` trips the output
+    #: (docs/safety.md, rule 4: the machine's own accuracy tolerance, a few percent, plus
+    #: the noise of its current measurement, is well inside it).
+    over_current_factor: float = 1.1
+    over_current_margin_ua: float = 10.0
+    #: Under-delivery (rule 10): samples at or above this fraction of the compliance voltage
+    #: are "at the rail", where a current source cannot deliver its setting.
+    rail_fraction: float = 0.97
+    #: Judged over this much steady output (clock seconds of samples).
+    under_delivery_window_s: float = 3.0
+    #: The operator is told when this fraction of the driving samples is at the rail...
+    under_delivery_fraction: float = 0.10
+    #: ...and told again only after a window with less than this.
+    under_delivery_clear_fraction: float = 0.02
     #: Watchdog: no sample or heartbeat from the machine for this long (clock seconds).
     device_silence_s: float = 0.5
     #: Watchdog: one driver call (or engine tick) taking this long in wall time is a hang.
@@ -116,6 +127,45 @@ class ContactMonitor:
         if quality is ContactQuality.SHORT:
             return ("short", impedance)
         return None
+
+
+class DeliveryMonitor:
+    """How much of the pulse time the machine spends at its compliance voltage (rule 10).
+
+    A current source at its voltage limit delivers less than it was set to: dried gel or a
+    probe lifting at its edge raise the skin's resistance until the setting needs more volts
+    than the machine has. The monitor pools the driving samples of a steady setting over a
+    window and says what fraction of them sat at the rail.
+    """
+
+    def __init__(self, limits: SafetyLimits, compliance_v: float) -> None:
+        self.limits = limits
+        #: Voltage from which a sample counts as at the rail.
+        self.rail_v = compliance_v * limits.rail_fraction
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new window (the setting or the state changed)."""
+        self._span_s = 0.0
+        self._last_t: float | None = None
+        self._driving = 0
+        self._at_rail = 0
+
+    def feed(self, stats: BlockStats) -> float | None:
+        """Pool a block; the fraction at the rail once the window is full, else None."""
+        if stats.n == 0:
+            return None
+        if self._last_t is not None:
+            self._span_s += max(0.0, stats.t_end - self._last_t)
+        self._last_t = stats.t_end
+        self._driving += stats.driving_n
+        self._at_rail += stats.at_rail_n
+        if self._span_s < self.limits.under_delivery_window_s or self._driving == 0:
+            return None
+        fraction = self._at_rail / self._driving
+        self.reset()
+        self._last_t = stats.t_end
+        return fraction
 
 
 class ContactQuality(enum.StrEnum):

@@ -186,6 +186,8 @@ class StepRecord(Base):
     actual_s: Mapped[float] = mapped_column(Float)
     mean_current_ua: Mapped[float] = mapped_column(Float)
     charge_uc: Mapped[float] = mapped_column(Float)
+    #: ∫i dt (signed), µC; None for sessions recorded before the console measured it.
+    net_charge_uc: Mapped[float | None] = mapped_column(Float)
     mean_impedance_kohm: Mapped[float | None] = mapped_column(Float)
     completed: Mapped[bool] = mapped_column(Boolean)
 

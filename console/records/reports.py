@@ -33,7 +33,7 @@ from console.records.store import (
     SessionRow,
     StepRow,
 )
-from console.report import format_duration
+from console.report import format_duration, format_net_charge
 from console.screening import contraindications
 from console.zones import zone_catalog
 
@@ -65,6 +65,7 @@ SESSION_COLUMNS = (
     "state",
     "reason",
     "total_charge_uc",
+    "net_charge_uc",
     "steps",
 )
 
@@ -78,6 +79,7 @@ STEP_COLUMNS = (
     "actual_s",
     "mean_current_ua",
     "charge_uc",
+    "net_charge_uc",
     "mean_impedance_kohm",
     "completed",
 )
@@ -346,6 +348,7 @@ def _steps_html(steps: Sequence[StepRow]) -> str:
         ("Actual", "right"),
         ("Mean µA", "right"),
         ("Charge µC", "right"),
+        ("Net µC", "right"),
         ("Mean kΩ", "right"),
         ("Result", "left"),
     )
@@ -362,6 +365,7 @@ def _steps_html(steps: Sequence[StepRow]) -> str:
             format_duration(step.actual_s),
             f"{step.mean_current_ua:.0f}",
             f"{step.charge_uc:,.1f}",
+            _net(step.net_charge_uc),
             _kohm(step.mean_impedance_kohm),
         )
         body.append(
@@ -380,6 +384,7 @@ def _steps_html(steps: Sequence[StepRow]) -> str:
         f'<td align="right">{format_duration(totals.actual_s)}</td>'
         f'<td align="right">{totals.mean_current_ua:.0f}</td>'
         f'<td align="right">{totals.charge_uc:,.1f}</td>'
+        f'<td align="right">{_net(totals.net_charge_uc)}</td>'
         f'<td align="right">{_kohm(totals.mean_impedance_kohm)}</td>'
         f'<td class="result">{completed} of {len(steps)} completed</td></tr>'
     )
@@ -395,6 +400,7 @@ class _Totals:
     planned_s: float
     actual_s: float
     charge_uc: float
+    net_charge_uc: float | None
     mean_current_ua: float
     mean_impedance_kohm: float | None
 
@@ -414,6 +420,11 @@ def _totals(steps: Sequence[StepRow]) -> _Totals:
         planned_s=sum(step.planned_s for step in steps),
         actual_s=actual,
         charge_uc=charge,
+        net_charge_uc=(
+            None
+            if any(step.net_charge_uc is None for step in steps)
+            else sum(step.net_charge_uc or 0.0 for step in steps)
+        ),
         mean_current_ua=charge / actual if actual else 0.0,
         mean_impedance_kohm=sum(k * w for k, w in weighted) / weight if weight else None,
     )
@@ -485,6 +496,16 @@ def _kohm(value: float | None) -> str:
     return f"{value:.1f}" if value is not None and math.isfinite(value) else "—"
 
 
+def _net(value: float | None) -> str:
+    """Signed net charge for the report; "—" for a step recorded before it was measured."""
+    return "—" if value is None else format_net_charge(value)
+
+
+def _optional(value: float | None) -> str:
+    """A CSV number that may be unknown (an older record): empty, never a made-up zero."""
+    return "" if value is None else f"{value:.3f}"
+
+
 def _local(moment: datetime, *, seconds: bool = False) -> str:
     """A stored (UTC) time in the computer's time zone, with the zone's name."""
     local = moment.astimezone()
@@ -513,6 +534,7 @@ def export_sessions_csv(sessions: Sequence[SessionRow], path: Path) -> int:
             _text(session.state),
             _text(session.reason),
             f"{session.total_charge_uc:.3f}",
+            _optional(session.total_net_charge_uc),
             str(len(session.steps)),
         )
         for session in sessions
@@ -537,6 +559,7 @@ def export_steps_csv(sessions: Sequence[SessionRow], path: Path) -> int:
             f"{step.actual_s:.3f}",
             f"{step.mean_current_ua:.3f}",
             f"{step.charge_uc:.3f}",
+            _optional(step.net_charge_uc),
             f"{step.mean_impedance_kohm:.3f}"
             if step.mean_impedance_kohm is not None and math.isfinite(step.mean_impedance_kohm)
             else "",

@@ -120,6 +120,8 @@ class StepRow:
     charge_uc: float
     mean_impedance_kohm: float | None
     completed: bool
+    #: Signed charge, µC; None for a step recorded before the console measured it.
+    net_charge_uc: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,12 @@ class SessionRow:
     def total_charge_uc(self) -> float:
         """Charge over the whole session, µC."""
         return sum(step.charge_uc for step in self.steps)
+
+    @property
+    def total_net_charge_uc(self) -> float | None:
+        """Signed charge over the whole session, µC; None if a step lacks it (an old record)."""
+        nets = [step.net_charge_uc for step in self.steps]
+        return None if any(net is None for net in nets) else sum(nets)  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,6 +541,7 @@ class RecordStore:
                     actual_s=step.time_under_current_s,
                     mean_current_ua=step.mean_current_ua,
                     charge_uc=step.charge_uc,
+                    net_charge_uc=step.net_charge_uc,
                     mean_impedance_kohm=step.mean_impedance_kohm,
                     completed=step.completed,
                 )
@@ -776,6 +785,7 @@ def _session_row(row: TreatmentSession, client_name: str, notes: tuple[NoteRow, 
                 s.charge_uc,
                 s.mean_impedance_kohm,
                 s.completed,
+                s.net_charge_uc,
             )
             for s in row.steps
         ),

@@ -37,7 +37,7 @@ from console.protocols import Protocol
 from console.records.recorder import SessionRecorder
 from console.records.store import RecordError, RecordStore
 from console.records.visit_archive import VisitArchive
-from console.report import format_duration, zone_summary_rows
+from console.report import format_duration, format_net_charge, zone_summary_rows
 from console.scenarios import Scenario, outcome_of
 from console.session import Connection, Console, ConsoleError
 from console.ui import dialogs
@@ -322,13 +322,16 @@ class MainWindow(QtWidgets.QMainWindow):
         lines = [
             f"<b>{row.protocol_name}</b> for {row.client_name or 'no client'} — {row.state}",
             f"{row.started_at.astimezone():%Y-%m-%d %H:%M} · {row.machine} · by {row.practitioner}",
-            "<table cellspacing=6><tr><th>Zone</th><th>time</th><th>µA</th><th>µC</th></tr>",
+            "<table cellspacing=6><tr><th>Zone</th><th>time</th><th>µA</th><th>µC</th>"
+            "<th>net µC</th></tr>",
         ]
         for step in row.steps:
             name = zones[step.zone].name if step.zone in zones else step.zone
+            net = "—" if step.net_charge_uc is None else format_net_charge(step.net_charge_uc)
             lines.append(
                 f"<tr><td>{name}</td><td>{step.actual_s:.0f} s</td>"
-                f"<td>{step.mean_current_ua:.0f}</td><td>{step.charge_uc:,.0f}</td></tr>"
+                f"<td>{step.mean_current_ua:.0f}</td><td>{step.charge_uc:,.0f}</td>"
+                f"<td>{net}</td></tr>"
             )
         lines.append("</table>")
         lines += [f"⚠ {event.kind}: {event.message}" for event in row.events]
@@ -811,7 +814,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.scope.add_marker(Marker(safety.at_s, MarkerKind.SAFETY, safety.kind.value))
             level = (
                 "warning"
-                if safety.kind in (SafetyKind.CONTACT_LOST, SafetyKind.SHORT_CIRCUIT)
+                if safety.kind
+                in (SafetyKind.CONTACT_LOST, SafetyKind.SHORT_CIRCUIT, SafetyKind.UNDER_DELIVERY)
                 else "danger"
             )
             self._show_alert(safety.message, level)
@@ -837,7 +841,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._debrief(event.summary)
             elif state is EngineState.FINISHED:
                 self._show_alert(
-                    f"Application finished: {event.summary.total_charge_uc:,.0f} µC delivered. "
+                    f"Application finished: {event.summary.total_charge_uc:,.0f} µC delivered, "
+                    f"net {format_net_charge(event.summary.total_net_charge_uc)} µC. "
                     "Go on to moisturization (Ctrl+Right).",
                     "ok",
                 )
@@ -1183,7 +1188,8 @@ class MainWindow(QtWidgets.QMainWindow):
                     impedance = f", {d.mean_impedance_kohm:.1f} kΩ" if d.mean_impedance_kohm else ""
                     lines.append(
                         f"&nbsp;&nbsp;delivered {format_duration(d.time_under_current_s)} at "
-                        f"{d.mean_current_ua:.0f} µA mean, {d.charge_uc:,.0f} µC{impedance}"
+                        f"{d.mean_current_ua:.0f} µA mean, {d.charge_uc:,.0f} µC "
+                        f"(net {format_net_charge(d.net_charge_uc)} µC){impedance}"
                         + ("" if d.completed else " (cut short)")
                     )
         if len(lines) == 1 + bool(zone.placement_warning):

@@ -140,7 +140,7 @@ class ProtocolHeader(QtWidgets.QGroupBox):
         for spin in (self.sessions, self.maintenance_low, self.maintenance_high):
             spin.valueChanged.connect(self._emit_changed)
 
-        #: The fields a problem sentence can name (see console.protocol_draft.fields_of).
+        #: The header fields a problem can be about (RuleProblem.fields, as in a pack).
         self._widgets: dict[str, list[QtWidgets.QWidget]] = {
             "id": [self.id_edit],
             "name": [self.name_edit],
