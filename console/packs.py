@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from console.placement import Placement, placement_to_mapping
 from console.plugin_settings import APP_AUTHOR, APP_NAME
 from console.problems import ProblemKind, RuleProblem
 from console.protocols import (
@@ -53,6 +54,7 @@ STEP_FIELDS = (
     "polarity",
     "reversal_interval_s",
     "ramp_s",
+    "placement",
 )
 
 _HEADER = """\
@@ -267,6 +269,8 @@ def protocol_to_toml(protocol: Protocol) -> str:
             f"reversal_interval_s = {_float(wf.reversal_interval_s)}",
             f"ramp_s = {_float(wf.ramp_s)}",
         ]
+        if step.placement is not None:
+            out.append(f"placement = {_inline_placement(step.placement)}")
     text = "\n".join(out) + "\n"
     try:
         text.encode("utf-8")
@@ -275,6 +279,18 @@ def protocol_to_toml(protocol: Protocol) -> str:
             protocol.id, ["a text contains a lone surrogate character, which a file cannot hold"]
         ) from None
     return text
+
+
+def _inline_placement(placement: Placement) -> str:
+    """``{ probes = ["cheekbone", "temple"], motion = "hold and lift", toward = "temple" }``."""
+    table = placement_to_mapping(placement)
+    fields = [
+        "probes = [" + ", ".join(_string(key) for key in table["probes"]) + "]",
+        f"motion = {_string(table['motion'])}",
+    ]
+    if "toward" in table:
+        fields.append(f"toward = {_string(table['toward'])}")
+    return "{ " + ", ".join(fields) + " }"
 
 
 def save_pack(protocol: Protocol, path: Path) -> Path:

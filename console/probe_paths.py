@@ -43,19 +43,9 @@ from console.face_geometry import (
     truncate,
     unit,
 )
+from console.placement import MOVING, MotionKind, Placement, layout, placement_problems
 from console.protocols import Step
 from console.zones import Point, Side, Zone, ZoneCatalog, zone_catalog
-
-
-class MotionKind(enum.StrEnum):
-    """How the probes move in a step (the value is what the demonstration view prints)."""
-
-    HOLD_AND_LIFT = "hold and lift"
-    GLIDE = "glide"
-    STROKES = "short strokes"
-    CIRCLES = "small circles"
-    PINCH = "pinch and release"
-    HOLD = "hold still"
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,16 +331,128 @@ class ProbeMotion:
 # Reading a technique
 
 
-def motion_for_step(step: Step, catalog: ZoneCatalog | None = None) -> ProbeMotion:
-    """The probe motion for ``step`` (cached for the shipped zone catalog)."""
+def motion_for_step(step: Step, catalog: ZoneCatalog | None = None) -> ProbeMotion | None:
+    """The probe motion for ``step``, drawn from its placement; None for a step without one:
+    the console never guesses where the probes go (cached for the shipped zone catalog)."""
+    if step.placement is None:
+        return None
+    hold_s = _hold_seconds(step.technique.lower())
     if catalog is None:
-        return _cached_motion(step.zone, step.technique)
-    return motion_for(step.zone, step.technique, catalog)
+        return _cached_motion(step.zone, step.placement, hold_s)
+    return motion_for_placement(step.zone, step.placement, catalog, hold_s)
 
 
 @lru_cache(maxsize=256)
-def _cached_motion(zone_id: str, technique: str) -> ProbeMotion:
-    return motion_for(zone_id, technique, zone_catalog())
+def _cached_motion(zone_id: str, placement: Placement, hold_s: float) -> ProbeMotion | None:
+    return motion_for_placement(zone_id, placement, zone_catalog(), hold_s)
+
+
+def motion_for_placement(
+    zone_id: str,
+    placement: Placement,
+    catalog: ZoneCatalog,
+    hold_s: float = 1.0,
+) -> ProbeMotion | None:
+    """The motion of a step's :class:`~console.placement.Placement` on zone ``zone_id``: the
+    probes start between their two landmarks and the hands go toward ``toward`` (all the way for
+    a glide, a hand's reach for the rest); None when the zone or a landmark is unknown.
+    ``hold_s`` paces the animation only (the technique's "hold 2 s"): where the probes go comes
+    from the placement alone."""
+    zone = catalog.get(zone_id)
+    if zone is None:
+        return None
+    probes = layout(placement, zone, catalog)
+    if probes is None:
+        return None
+    kind = placement.motion
+    sided = _Sided(zone, catalog)
+    a, b = probes.start
+    # A centre zone is drawn from the client's right half; the other probe mirrors it.
+    start = snap_into(
+        (a if a[0] <= b[0] else b) if zone.side is Side.CENTER else probes.centre, zone
+    )
+    target = probes.target
+    if target is not None and zone.side is Side.CENTER and target[0] > 0.5:
+        target = (1.0 - target[0], target[1])
+    stroke_vector: Point | None = None
+    if target is None and kind in (MotionKind.STROKES, MotionKind.CIRCLES):
+        route = list(sided.axis(start))  # stations along the zone
+    elif target is None:
+        route = [start]
+    else:
+        route = [start, target]
+        if kind is not MotionKind.GLIDE:
+            route = truncate(route, _REACH[kind])
+        if kind is MotionKind.STROKES:
+            stroke_vector = scale(unit(sub(target, start)), STROKE_LENGTH)
+        route = _avoid_eyes(route)
+    outline = catalog.geometry.outline
+    route = keep_clear([into_face(p, zone, outline) for p in route], outline)
+    first, second = (_landmark_name(key, catalog) for key in placement.probes)
+    return _build(
+        kind=kind,
+        zone=zone,
+        route=tuple(route),
+        stroke_vector=stroke_vector,
+        origin=first if first == second else f"{first} and {second}",
+        toward=_landmark_name(placement.toward, catalog) if placement.toward else "",
+        hold_s=hold_s,
+        mirrored=zone.side is Side.CENTER,
+        catalog=catalog,
+    )
+
+
+def _landmark_name(key: str, catalog: ZoneCatalog) -> str:
+    base = key.removesuffix("_right").removesuffix("_left")
+    landmark = catalog.landmarks.get(key) or catalog.landmarks.get(base)
+    return landmark.name if landmark is not None else key
+
+
+def suggested_placement(
+    zone_id: str, technique: str, catalog: ZoneCatalog | None = None
+) -> Placement | None:
+    """A placement read from a technique sentence, for an author to confirm (the editor offers
+    it for steps that have none); None when the text gives nothing that passes the keep-out
+    rules. Never used to run or draw a step: only a placement the author saved is."""
+    catalog = catalog or zone_catalog()
+    zone = catalog.get(zone_id)
+    if zone is None:
+        return None
+    kind = motion_kind(technique)
+    sided = _Sided(zone, catalog)
+    named = mentions(technique)
+    start, start_key, _ = _find_start(named, sided)
+    aim = _find_aim(named, technique.lower(), kind, sided, start, start_key)
+    probe = _known_landmark(start_key, zone, catalog) or _nearest_landmark(start, zone, catalog)
+    toward = None
+    if kind is not MotionKind.HOLD and aim.target is not None:
+        named_key = aim.mention.key if aim.mention is not None else None
+        toward = _known_landmark(named_key, zone, catalog) or _nearest_landmark(
+            aim.target, zone, catalog
+        )
+    if toward == probe:
+        toward = None  # a direction word that stays where it started says no landmark
+    if kind in MOVING and toward is None:
+        kind = MotionKind.HOLD
+    probes = (f"{probe}_right", f"{probe}_left") if zone.side is Side.CENTER else (probe, probe)
+    placement = Placement(probes, kind, toward)
+    return None if placement_problems(placement, zone, catalog) else placement
+
+
+def _known_landmark(key: str | None, zone: Zone, catalog: ZoneCatalog) -> str | None:
+    """The landmark a mention's key stands for, if it names one."""
+    if key == "lymph_nodes":
+        return "collarbone" if zone.region == "neck" else "ear"
+    key = _REGION_LANDMARK.get(key, key) if key else key
+    return key if key in catalog.landmarks else None
+
+
+def _nearest_landmark(point: Point, zone: Zone, catalog: ZoneCatalog) -> str:
+    mirrored = zone.side is Side.LEFT
+    return min(
+        catalog.landmarks.values(),
+        key=lambda lm: distance(point, (1.0 - lm.at[0], lm.at[1]) if mirrored else lm.at),
+    ).key
 
 
 def motion_kind(technique: str) -> MotionKind:

@@ -22,6 +22,7 @@ from typing import Any
 
 from console.drivers import Capabilities, capability_problems
 from console.packs import SERIES_FIELDS, TOP_FIELDS, PackError, PackIssue, load_pack
+from console.placement import Placement, parse_placement, placement_from_mapping
 from console.problems import RuleProblem
 from console.protocols import Protocol, RecommendedSeries, Step, validate_protocol
 from console.report import format_duration
@@ -61,7 +62,8 @@ class Column(enum.IntEnum):
     REVERSAL = 5
     RAMP = 6
     DURATION = 7
-    TECHNIQUE = 8
+    PLACEMENT = 8
+    TECHNIQUE = 9
 
 
 #: The pack field (:data:`console.packs.STEP_FIELDS`) each column holds.
@@ -74,14 +76,18 @@ STEP_FIELD: dict[Column, str] = {
     Column.REVERSAL: "reversal_interval_s",
     Column.RAMP: "ramp_s",
     Column.DURATION: "duration_s",
+    Column.PLACEMENT: "placement",
     Column.TECHNIQUE: "technique",
 }
 #: A pack may leave these out; it then gets the Waveform's defaults, as console.protocols reads it.
 OPTIONAL: dict[Column, Any] = {
-    column: spec.default
-    for spec in fields(Waveform)
-    for column, name in STEP_FIELD.items()
-    if spec.name == name and spec.default is not MISSING
+    **{
+        column: spec.default
+        for spec in fields(Waveform)
+        for column, name in STEP_FIELD.items()
+        if spec.name == name and spec.default is not MISSING
+    },
+    Column.PLACEMENT: None,  # allowed, with a note that nothing checks or draws the probes
 }
 #: What an unset cell holds in its row's step. Never shown and never saved (validation
 #: sentences about it are dropped); a missing duration or current is 0, adding nothing to the
@@ -164,6 +170,8 @@ class StepRow:
             name = STEP_FIELD[column]
             if cell.raw is None:
                 reason = f"missing field {name!r}"
+            elif column is Column.PLACEMENT:
+                reason = _placement_reason(cell.raw)
             elif column in _CHOICES:
                 choices = ", ".join(member.value for member in _CHOICES[column])
                 reason = f"{name} {cell.raw!r} is not one of {choices}"
@@ -176,9 +184,29 @@ class StepRow:
         return found
 
 
+def _placement_reason(raw: Any) -> str:
+    """Why a pack's or a cell's placement cannot be read."""
+    try:
+        if isinstance(raw, str):
+            parse_placement(raw)
+        else:
+            placement_from_mapping(raw)
+    except ValueError as bad:
+        return str(bad)
+    return f"placement {raw!r} cannot be read"
+
+
 def with_value(step: Step, column: Column, value: Any) -> Step:
     """``step`` with one cell changed; ValueError when ``value`` is not of the cell's kind."""
     wf = step.waveform
+    if column is Column.PLACEMENT:
+        if isinstance(value, str):
+            value = parse_placement(value)
+        elif isinstance(value, Mapping):
+            value = placement_from_mapping(value)
+        if value is not None and not isinstance(value, Placement):
+            raise ValueError(f"{value!r} is not a placement")
+        return replace(step, placement=value)
     if column is Column.ZONE:
         return replace(step, zone=str(value))
     if column is Column.TECHNIQUE:
@@ -202,6 +230,11 @@ def with_value(step: Step, column: Column, value: Any) -> Step:
 def row_with(row: StepRow, column: Column, value: Any) -> StepRow:
     """``row`` with one cell set to ``value`` (an :class:`Unset` unsets it); ValueError when
     ``value`` is not of the cell's kind."""
+    if column is Column.PLACEMENT and isinstance(value, str | Mapping):
+        try:  # a placement the trainer is still typing is kept, marked, not thrown away
+            with_value(row.step, column, value)
+        except ValueError:
+            value = Unset(value)
     if isinstance(value, Unset):
         step = with_value(row.step, column, PLACEHOLDER[column])
         return StepRow(step, {**row.unset, column: value})
@@ -324,6 +357,8 @@ def row_from_mapping(raw: Mapping[str, Any]) -> StepRow:
 def _as_kind(column: Column, value: Any) -> Any:
     """A file's value if it is of the column's kind (as strictly as a pack reads it); else
     ValueError. A number is kept as it is, however far outside the limits."""
+    if column is Column.PLACEMENT:
+        return placement_from_mapping(value)
     if column in _TEXT_COLUMNS:
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not text")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.charge import planned_charge
+from console.placement import Placement, placement_from_mapping, placement_problems
 from console.problems import ProblemKind, RuleProblem
 from console.waveforms import (
     COMFORT_CURRENT_UA,
@@ -50,12 +51,19 @@ class ProtocolError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One zone of a protocol: where, what waveform, how long, and what the hands do."""
+    """One zone of a protocol: where, what waveform, how long, and what the hands do.
+
+    ``technique`` is the operator's cue; ``placement`` is where the probes go as data (the two
+    landmarks, the movement and where it goes), checked against the keep-out rules and drawn on
+    the face map. A step without one is allowed, with a note that nothing checks or shows where
+    the current flows.
+    """
 
     zone: str
     waveform: Waveform
     duration_s: float
     technique: str
+    placement: Placement | None = None
 
     @property
     def planned_charge_uc(self) -> float:
@@ -185,6 +193,8 @@ def _step_problems(step: Step, zones: ZoneCatalog) -> list[RuleProblem]:
         )
     if zone is not None:
         found.extend(_zone_rule_problems(step, zone))
+        if step.placement is not None:
+            found.extend(placement_problems(step.placement, zone, zones))
     if duration_ok and not step.waveform.problems():
         found.extend(_balance_problems(step))
     return found
@@ -341,6 +351,18 @@ def comfort_notes(protocol: Protocol) -> list[str]:
             zones_by_warning.setdefault(zone.placement_warning, []).append(zone.name)
     for warning, names in zones_by_warning.items():
         notes.append(f"{' and '.join(names)}: {warning}")
+    unplaced = [number for number, step in enumerate(protocol.steps, 1) if step.placement is None]
+    if unplaced:
+        which = (
+            "every step"
+            if len(unplaced) == len(protocol.steps)
+            else ("step " + ", ".join(map(str, unplaced)))
+        )
+        notes.append(
+            f"{which}: no probe placement given, so nothing checks where the current flows "
+            "(midline, eyes, front of the neck) and the face map shows no probe path; add a "
+            "placement to each step"
+        )
     return notes
 
 
@@ -444,6 +466,9 @@ def _step_from_mapping(raw: Any, number: int, problems: list[RuleProblem]) -> St
         "zone": _field(found, "zone", _text, raw["zone"]),
         "duration_s": _field(found, "duration_s", _number, raw["duration_s"]),
         "technique": _field(found, "technique", _text, raw["technique"]),
+        "placement": (
+            _field(found, "placement", _placement, raw["placement"]) if "placement" in raw else None
+        ),
     }
     if found:
         problems.extend(
@@ -465,6 +490,7 @@ def _step_from_mapping(raw: Any, number: int, problems: list[RuleProblem]) -> St
         ),
         duration_s=values["duration_s"],
         technique=values["technique"],
+        placement=values["placement"],
     )
 
 
@@ -495,6 +521,10 @@ def _series_from_mapping(raw: Any, problems: list[RuleProblem]) -> RecommendedSe
 
 #: The fields of a protocol's ``series`` table.
 SERIES_KEYS = ("sessions_per_week", "sessions", "maintenance_every_weeks")
+
+
+def _placement(value: Any, name: str) -> Placement:
+    return placement_from_mapping(value, name)
 
 
 def _field(problems: list[RuleProblem], name: str, convert: Any, value: Any, *more: Any) -> Any:

@@ -65,6 +65,28 @@ class Zone:
 
 
 @dataclass(frozen=True, slots=True)
+class Landmark:
+    """A named place on the face where a probe can sit; ``at`` is on the client's right side
+    (the viewer's left); the left side mirrors it."""
+
+    key: str
+    name: str
+    at: Point
+
+
+@dataclass(frozen=True, slots=True)
+class KeepOut:
+    """Where current must never flow: a polygon (an eye, the front of the neck) or a line it
+    must never cross (the midline of the head). ``why`` gives the reason and its source."""
+
+    id: str
+    name: str
+    why: str
+    polygon: tuple[Point, ...] = ()
+    line: tuple[Point, Point] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FaceGeometry:
     """The face outline and decorative features the map draws under the zones."""
 
@@ -80,9 +102,15 @@ class ZoneCatalog(Mapping[str, Zone]):
         zones: list[Zone],
         geometry: FaceGeometry,
         limit_sources: Mapping[str, str] | None = None,
+        landmarks: Mapping[str, Landmark] | None = None,
+        keep_outs: tuple[KeepOut, ...] = (),
     ) -> None:
         self._zones = {zone.id: zone for zone in zones}
         self.geometry = geometry
+        #: Where probes can sit, by key (client's right side; mirrored for the left).
+        self.landmarks: Mapping[str, Landmark] = dict(landmarks or {})
+        #: Where current must never flow (checked against every step's placement).
+        self.keep_outs = keep_outs
         #: For each limit of :class:`ZoneLimits` (by its resource key), the basis of its numbers.
         self.limit_sources: Mapping[str, str] = dict(limit_sources or {})
 
@@ -155,7 +183,51 @@ def parse_zone_catalog(data: Mapping[str, Any]) -> ZoneCatalog:
     sources = data.get("limit_sources", {})
     if not isinstance(sources, Mapping) or not all(isinstance(v, str) for v in sources.values()):
         raise ZoneDataError("limit_sources must map each limit to a sentence")
-    return ZoneCatalog(zones, FaceGeometry(outline=outline, features=features), sources)
+    return ZoneCatalog(
+        zones,
+        FaceGeometry(outline=outline, features=features),
+        sources,
+        _landmarks(data.get("landmarks", {})),
+        _keep_outs(data.get("keep_outs", [])),
+    )
+
+
+def _landmarks(raw: Any) -> dict[str, Landmark]:
+    if not isinstance(raw, Mapping):
+        raise ZoneDataError("landmarks must map each key to a name and a point")
+    found = {}
+    for key, entry in raw.items():
+        if not isinstance(entry, Mapping) or "name" not in entry or "at" not in entry:
+            raise ZoneDataError(f"landmark {key!r} needs a name and an [x, y] point (at)")
+        at = _point(entry["at"], f"landmark {key!r}")
+        if at[0] > 0.5:
+            raise ZoneDataError(f"landmark {key!r} must be given on the client's right (x ≤ 0.5)")
+        found[str(key)] = Landmark(str(key), str(entry["name"]), at)
+    return found
+
+
+def _keep_outs(raw: Any) -> tuple[KeepOut, ...]:
+    if not isinstance(raw, list):
+        raise ZoneDataError("keep_outs must be a list")
+    found = []
+    for index, entry in enumerate(raw):
+        where = f"keep-out #{index + 1}"
+        if not isinstance(entry, Mapping) or not {"id", "name", "why"} <= set(entry):
+            raise ZoneDataError(f"{where} needs an id, a name and a reason (why)")
+        if ("polygon" in entry) == ("line" in entry):
+            raise ZoneDataError(f"{where} ({entry['id']}) needs either a polygon or a line")
+        if "line" in entry:
+            line = entry["line"]
+            if not isinstance(line, list) or len(line) != 2:
+                raise ZoneDataError(f"{where} ({entry['id']}): a line is two [x, y] points")
+            ends = (_point(line[0], where), _point(line[1], where))
+            found.append(
+                KeepOut(str(entry["id"]), str(entry["name"]), str(entry["why"]), line=ends)
+            )
+        else:
+            polygon = _polygon(entry["polygon"], where)
+            found.append(KeepOut(str(entry["id"]), str(entry["name"]), str(entry["why"]), polygon))
+    return tuple(found)
 
 
 _LIMIT_NUMBERS = ("max_current_ua", "max_minutes", "max_net_charge_uc")

@@ -20,9 +20,12 @@ Recommended course: 6 sessions, 1 a week, then maintenance every 3–4 weeks.
 from __future__ import annotations
 
 from console import hookimpl
+from console.placement import MotionKind
 from console.protocols import Protocol, RecommendedSeries, checked
 from console.waveforms import Polarity, Waveform, WaveShape
-from plugins.steps import both_sides
+from plugins.steps import both_sides, place
+
+GLIDE = MotionKind.GLIDE
 
 mc_console_api = "1.0"
 
@@ -46,36 +49,42 @@ def circulation_protocol() -> Protocol:
             _flow(150),
             90,
             "Slow glides from the centre of the forehead out to the temple.",
+            place("forehead_centre", "forehead_centre", GLIDE, toward="temple"),
         ),
         *both_sides(
             "eye",
             _flow(100),
             90,
             "Feather-light glides on the orbital bone under the eye, outward to the temple.",
+            place("under_eye", "under_eye", GLIDE, toward="temple"),
         ),
         *both_sides(
             "cheek",
             _flow(200),
             100,
             "Glide from beside the nose across the cheek toward the ear.",
+            place("nose", "nose", GLIDE, toward="ear"),
         ),
         *both_sides(
             "nasolabial",
             _flow(150),
             90,
             "Glide from the mouth corner up along the fold and out across the cheek.",
+            place("mouth_corner", "mouth_corner", GLIDE, toward="cheekbone"),
         ),
         *both_sides(
             "jawline",
             _flow(200),
             100,
             "Glide from the chin along the jaw to below the ear.",
+            place("chin", "chin", GLIDE, toward="below_ear"),
         ),
         *both_sides(
             "neck",
             _flow(150),
             100,
-            "From below the ear, glide down the side of the neck to the collarbone.",
+            "From high on the side of the neck, behind the pulse, glide down to the collarbone.",
+            place("neck_top", "neck_top", GLIDE, toward="collarbone"),
         ),
     ]
     return checked(

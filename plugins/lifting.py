@@ -24,9 +24,12 @@ Recommended course: 10 sessions, 2 a week, then maintenance every 4–6 weeks.
 from __future__ import annotations
 
 from console import hookimpl
+from console.placement import MotionKind
 from console.protocols import Protocol, RecommendedSeries, checked
 from console.waveforms import Polarity, Waveform, WaveShape
-from plugins.steps import both_sides
+from plugins.steps import both_sides, place
+
+LIFT = MotionKind.HOLD_AND_LIFT
 
 mc_console_api = "1.0"
 
@@ -50,36 +53,43 @@ def lifting_protocol() -> Protocol:
             _lift(200),
             120,
             "Probes 2 cm apart above the brow; hold, then glide up to the hairline and hold.",
+            place("forehead_mid", "forehead_mid", LIFT, toward="hairline"),
         ),
         *both_sides(
             "brow",
             _lift(250),
             120,
             "One probe under the tail of the brow, one at the temple; lift the tail and hold.",
+            place("brow_tail", "temple", LIFT, toward="temple"),
         ),
         *both_sides(
             "cheek",
             _lift(350),
             152,
             "Probes on the cheekbone; hold and lift toward the temple.",
+            place("cheekbone", "cheekbone", LIFT, toward="temple"),
         ),
         *both_sides(
             "nasolabial",
             _lift(300),
             120,
             "Probes along the fold; lift outward and up toward the cheekbone, then hold.",
+            place("fold_top", "mouth_corner", LIFT, toward="cheekbone"),
         ),
         *both_sides(
             "jawline",
             _lift(400),
             152,
             "One probe at the chin, one at the angle of the jaw; lift along the jaw to the ear.",
+            place("chin", "jaw_angle", LIFT, toward="ear"),
         ),
         *both_sides(
             "neck",
             _lift(300),
             120,
-            "Side of the neck below the jaw; hold and lift up toward the jaw angle.",
+            "Low on the side of the neck, toward the back, never over the pulse; hold and lift "
+            "up toward the angle of the jaw.",
+            place("neck_side", "neck_low", LIFT, toward="jaw_angle"),
         ),
     ]
     return checked(

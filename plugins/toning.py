@@ -16,9 +16,10 @@ Recommended course: 10 sessions, 2 a week, then maintenance every 4–6 weeks.
 from __future__ import annotations
 
 from console import hookimpl
+from console.placement import MotionKind
 from console.protocols import Protocol, RecommendedSeries, Step, checked
 from console.waveforms import Polarity, Waveform, WaveShape
-from plugins.steps import both_sides
+from plugins.steps import both_sides, place
 
 mc_console_api = "1.0"
 
@@ -42,42 +43,53 @@ def toning_protocol() -> Protocol:
             _tone(150),
             80,
             "Short upward strokes along the brow, probes 2 cm apart.",
+            place("brow_mid", "brow_mid", MotionKind.STROKES, toward="forehead_mid"),
         ),
         *both_sides(
             "eye",
             _tone(100),
             80,
             "Small circles on the orbital bone, outer corner to under the eye; never the lid.",
+            place("outer_eye", "under_eye", MotionKind.CIRCLES, toward="under_eye"),
         ),
         *both_sides(
             "cheek",
             _tone(250),
             100,
             "Pinch-and-release: bring the probes together over the muscle, hold 2 s, release.",
+            place("mid_cheek", "mid_cheek", MotionKind.PINCH),
         ),
         *both_sides(
             "nasolabial",
             _tone(200),
             90,
             "Short strokes across the fold, from the nose outward.",
+            place("nose", "fold_top", MotionKind.STROKES, toward="mid_cheek"),
         ),
         Step(
             zone="upper_lip",
             waveform=_tone(150),
             duration_s=80,
             technique="Probes either side above the lip; small strokes toward the mouth corners.",
+            placement=place(
+                "above_lip_right", "above_lip_left", MotionKind.STROKES, toward="mouth_corner"
+            ),
         ),
         *both_sides(
             "jawline",
             _tone(250),
             100,
             "Pinch-and-release along the jaw, from the chin to the angle.",
+            place("chin", "chin", MotionKind.PINCH, toward="jaw_angle"),
         ),
         Step(
             zone="chin",
             waveform=_tone(200),
             duration_s=80,
             technique="Probes below the lip corners; short upward strokes to the lip line.",
+            placement=place(
+                "below_lip_right", "below_lip_left", MotionKind.STROKES, toward="lip_line"
+            ),
         ),
     ]
     return checked(

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+from console.placement import MotionKind, Placement
 from console.protocols import Protocol, RecommendedSeries, Step, checked
 from console.waveforms import Polarity, Waveform, WaveShape
+from console.zones import zone_catalog
+
+#: A landmark inside each region, where a test step's probes hold still.
+_HOLD_AT = {
+    "forehead": ("forehead_mid", "forehead_mid"),
+    "brow": ("brow_mid", "brow_mid"),
+    "eye": ("under_eye", "under_eye"),
+    "cheek": ("mid_cheek", "mid_cheek"),
+    "nasolabial": ("fold_top", "fold_top"),
+    "upper_lip": ("above_lip_right", "above_lip_left"),
+    "jawline": ("jaw_mid", "jaw_mid"),
+    "chin": ("below_lip_right", "below_lip_left"),
+    "neck": ("neck_side", "neck_side"),
+}
+
+
+def hold_on(zone_id: str) -> Placement | None:
+    """A placement that keeps every keep-out rule on ``zone_id``: both probes held still on a
+    landmark of its region (None for a zone the face map does not know)."""
+    zone = zone_catalog().get(zone_id)
+    return None if zone is None else Placement(_HOLD_AT[zone.region], MotionKind.HOLD)
 
 
 def make_protocol(
@@ -39,6 +61,7 @@ def make_protocol(
                     ),
                     duration_s=duration_s,
                     technique="Hold both probes still.",
+                    placement=hold_on(zones[i % 2]),
                 )
                 for i in range(steps)
             ),

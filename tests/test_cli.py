@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL_PLUGINS = ["circulation", "lifting", "toning"]
 #: Every protocol installed: the plugins' own and the shipped protocol pack.
 PROTOCOL_IDS = ["circulation", "express-lift", "lifting", "toning"]
-FAULTS = "contact_loss, short_circuit, disconnect, driver_error, over_current, stall, gel_dry"
+FAULTS = "contact_loss, short_circuit, disconnect, driver_error, over_current, stall, gel_dry, polarity_stuck"
 
 Run = tuple[int, str, str]
 
@@ -358,7 +358,7 @@ def test_ctrl_c_is_an_emergency_stop_with_exit_130(
             ["run", "--protocol", "toning", "--speed", "max", "--inject", "contact_loss"],
             "fault 'contact_loss' does not parse; write NAME@SECONDS or "
             "NAME@SECONDS+DURATION, e.g. contact_loss@90+5; faults: contact_loss, short_circuit, disconnect, "
-            "driver_error, over_current, stall, gel_dry",
+            "driver_error, over_current, stall, gel_dry, polarity_stuck",
         ),
         (
             ["run", "--protocol", "toning", "--speed", "max", "--inject", "contact_loss@-1"],

@@ -299,7 +299,7 @@ def test_without_options_every_check_skips_and_says_how_to_run(
     pytester: pytest.Pytester,
 ) -> None:
     result = pytester.runpytest_inprocess(*KIT, "-rs")
-    result.assert_outcomes(skipped=len(DRIVER_CHECKS) + 8)
+    result.assert_outcomes(skipped=len(DRIVER_CHECKS) + 9)
     result.stdout.fnmatch_lines(["*no --driver given: run the conformance kit as: pytest -p*"])
 
 
@@ -318,7 +318,7 @@ def test_an_unknown_driver_stops_the_kit_with_the_registered_ones(
 def test_built_in_protocol_plugins_pass(pytester: pytest.Pytester, plugin: str) -> None:
     results = run_kit(pytester, "--protocol-plugin", plugin)
     ran = {name: result for name, result in results.items() if name not in DRIVER_CHECKS}
-    assert len(ran) == 8  # 2 plugin checks, 6 checks of its one protocol
+    assert len(ran) == 9  # 2 plugin checks, 7 checks of its one protocol
     assert all(result.outcome == "passed" for result in ran.values()), ran
 
 
@@ -374,6 +374,12 @@ def test_broken_protocol_plugin_fails_the_checks_that_name_its_faults(
             "'temple to temple'",
         ],
         "test_durations_are_sensible[acme-eyes0]": ["lasts 700.0 s"],
+        "test_every_step_says_where_the_probes_go[acme-eyes0]": [
+            "step 1 (eye_left), step 2 (forehead_left), step 3 (cheek_middle) give no placement",
+            "suggested_placement",
+        ],
+        "test_every_step_says_where_the_probes_go[acme-eyes1]": ["step 1 (cheek_left)"],
+        "test_every_step_says_where_the_probes_go[lifting]": ["step 1 (cheek_left)"],
         "test_zones_exist[acme-eyes0]": ["'cheek_middle'"],
         "test_steps_are_within_the_hard_limits[acme-eyes0]": ["1200 µA is above the hard limit"],
         "test_recommended_series_is_stated[acme-eyes0]": ["0 sessions a week (give more than 0"],

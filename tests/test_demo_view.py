@@ -140,7 +140,7 @@ def test_probes_follow_the_clock_and_nothing_else(view: DemonstrationView, qtbot
     view.tick()
     view.tick()
     assert view.face_map.probe_positions() == at_three  # a held clock holds the probes
-    clock.t = 4.5
+    clock.t = 1.5
     view.tick()
     assert view.face_map.probe_positions() != at_three
     clock.t = 3.0
@@ -191,7 +191,7 @@ def test_before_a_session_the_first_step_is_shown_waiting(view: DemonstrationVie
     assert view.header.text() == "Toning · step 1 of 12"
     assert view.zone_label.text() == "Brow, right"
     assert view.technique_label.text() == protocol.steps[0].technique
-    assert "brow → upward, short strokes" in view.motion_label.text()
+    assert "brow → forehead, short strokes" in view.motion_label.text()
     assert view.stage_label.text() == Stage.WAITING.value
     assert view.face_map.states["brow_right"] is ZoneState.ACTIVE
     _, ideal = view.waveforms.ideal_curve.getData()
@@ -219,6 +219,11 @@ def test_engine_events_move_the_view_to_the_step(view: DemonstrationView) -> Non
     view.on_engine_event(StateChanged(EngineState.PAUSED, EngineState.RUNNING, 500.0))
     assert view.stage_label.text() == "Output paused"
     assert view.current_tile.note.text() == "output off"
+    # The machine is lost: the view must not claim to know the output is off.
+    view.on_engine_event(StateChanged(EngineState.INTERRUPTED, EngineState.PAUSED, 501.0))
+    assert view.stage_label.text() == "Session interrupted"
+    assert view.current_tile.value.text() == "?"
+    assert view.current_tile.note.text() == "not confirmed: switch the machine off"
 
 
 @pytest.mark.timeout(60)

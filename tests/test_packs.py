@@ -196,8 +196,13 @@ def test_the_pack_is_readable_step_by_step() -> None:
         "polarity",
         "reversal_interval_s",
         "ramp_s",
+        "placement",
     ]
     assert 'zone = "forehead_right"' in first_step
+    assert (
+        'placement = { probes = ["forehead_mid", "forehead_mid"], motion = "hold and lift", '
+        'toward = "hairline" }'
+    ) in first_step
     assert "frequency_hz = 0.5" in first_step
     assert "current_ua = 200" in first_step  # whole values without a trailing .0
     assert "# Step 1: Forehead, right\n[[steps]]" in text

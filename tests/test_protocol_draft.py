@@ -149,7 +149,12 @@ def test_a_machine_limit_is_listed_after_the_rules_and_only_for_cells_they_leave
     steps = (
         replace(first, waveform=replace(first.waveform, current_ua=1200.0)),  # the hard limit
         # Within the cheek's 600 µA but beyond the machine's 400 µA:
-        replace(second, zone="cheek_left", waveform=replace(second.waveform, current_ua=500.0)),
+        replace(
+            second,
+            zone="cheek_left",
+            waveform=replace(second.waveform, current_ua=500.0),
+            placement=lifting.steps[5].placement,  # the cheek's
+        ),
         *rest,
     )
     rows = [StepRow(step) for step in steps]

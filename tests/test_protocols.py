@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import plugins.circulation
 import plugins.lifting
 import plugins.toning
+from console.placement import placement_to_mapping
 from console.plugins import PluginHost
 from console.protocols import (
     Protocol,
@@ -33,7 +34,8 @@ from console.protocols import (
     validate_protocol,
 )
 from console.waveforms import Polarity, Waveform, WaveShape
-from console.zones import Side, zone_catalog
+from console.zones import Side, ZoneCatalog, zone_catalog
+from support import hold_on
 
 FAST = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
@@ -59,7 +61,7 @@ def _step(
     technique: str = "Hold and lift toward the temple.",
     shape: WaveShape = WaveShape.SQUARE,
 ) -> Step:
-    return Step(zone, _wave(current_ua, ramp_s, shape), duration_s, technique)
+    return Step(zone, _wave(current_ua, ramp_s, shape), duration_s, technique, hold_on(zone))
 
 
 def _protocol(
@@ -221,8 +223,14 @@ def test_problems_in_several_steps_are_each_named() -> None:
 def test_zones_argument_replaces_the_shipped_catalog() -> None:
     catalog = zone_catalog()
     assert validate_protocol(_protocol(), zones=catalog) == []
-    only_cheeks = {k: v for k, v in catalog.items() if k.startswith("cheek")}
-    problems = validate_protocol(_protocol(), zones=only_cheeks)  # type: ignore[arg-type]
+    only_cheeks = ZoneCatalog(
+        [zone for zone_id, zone in catalog.items() if zone_id.startswith("cheek")],
+        catalog.geometry,
+        catalog.limit_sources,
+        catalog.landmarks,
+        catalog.keep_outs,
+    )
+    problems = validate_protocol(_protocol(), zones=only_cheeks)
     assert len(problems) == 1
     assert problems[0].startswith("step 3 (jawline_right): unknown zone")
 
@@ -318,6 +326,11 @@ def _to_mapping(protocol: Protocol) -> dict[str, Any]:
                 "polarity": step.waveform.polarity.value,
                 "reversal_interval_s": step.waveform.reversal_interval_s,
                 "ramp_s": step.waveform.ramp_s,
+                **(
+                    {"placement": placement_to_mapping(step.placement)}
+                    if step.placement is not None
+                    else {}
+                ),
             }
             for step in protocol.steps
         ],

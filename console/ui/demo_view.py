@@ -605,7 +605,11 @@ class DemonstrationView(QtWidgets.QWidget):
         self.zone_label.setText(zone.name if zone is not None else step.zone)
         self.technique_label.setText(step.technique)
         motion = demo.motion
-        self.motion_label.setText(f"➜ {motion.describe()}" if motion is not None else "")
+        self.motion_label.setText(
+            f"➜ {motion.describe()}"
+            if motion is not None
+            else "No probe placement in this step: follow the technique; the path is not drawn."
+        )
         warning = zone.placement_warning if zone is not None else None
         self.warning_label.setText(f"⚠ {warning}" if warning else "")
         self.warning_label.setVisible(bool(warning))
@@ -647,7 +651,11 @@ class DemonstrationView(QtWidgets.QWidget):
             if not demo.running:
                 note = "output off"
             value = demo.setpoint_ua if demo.running else 0.0
-            self.current_tile.show_value(f"{value:.0f} µA", note)
+            if demo.stage is Stage.INTERRUPTED:
+                # The console lost the machine: it cannot know what the output does now.
+                self.current_tile.show_value("?", "not confirmed: switch the machine off")
+            else:
+                self.current_tile.show_value(f"{value:.0f} µA", note)
         contact = demo.contact
         if demo.impedance_kohm is not None:
             detail = describe_ohm(demo.impedance_kohm * 1000.0)

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from console.placement import CELL_FORMAT
 from console.protocol_draft import (
     CLINICAL_FREQUENCIES_HZ,
     Column,
@@ -122,8 +123,14 @@ class StepDelegate(QtWidgets.QStyledItemDelegate):
                     combo.addItem(member.value, member.value)
             combo.currentIndexChanged.connect(lambda _i, e=combo: self.commitData.emit(e))
             return combo
-        if column in (Column.DURATION, Column.TECHNIQUE):
+        if column in (Column.DURATION, Column.TECHNIQUE, Column.PLACEMENT):
             line = QtWidgets.QLineEdit(parent)
+            if column is Column.PLACEMENT:
+                line.setPlaceholderText(CELL_FORMAT)
+                line.setToolTip(
+                    "Landmarks: " + ", ".join(self.catalog.landmarks) + " (add _left or _right "
+                    "to name a side)"
+                )
             if column is Column.DURATION:
                 line.setValidator(
                     QtGui.QRegularExpressionValidator(QtCore.QRegularExpression(r"[0-9:.]*"), line)

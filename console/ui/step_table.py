@@ -11,6 +11,8 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui
 
+from console.placement import CELL_FORMAT, format_placement
+from console.probe_paths import suggested_placement
 from console.protocol_draft import Column, StepRow, Unset, format_step_duration, row_with
 from console.protocols import Step
 from console.waveforms import (
@@ -57,6 +59,11 @@ HEADERS: dict[Column, tuple[str, str]] = {
     ),
     Column.RAMP: ("Ramp", f"Ramp-up from zero, above 0 and at most {MAX_RAMP_S:g} s"),
     Column.DURATION: ("Time", "Time on the zone: m:ss or seconds (practice: 1–4 min)"),
+    Column.PLACEMENT: (
+        "Placement",
+        f"Where the probes sit and go: {CELL_FORMAT}; checked against the keep-out rules "
+        "(midline of the head, eyes, front of the neck) and drawn on the face map",
+    ),
     Column.TECHNIQUE: ("Technique", "What the hands do: the operator reads it at each step"),
 }
 #: Widest content a column should show whole (the zone's longest name, the longest polarity).
@@ -69,6 +76,7 @@ COLUMN_SAMPLES = {
     Column.REVERSAL: "10 s",
     Column.RAMP: "10 s",
     Column.DURATION: "10:00",
+    Column.PLACEMENT: "cheekbone, cheekbone · hold and lift → temple",
 }
 UNITS = {Column.FREQUENCY: "Hz", Column.CURRENT: "µA", Column.REVERSAL: "s", Column.RAMP: "s"}
 NUMBER_COLUMNS = (Column.FREQUENCY, Column.CURRENT, Column.REVERSAL, Column.RAMP, Column.DURATION)
@@ -302,6 +310,17 @@ class StepsModel(QtCore.QAbstractTableModel):
             return zone.name if zone is not None else step.zone
         if column is Column.TECHNIQUE and step.technique:
             return step.technique
+        if column is Column.PLACEMENT:
+            if step.placement is not None:
+                return step.placement.describe(self.catalog)
+            suggestion = suggested_placement(step.zone, step.technique, self.catalog)
+            if suggestion is not None:
+                return (
+                    "No placement: nothing checks or draws where the probes go.\n"
+                    f"From the technique: {format_placement(suggestion)} "
+                    "(Fill placements, Ctrl+Shift+P)"
+                )
+            return "No placement: nothing checks or draws where the probes go."
         if column is Column.REVERSAL and step.waveform.polarity is not Polarity.ALTERNATING:
             return (
                 f"Only alternating polarity reverses; {step.waveform.reversal_interval_s:g} s is "
@@ -322,5 +341,6 @@ def _typed_value(step: Step, column: Column) -> Any:
         Column.REVERSAL: wf.reversal_interval_s,
         Column.RAMP: wf.ramp_s,
         Column.DURATION: step.duration_s,
+        Column.PLACEMENT: format_placement(step.placement),
         Column.TECHNIQUE: step.technique,
     }[column]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from console.placement import format_placement
+from console.probe_paths import suggested_placement
 from console.protocol_draft import DEFAULT_STEP, Column, StepRow, row_with
 from console.ui.editor_widgets import make_action
 from console.ui.step_delegates import StepDelegate
@@ -44,6 +46,7 @@ class StepsPanel(QtWidgets.QGroupBox):
             self.delete_action,
             self.up_action,
             self.down_action,
+            self.fill_placements_action,
         ):
             row_bar.addAction(action)
             self.table.addAction(action)
@@ -84,6 +87,13 @@ class StepsPanel(QtWidgets.QGroupBox):
             lambda: self.move_step(1),
             "Ctrl+Down",
             "Move the selected step down",
+        )
+        self.fill_placements_action = make_action(
+            self,
+            "Fill placements",
+            self.fill_placements,
+            "Ctrl+Shift+P",
+            "Give each step without a placement the one its technique describes (check each)",
         )
 
     def _build_table(self) -> None:
@@ -148,6 +158,27 @@ class StepsPanel(QtWidgets.QGroupBox):
         at = row + 1 if row >= 0 else len(rows)
         self.model.insert_row(at, new)
         self.focus_cell(at, Column.ZONE)
+
+    def fill_placements(self) -> int:
+        """Fill each step that has no placement with the one read from its technique, for the
+        trainer to check; returns how many were filled. A step whose text gives nothing that
+        keeps the keep-out rules is left empty."""
+        filled = 0
+        for number, row in enumerate(self.model.rows):
+            if row.step.placement is not None or Column.PLACEMENT in row.unset:
+                continue
+            suggestion = suggested_placement(row.step.zone, row.step.technique, self.model.catalog)
+            if suggestion is None:
+                continue
+            index = self.model.index(number, Column.PLACEMENT)
+            self.model.setData(index, format_placement(suggestion))
+            filled += 1
+        left = sum(row.step.placement is None for row in self.model.rows)
+        self.caption.setText(
+            f"{filled} placement{'s' if filled != 1 else ''} filled from the techniques: check "
+            "each one" + (f"; {left} still without one" if left else "")
+        )
+        return filled
 
     def duplicate_step(self) -> None:
         """A copy of the selected step just below it."""

@@ -160,6 +160,24 @@ def test_placement_warnings_are_respected(protocol: Protocol) -> None:
         )
 
 
+def test_every_step_says_where_the_probes_go(protocol: Protocol) -> None:
+    """Every step has a placement (two landmarks, the movement and where it goes): the console
+    checks it against the keep-out rules and the face map draws it; a step without one runs with
+    a note that nothing checks where its current flows."""
+    missing = [
+        f"step {number} ({step.zone})"
+        for number, step in enumerate(protocol.steps, start=1)
+        if step.placement is None
+    ]
+    if missing:
+        fail(
+            f"{_steps(protocol)}: {', '.join(missing)} give no placement; add "
+            "Step(..., placement=Placement((probe, probe), MotionKind..., toward=landmark)) "
+            "(docs/writing-a-protocol-plugin.md, section 4, Placement). "
+            "console.probe_paths.suggested_placement(zone, technique) proposes one to check"
+        )
+
+
 def test_durations_are_sensible(protocol: Protocol) -> None:
     """Every step lasts 10–600 s and the whole session at most 90 minutes."""
     problems = [
