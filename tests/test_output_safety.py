@@ -417,3 +417,28 @@ def test_every_zone_rule_problem_is_data_not_wording() -> None:
         (1, ("duration_s",), ProblemKind.ZONE_RULE),
         (1, ("polarity",), ProblemKind.CHARGE_BALANCE),
     ]
+
+
+def test_under_delivery_and_net_charge_are_kept_in_the_records(
+    store, simulator_info: DriverInfo
+) -> None:
+    from console.records.recorder import SessionRecorder
+
+    skin = SkinParameters(gel_resistance_ohm=40_000.0, drying_per_minute=0.0)
+    engine, _ = engine_on_skin(skin, simulator_info)
+    recorder = SessionRecorder(store, "Pat Practitioner", None, retry_s=0.02)
+    try:
+        engine.prepare(make_protocol(steps=1, duration_s=40.0, current_ua=400.0))
+        assert engine.session is not None
+        recorder.begin(engine.session, engine.clock.now())
+        engine.subscribe(recorder)
+        summary = engine.run(timeout=30)
+    finally:
+        engine.close()
+        assert recorder.close(10.0)
+    row = store.session(engine.session.session_id)
+    assert [event.kind for event in row.events] == ["under_delivery"]
+    assert row.events[0].action == "warning, output continues"
+    (step,) = row.steps
+    assert step.net_charge_uc == pytest.approx(summary.steps[0].net_charge_uc)
+    assert row.total_net_charge_uc == pytest.approx(summary.total_net_charge_uc)
