@@ -106,6 +106,15 @@ def pack_issues(text: str) -> list[tuple[int | None, str, str]]:
     return [(issue.line, issue.kind, issue.reason) for issue in caught.value.issues]
 
 
+def assert_net_charge_refused(reasons: list[str], begins: str, limit_uc: int) -> None:
+    """One of ``reasons`` is the zone's net-charge rule, naming the zone and its limit."""
+    assert any(
+        reason.startswith(f"{begins} reaches ")
+        and reason.endswith(f"above the zone's limit of {limit_uc} µC (charge balance rule)")
+        for reason in reasons
+    ), reasons
+
+
 def line_of(text: str, needle: str, occurrence: int = 1) -> int:
     lines = text.splitlines()
     hits = [number for number, line in enumerate(lines, start=1) if line == needle]
@@ -137,11 +146,7 @@ def test_nine_ten_minute_steps_of_negative_dc_on_an_eye_are_refused_naming_each_
         "step 1 (eye_right): 10 min on Eye area, right by this step is more than the 5 min a "
         "session may spend there (zone rule)"
     ) in reasons
-    assert any(
-        reason.startswith("step 1 (eye_right): net charge on Eye area, right reaches ")
-        and reason.endswith("above the zone's limit of 1000 µC (charge balance rule)")
-        for reason in reasons
-    ), reasons
+    assert_net_charge_refused(reasons, "step 1 (eye_right): net charge on Eye area, right", 1000)
 
 
 def test_direct_current_across_the_forehead_at_1000_ua_is_refused() -> None:
@@ -170,11 +175,7 @@ def test_an_hour_of_monophasic_dc_on_one_cheek_is_refused() -> None:
         "step 2 (cheek_right): 20 min on Cheek, right by this step is more than the 10 min a "
         "session may spend there (zone rule)"
     ) in reasons
-    assert any(
-        reason.startswith("step 1 (cheek_right): net charge on Cheek, right reaches 179")
-        and reason.endswith("above the zone's limit of 3000 µC (charge balance rule)")
-        for reason in reasons
-    ), reasons
+    assert_net_charge_refused(reasons, "step 1 (cheek_right): net charge on Cheek, right", 3000)
 
 
 @pytest.mark.parametrize("zone", ["neck_right", "neck_left", "upper_lip", "eye_left"])

@@ -315,32 +315,6 @@ def test_missing_top_level_fields_are_named() -> None:
         parse_zone_catalog(data)
 
 
-def test_minimal_catalog_parses() -> None:
-    data = {
-        "outline": [[0, 0], [1, 0], [1, 1], [0, 1]],
-        "zones": [
-            {
-                "id": "a",
-                "name": "A",
-                "region": "a",
-                "side": "center",
-                "polygon": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]],
-                "label_at": [0.5, 0.4],
-                "placement_warning": "",
-                "limits": dict(LIMITS),
-            }
-        ],
-    }
-    parsed = parse_zone_catalog(data)
-    assert list(parsed) == ["a"]
-    zone = parsed["a"]
-    assert zone.side is Side.CENTER
-    assert zone.polygon == ((0.1, 0.1), (0.9, 0.1), (0.5, 0.9))
-    assert zone.placement_warning is None  # an empty warning counts as none
-    assert zone.limits == ZoneLimits(300.0, 240.0, False, 1000.0, "Small and close to the eye.")
-    assert parsed.geometry.features == {}
-
-
 LIMITS = {
     "max_current_ua": 300,
     "max_minutes": 4,
@@ -362,6 +336,19 @@ def _one_zone(limits: object) -> dict[str, object]:
     if limits is not None:
         zone["limits"] = limits
     return {"outline": [[0, 0], [1, 0], [1, 1], [0, 1]], "zones": [zone]}
+
+
+def test_minimal_catalog_parses() -> None:
+    data = _one_zone(dict(LIMITS))
+    data["zones"][0]["placement_warning"] = ""  # type: ignore[index]
+    parsed = parse_zone_catalog(data)
+    assert list(parsed) == ["a"]
+    zone = parsed["a"]
+    assert zone.side is Side.CENTER
+    assert zone.polygon == ((0.1, 0.1), (0.9, 0.1), (0.5, 0.9))
+    assert zone.placement_warning is None  # an empty warning counts as none
+    assert zone.limits == ZoneLimits(300.0, 240.0, False, 1000.0, "Small and close to the eye.")
+    assert parsed.geometry.features == {}
 
 
 @pytest.mark.parametrize(
