@@ -23,6 +23,7 @@ from console.engine.events import (
     EngineState,
     Progress,
     SafetyEventRaised,
+    SafetyKind,
     SessionSummary,
     StateChanged,
     StepStarted,
@@ -598,7 +599,11 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
     def trouble(message: str) -> None:
         # Safety rule 7 cannot be kept: end the treatment (output off) and say why.
         print(f"RECORDS: {message} Stopping the session (output off).", file=out, flush=True)
-        engine.stop()
+        engine.stop(
+            SafetyKind.RECORDS_FAILURE,
+            f"The records could not be saved: {message} Output is off; the session was "
+            "ended so that nothing goes unrecorded.",
+        )
 
     return SessionRecorder(store, practitioner, client_id, on_trouble=trouble)
 

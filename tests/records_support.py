@@ -21,6 +21,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -327,3 +328,15 @@ def _become_root(groups: list[int]) -> None:
     os.seteuid(0)
     os.setegid(0)
     os.setgroups(groups)
+
+
+def gone_console() -> str:
+    """A session lease owner on this computer whose process has ended (a crashed console)."""
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return f"{socket.gethostname()}:{int(ended.stdout)}:ended"

@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -43,6 +45,7 @@ from console.records.store import (
 from console.screening import Screening
 from console.zones import zone_catalog
 from device_drivers.simulator import SimFault
+from records_support import gone_console
 from support import make_protocol
 
 CLIENT = "Élodie Martin"
@@ -100,7 +103,7 @@ def recorded(tmp_path: Path, make_engine, clock) -> Recorded:
         session_id="f" * 32,
         started_at=engine.session.started_at + timedelta(minutes=30),
     )
-    store.begin_session(crashed, PRACTITIONER, other_id)
+    store.begin_session(crashed, PRACTITIONER, other_id, gone_console())
     yield Recorded(store, url, client_id, session_id, summary, crashed.session_id)
     store.close()
 
@@ -549,3 +552,21 @@ def synthetic_session(**changes: object) -> SessionRow:
         events=(),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_report_write_killed_half_way_leaves_no_client_data_behind(
+    qapp, recorded: Recorded, tmp_path: Path
+) -> None:
+    path = tmp_path / "visit.pdf"
+    # What a write killed before its rename leaves: a hidden temporary file, the whole report.
+    stale = tmp_path / ".visit.pdf.k1ll3d.part"
+    stale.write_bytes(b"%PDF- a report nobody renamed")
+    old = time.time() - 600
+    os.utime(stale, (old, old))
+    fresh = tmp_path / ".visit.pdf.wr1t1ng.part"  # another write, still running right now
+    fresh.write_bytes(b"%PDF-")
+    session = recorded.store.session(recorded.session_id)
+    write_session_pdf(session, recorded.store.client(recorded.client_id), path)
+    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
+    assert not stale.exists()
+    assert fresh.exists()

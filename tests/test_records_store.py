@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -50,6 +51,7 @@ from device_drivers.simulator import SimulatedMachine
 from records_support import (
     PostgresUnavailableError,
     empty_postgres_database,
+    gone_console,
     postgres_server,
     record_short_session,
     unprivileged,
@@ -232,7 +234,7 @@ def test_migrations_run_up_from_an_empty_database(store_url: str, open_store: Op
 
     store.migrate()
 
-    assert store.schema_revision() == RecordStore.head_revision() == "0002"
+    assert store.schema_revision() == RecordStore.head_revision() == "0004"
     assert store.backup_path is None  # an empty database has nothing to back up
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     with store.engine.connect() as connection:
@@ -281,6 +283,146 @@ def test_opening_a_current_database_again_neither_migrates_nor_backs_up(
     assert again.client(client_id).name == "Anna Berg"
     again.migrate()  # at head already: nothing to do
     assert upgrades == [] and backups == []
+
+
+#: Migrates a database in a process that kills itself (SIGKILL, as a power cut would end it) just
+#: before its Nth schema statement: argv = url, target revision, N.
+KILL_DURING_MIGRATION = """
+import os, signal, sys
+from sqlalchemy import event
+from console.records.store import RecordStore
+
+url, target, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store = RecordStore(url, migrate=False)
+seen = [0]
+
+@event.listens_for(store.engine, "before_cursor_execute")
+def _kill(conn, cursor, statement, params, context, executemany):
+    if statement.lstrip().upper().startswith(("CREATE", "ALTER", "DROP")):
+        seen[0] += 1
+        if seen[0] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+store.migrate(target)
+print("finished without reaching statement", kill_at, "of", seen[0])
+"""
+
+#: Opens (and so migrates) a database at a given wall time: argv = url, time.time() to start at.
+START_AT = """
+import sys, time
+from console.records.store import RecordStore
+
+url, at = sys.argv[1], float(sys.argv[2])
+while time.time() < at:
+    time.sleep(0.001)
+RecordStore(url).close()
+"""
+
+
+def _two_at_once(script: str, url: str, tmp_path: Path) -> None:
+    """Run ``script`` in two processes that start its work at the same wall time (argv: url,
+    the moment); both must succeed."""
+    at = time.time() + 2.0
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, url, repr(at)],
+            env=_subprocess_env(tmp_path / "xdg"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for process in processes:
+        _out, err = process.communicate(timeout=90)
+        assert process.returncode == 0, err
+
+
+def _subprocess_env(xdg: Path) -> dict[str, str]:
+    """The console's modules from this tree; JSON backups of a server in ``xdg``."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(xdg)}
+
+
+def _migration_backups(store: RecordStore, xdg: Path, label: str) -> list[Path]:
+    folder = store.path.parent if store.path is not None else xdg / "mc-console"
+    return sorted(p for p in folder.glob(f"*.{label}.*") if not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("kill_at", [1, 6, 14])
+def test_a_first_migration_killed_at_any_statement_leaves_nothing_behind(
+    store_url: str, open_store: OpenStore, tmp_path: Path, kill_at: int
+) -> None:
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_DURING_MIGRATION, store_url, "head", str(kill_at)],
+        env=_subprocess_env(tmp_path / "xdg"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    if store_url.startswith("sqlite:///"):  # owner-only from the first byte, not after migrating
+        database = Path(store_url.removeprefix("sqlite:///"))
+        for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+            assert not path.exists() or mode(path) == 0o600, path.name
+    probe = open_store(store_url, migrate=False)
+    assert probe.schema_revision() is None
+    assert not TABLES & set(inspect(probe.engine).get_table_names())  # rolled back, all of it
+    probe.close()
+
+    store = open_store(store_url)  # the next start migrates as if nothing had happened
+    assert store.schema_revision() == RecordStore.head_revision()
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    assert store.client(store.add_client("Anna Berg", "Dana")).name == "Anna Berg"
+
+
+def test_an_upgrade_killed_twice_keeps_the_data_and_one_backup(
+    store_url: str, open_store: OpenStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xdg = tmp_path / "xdg"
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda *_a, **_k: str(xdg / "mc-console"))
+    old = open_store(store_url, migrate=False)
+    old.migrate("0001")
+    client_id = old.add_client("Anna Berg", "Dana")
+    old.close()
+    for _attempt in range(2):  # two starts killed in the middle of the upgrade from 0001
+        killed = subprocess.run(
+            [sys.executable, "-c", KILL_DURING_MIGRATION, store_url, "head", "1"],
+            env=_subprocess_env(xdg),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    label = f"before-migration-0001-to-{RecordStore.head_revision()}"
+    probe = open_store(store_url, migrate=False)
+    assert probe.schema_revision() == "0001"
+    assert len(_migration_backups(probe, xdg, label)) == 1
+    probe.close()
+
+    store = open_store(store_url)
+    assert store.schema_revision() == RecordStore.head_revision() == "0004"
+    assert store.client(client_id).name == "Anna Berg"
+    (backup,) = _migration_backups(store, xdg, label)
+    assert store.backup_path == backup
+    assert mode(backup) == 0o600
+
+
+@pytest.mark.timeout(180)
+def test_two_consoles_starting_together_on_a_new_database_both_start(
+    store_url: str, open_store: OpenStore, tmp_path: Path
+) -> None:
+    for round_number in range(5):
+        if store_url.startswith("sqlite"):
+            url = store_url.replace("records.sqlite3", f"round{round_number}.sqlite3")
+        else:
+            empty_postgres_database(store_url)
+            url = store_url
+        _two_at_once(START_AT, url, tmp_path)
+        store = open_store(url)
+        assert store.schema_revision() == RecordStore.head_revision()
+        store.close()
 
 
 def test_a_database_from_a_newer_console_is_refused_plainly(
@@ -473,6 +615,80 @@ def test_search_is_case_insensitive_by_substring_with_names_starting_with_it_fir
     assert store.search_clients("hanna")[0].sessions == 0
 
 
+def test_names_are_composed_and_found_without_case_or_accents(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    decomposed = "Zoe\u0308 Berg"  # e + combining diaeresis, as some keyboards type it
+    client_id = store.add_client(decomposed, "Dana")
+    assert store.client(client_id).name == "Zo\u00eb Berg"  # stored composed (NFC)
+    for query in ("zoë", "Zoe\u0308", "ZOË", "zoe berg", "  ZOE "):
+        assert [c.id for c in store.search_clients(query)] == [client_id], query
+    assert store.client_named("ZOË BERG", "Dana") == client_id  # the same person
+    assert [s for s in store.sessions(client_query="zoe")] == []
+
+
+def test_long_names_are_never_cut_short_into_someone_else(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    first = store.client_named("ß" * 60 + "x", "Dana")  # casefolds to 121 characters
+    second = store.client_named("ß" * 60 + "y", "Dana")
+    assert first != second
+    assert store.client(second).name == "ß" * 60 + "y"
+    with pytest.raises(FieldError, match=r"name is longer than 120 characters \(121\)"):
+        store.add_client("a" * 121, "Dana")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Dana \U0001f469\u200d\u2695\ufe0f",  # woman health worker: an emoji ZWJ sequence
+        "\u0645\u06cc\u200c\u0646\u0627",  # a Persian name with a zero-width non-joiner
+        "\u0915\u094d\u200d\u0937",  # Devanagari with a zero-width joiner
+    ],
+)
+def test_names_with_joiners_are_accepted(store_url: str, open_store: OpenStore, name: str) -> None:
+    store = open_store(store_url)
+    client_id = store.add_client(name, "Dana")
+    assert store.client(client_id).name == unicodedata.normalize("NFC", name)
+    assert [c.id for c in store.search_clients(name)] == [client_id]
+
+
+def test_invisible_control_characters_are_refused_by_code(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    with pytest.raises(FieldError, match=r"characters that do not print \(U\+0007, U\+202E\)"):
+        store.add_client("Anna\x07 \u202eBerg", "Dana")
+
+
+#: Looks up ten new names at given moments (argv: url, first moment), as a second room would.
+SAME_NEW_NAMES = """
+import sys, time
+from console.records.store import RecordStore
+
+store = RecordStore(sys.argv[1])
+start = float(sys.argv[2])
+for number in range(10):
+    while time.time() < start + 0.25 * number:
+        time.sleep(0.0005)
+    store.client_named(f"Race Client {number}", "Room")
+store.close()
+"""
+
+
+@pytest.mark.timeout(120)
+def test_two_rooms_adding_the_same_new_client_at_once_make_one_client(
+    store_url: str, open_store: OpenStore, tmp_path: Path
+) -> None:
+    open_store(store_url).close()  # migrated once, before the race
+    _two_at_once(SAME_NEW_NAMES, store_url, tmp_path)
+    store = open_store(store_url)
+    for number in range(10):
+        assert len(store.search_clients(f"Race Client {number}")) == 1, number
+
+
 # -- sessions --------------------------------------------------------------------------------------
 
 
@@ -554,10 +770,11 @@ def test_recover_interrupted_keeps_the_steps_of_a_session_cut_short(
     store = open_store(store_url)
     client_id = store.add_client("Anna Berg", "Dana")
     finished = record_short_session(store, client_id, "Dana", steps=1)
-    store.begin_session(session_info("a" * 32), "Dana", client_id)
+    gone = gone_console()  # the console that recorded them has died
+    store.begin_session(session_info("a" * 32), "Dana", client_id, gone)
     store.add_step("a" * 32, delivery(0, 5000.0))
     store.add_step("a" * 32, delivery(1, 4000.0))
-    store.begin_session(session_info("b" * 32), "Dana", None)  # cut short before its first step
+    store.begin_session(session_info("b" * 32), "Dana", None, gone)  # cut short at once
 
     assert sorted(store.recover_interrupted()) == ["a" * 32, "b" * 32]
 
@@ -569,6 +786,95 @@ def test_recover_interrupted_keeps_the_steps_of_a_session_cut_short(
     assert store.session("b" * 32).state == "interrupted"
     assert store.session(finished).state == "finished"
     assert store.recover_interrupted() == []  # nothing is left running
+
+
+#: Records ten live sessions from another process and keeps their leases until stdin closes.
+LIVE_SESSIONS = """
+import sys
+from datetime import UTC, datetime
+from console.drivers import DeviceIdentity
+from console.engine.events import SessionInfo
+from console.records.recorder import SessionRecorder
+from console.records.store import RecordStore
+
+store = RecordStore(sys.argv[1])
+recorders = []
+for number in range(10):
+    recorder = SessionRecorder(store, "Room 2", renew_s=0.2)
+    recorder.begin(
+        SessionInfo(
+            f"{number:032d}", "test-protocol", "1", "Test", "simulator",
+            DeviceIdentity("Simulated machine", "SIM-2", "1.0"), True, datetime.now(UTC),
+        ),
+        0.0,
+    )
+    recorders.append(recorder)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_another_room_s_live_sessions_stay_running_until_its_console_dies(
+    store_url: str, open_store: OpenStore, tmp_path: Path
+) -> None:
+    store = open_store(store_url)
+    room_two = subprocess.Popen(
+        [sys.executable, "-c", LIVE_SESSIONS, store_url],
+        env=_subprocess_env(tmp_path / "xdg"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert room_two.stdout is not None and room_two.stdout.readline() == "ready\n"
+        live = [f"{number:032d}" for number in range(10)]
+        for _start in range(3):  # this room's console starts three times meanwhile
+            assert store.recover_interrupted() == []
+            time.sleep(0.3)
+        assert {store.session(sid).state for sid in live} == {"running"}
+    finally:
+        room_two.kill()
+        room_two.wait(10)
+    # Its console is gone (killed): the next start on this computer recovers them at once.
+    assert sorted(store.recover_interrupted()) == live
+    assert {store.session(sid).state for sid in live} == {"interrupted"}
+
+
+def test_a_lease_from_another_computer_holds_until_it_runs_out(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    store.begin_session(session_info("c" * 32), "Dana", None, "room-3-pc:4242:tag")
+    store.begin_session(session_info("d" * 32), "Dana", None, "room-4-pc:4242:tag")
+    with store.engine.begin() as connection:  # room 4's console stopped renewing a minute ago
+        connection.execute(
+            text("UPDATE sessions SET lease_until = :past WHERE id = :sid"),
+            {"past": datetime.now(UTC) - timedelta(minutes=1), "sid": "d" * 32},
+        )
+    assert store.recover_interrupted() == ["d" * 32]
+    assert store.session("c" * 32).state == "running"
+    assert not store.renew_lease("d" * 32, "room-4-pc:4242:tag")  # too late: recovered
+    assert store.renew_lease("c" * 32, "room-3-pc:4242:tag")
+    assert not store.renew_lease("c" * 32, "someone-else:1:x")
+
+
+def test_the_recorder_renews_its_lease_while_the_session_runs(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    recorder = SessionRecorder(store, "Dana", renew_s=0.05)
+    recorder.begin(session_info("e" * 32), 0.0)
+
+    def lease_until() -> datetime:
+        with store.engine.connect() as connection:
+            value = connection.execute(
+                text("SELECT lease_until FROM sessions WHERE id = :sid"), {"sid": "e" * 32}
+            ).scalar_one()
+        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+    first = lease_until()
+    wait_for(lambda: lease_until() > first, timeout=5, what="a renewed lease")
+    recorder.close(5)
 
 
 # -- deleting a client -----------------------------------------------------------------------------
@@ -713,6 +1019,22 @@ def test_opening_the_store_leaves_a_read_only_file_read_only(shared_tmp: Path) -
     assert mode(path) == 0o400
 
 
+def test_a_database_we_may_not_open_says_permission_denied_not_drive_removed(
+    shared_tmp: Path,
+) -> None:
+    folder = shared_tmp / "locked-away"
+    folder.mkdir()
+    RecordStore(f"sqlite:///{folder / 'records.sqlite3'}").close()
+    os.chmod(folder / "records.sqlite3", 0o000)
+    try:
+        with unprivileged(), pytest.raises(StoreUnavailableError) as error:
+            RecordStore(f"sqlite:///{folder / 'records.sqlite3'}")
+    finally:
+        os.chmod(folder / "records.sqlite3", 0o600)
+    assert "permission denied" in str(error.value)
+    assert "drive removed" not in str(error.value)
+
+
 def test_a_store_in_a_read_only_folder_is_unavailable(shared_tmp: Path) -> None:
     folder = shared_tmp / "read-only"
     folder.mkdir()
@@ -770,7 +1092,9 @@ def test_the_recorder_keeps_writes_in_memory_while_the_store_fails_then_writes_t
         wait_for(lambda: len(refused) >= 3, what="the recorder to retry a few times")
 
         assert recorder.troubled
-        assert recorder.unwritten == 4  # three steps and the end, in memory
+        # Three steps and the end in memory, and at most one checkpoint write per step (the
+        # step's end makes its waiting checkpoint a no-op).
+        assert 4 <= recorder.unwritten <= 7
         assert set(refused) == {0}  # the first step is retried; nothing overtakes it
         assert len(troubles) == 1, troubles  # once, however many retries
         assert "step 1" in troubles[0] and "read-only" in troubles[0]
@@ -809,8 +1133,9 @@ def run_help() -> str:
     return done.stdout + done.stderr
 
 
-def _finished_steps(url: str, client: str) -> tuple[str, str, int] | None:
-    """(session id, state, finished steps) of the client's session, once it has a step."""
+def _finished_steps(url: str, client: str, completed: bool = True) -> tuple[str, str, int] | None:
+    """(session id, state, steps) of the client's session once it has a step: finished ones,
+    or with ``completed=False`` only a checkpoint of the step in progress."""
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
@@ -819,9 +1144,10 @@ def _finished_steps(url: str, client: str) -> tuple[str, str, int] | None:
                     "SELECT s.id, s.state, COUNT(st.id) FROM sessions s "
                     "JOIN clients c ON c.id = s.client_id "
                     "JOIN steps st ON st.session_id = s.id "
-                    "WHERE c.name = :client GROUP BY s.id, s.state"
+                    "WHERE c.name = :client AND st.completed = :completed "
+                    "GROUP BY s.id, s.state"
                 ),
-                {"client": client},
+                {"client": client, "completed": completed},
             ).first()
     except SQLAlchemyError:  # not created yet, or busy migrating
         return None
@@ -830,13 +1156,15 @@ def _finished_steps(url: str, client: str) -> tuple[str, str, int] | None:
     return (str(row[0]), str(row[1]), int(row[2])) if row else None
 
 
-def test_a_killed_run_leaves_an_interrupted_session_with_its_finished_steps(
-    store_url: str, open_store: OpenStore, tmp_path: Path
-) -> None:
+def _kill_a_run_once(
+    store_url: str, open_store: OpenStore, tmp_path: Path, client: str, completed: bool
+) -> tuple[tuple[str, str, int], int]:
+    """Start a recorded lifting run at ×60 for ``client`` and SIGKILL it as soon as it has a
+    step row (finished, or with ``completed=False`` a checkpoint); returns what was seen then
+    and the process's return code."""
     missing = [o for o in ("--db", "--client", "--practitioner") if o not in run_help()]
     if missing:
         pytest.skip(f"'mc-console run' has no {', '.join(missing)} option yet")
-    client = "Crash Test"
     open_store(store_url).add_client(client, "Dana")  # whether run finds or creates the client
     output = tmp_path / "run-output.txt"
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"), "QT_QPA_PLATFORM": "offscreen"}
@@ -854,18 +1182,45 @@ def test_a_killed_run_leaves_an_interrupted_session_with_its_finished_steps(
         seen = None
         while seen is None:
             assert process.poll() is None, f"run ended early:\n{output.read_text()}"
-            assert time.monotonic() < deadline, f"no finished step in 30 s:\n{output.read_text()}"
+            assert time.monotonic() < deadline, f"no step row in 30 s:\n{output.read_text()}"
             time.sleep(0.05)
-            seen = _finished_steps(store_url, client)
+            seen = _finished_steps(store_url, client, completed)
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(10)
+    return seen, process.returncode
+
+
+def test_a_run_killed_inside_its_first_step_keeps_what_it_delivered(
+    store_url: str, open_store: OpenStore, tmp_path: Path
+) -> None:
+    (session_id, state, _), returncode = _kill_a_run_once(
+        store_url, open_store, tmp_path, "Checkpoint Test", completed=False
+    )
+    assert state == "running" and returncode == -signal.SIGKILL
+    store = open_store(store_url)
+    assert store.recover_interrupted() == [session_id]
+    row = store.session(session_id)
+    assert row.state == "interrupted"
+    partial = [step for step in row.steps if not step.completed]
+    assert len(partial) == 1 and partial[0].index == len(row.steps) - 1
+    # At least one 5 s checkpoint of treatment, with the charge of those seconds.
+    assert partial[0].actual_s >= 5.0
+    assert partial[0].charge_uc > 5.0 * 50.0  # 200 µA square pulses, 100 µA on average
+    assert partial[0].net_charge_uc is not None
+
+
+def test_a_killed_run_leaves_an_interrupted_session_with_its_finished_steps(
+    store_url: str, open_store: OpenStore, tmp_path: Path
+) -> None:
+    client = "Crash Test"
+    seen, returncode = _kill_a_run_once(store_url, open_store, tmp_path, client, completed=True)
+    assert returncode == -signal.SIGKILL
     session_id, state, steps = seen
     assert state == "running"  # killed in the middle of the session
-    assert process.returncode == -signal.SIGKILL
 
     store = open_store(store_url)
     assert store.recover_interrupted() == [session_id]
@@ -875,6 +1230,9 @@ def test_a_killed_run_leaves_an_interrupted_session_with_its_finished_steps(
     assert row.client_name == client and row.practitioner == "Dana"
     assert row.protocol_id == "lifting"
     assert row.ended_at is None
-    assert len(row.steps) >= steps >= 1
-    assert all(step.completed for step in row.steps)
+    finished = [step for step in row.steps if step.completed]
+    assert len(finished) >= steps >= 1
+    assert [step.index for step in finished] == list(range(len(finished)))
+    # At most the step in progress is a checkpoint (what it delivered up to its last one).
+    assert len(row.steps) - len(finished) <= 1
     assert row.total_charge_uc > 0

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from console.engine.clock import SteppedClock
-from console.engine.events import EngineState
+from console.engine.events import EngineState, SafetyKind
 from console.plugins import load_plugins
-from console.records.store import RecordStore, StoreUnavailableError
+from console.records.store import RecordStore, StoreUnavailableError, session_state
 from console.session import Console
 from console.ui import dialogs as boxes
 from console.ui.app import prepare_demo_visit
@@ -80,14 +80,21 @@ def test_a_failing_database_stops_the_treatment_and_says_so(
     window.start_session()
     monkeypatch.setattr(store, "add_step", full)
     engine = window.engine
-    window.clock.release()  # the first step's end cannot be saved: the session stops there
+    window.clock.release()  # step 1's first checkpoint cannot be saved: the session stops there
     qtbot.waitUntil(lambda: engine.state.terminal, timeout=20000)
-    # Stopped right after the first step's end failed to save (the second barely began).
+    # Stopped within the first step (its checkpoint failed) or right after it.
     assert len(engine.deliveries) <= 2 and not engine.deliveries[-1].completed
     assert engine.state is EngineState.ABORTED
     assert window.console.driver.output_on is False
     qtbot.waitUntil(lambda: "RECORDS" in window.alert.text(), timeout=5000)
     assert "disk full" in window.alert.text()
+    # Ended for what it was: a records failure, never an operator's stop.
+    (event,) = engine.safety_events
+    assert event.kind is SafetyKind.RECORDS_FAILURE
+    # The first write that failed: step 1's first checkpoint, 5 s into the treatment.
+    assert event.message.startswith("The records could not be saved: Could not save step 1 ")
+    assert "operator" not in event.message
+    assert session_state(engine.summary()) == "interrupted"
 
 
 def test_no_session_starts_when_the_session_row_cannot_be_written(

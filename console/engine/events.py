@@ -51,6 +51,7 @@ class SafetyKind(enum.StrEnum):
     ZONE_LIMIT = "zone_limit"  #: a zone's limit (net charge) was reached; output off
     UNDER_DELIVERY = "under_delivery"  #: the machine cannot reach the setting (a warning)
     OPERATOR_STOP = "operator_stop"  #: the operator ended the session early
+    RECORDS_FAILURE = "records_failure"  #: the records could not be saved: the session was ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,15 @@ class StepEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class StepCheckpoint:
+    """Engine event, every few seconds of treatment: what the running step has delivered so
+    far (``delivery.completed`` is False), so a crash keeps it (safety rule 7)."""
+
+    delivery: StepDelivery
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class PolarityReversed:
     """Engine event: an alternating waveform reversed (a scope marker)."""
 
@@ -204,6 +214,7 @@ EngineEvent = (
     StateChanged
     | StepStarted
     | StepEnded
+    | StepCheckpoint
     | PolarityReversed
     | Progress
     | SessionStarted

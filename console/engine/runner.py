@@ -59,6 +59,7 @@ from console.engine.events import (
     SessionStarted,
     SessionSummary,
     StateChanged,
+    StepCheckpoint,
     StepDelivery,
     StepEnded,
     StepStarted,
@@ -103,6 +104,8 @@ _TIME_EPSILON_S = 1e-9
 SIMULATION_LAG_S = 5.0
 #: How often a Progress event is posted, in clock seconds.
 PROGRESS_EVERY_S = 0.25
+#: How often the running step's delivery so far is posted for the records, in clock seconds.
+CHECKPOINT_EVERY_S = 5.0
 #: Seconds of samples the ring buffer keeps (the scope's longest window plus margin).
 RING_SECONDS = 40.0
 #: The interpreter's thread switch interval while a session runs. CPython's default (5 ms) lets
@@ -129,6 +132,8 @@ class EngineError(RuntimeError):
 class _Command:
     name: str
     value: float = 0.0
+    kind: SafetyKind | None = None
+    text: str = ""
 
 
 class TreatmentEngine:
@@ -218,6 +223,7 @@ class TreatmentEngine:
         self._last_tick_s = 0.0
         self._awaited_change_s: float | None = None  # a scheduled machine change a stride ends at
         self._next_progress_s = 0.0
+        self._next_checkpoint_s = 0.0
         self._reversals_seen = 0
         self._reversal_origin_s = 0.0  # step time of the last configure (a new polarity cycle)
         self._contact = ContactMonitor(self.limits, rate)
@@ -355,11 +361,13 @@ class TreatmentEngine:
         self._commands.put(_Command("resume"))
         self._wake.set()
 
-    def stop(self) -> None:
-        """End the session early at the operator's request (output off, state ABORTED)."""
+    def stop(self, kind: SafetyKind = SafetyKind.OPERATOR_STOP, message: str | None = None) -> None:
+        """End the session early (output off, state ABORTED): at the operator's request, or
+        for the reason ``kind`` and ``message`` give (the records could not be saved), so the
+        record says what really ended it."""
         self._halted.set()
         self._safe_off()
-        self._commands.put(_Command("stop"))
+        self._commands.put(_Command("stop", kind=kind, text=message or ""))
         self._wake.set()
 
     def set_pause_policy(self, resume_after_s: float | None, max_pause_s: float | None) -> None:
@@ -518,6 +526,9 @@ class TreatmentEngine:
         if now >= self._next_progress_s:
             self._next_progress_s = now + PROGRESS_EVERY_S
             self._post_progress(now)
+        if self._meter is not None and now >= self._next_checkpoint_s:
+            self._next_checkpoint_s = now + CHECKPOINT_EVERY_S
+            self._post(StepCheckpoint(self._meter.delivery(completed=False), now))
 
     def _judge(self, stats: BlockStats, measured_from: float, now: float) -> bool:
         """Safety judgement of a block sampled while delivering; True if it stopped the output."""
@@ -711,6 +722,7 @@ class TreatmentEngine:
         self._step_elapsed_s = 0.0
         self._reversals_seen = 0
         self._under_delivery_told = False
+        self._next_checkpoint_s = now + CHECKPOINT_EVERY_S
         self._meter = StepMeter(
             index, step.zone, step.duration_s, 1.0 / self.capabilities.sample_rate_hz
         )
@@ -792,8 +804,8 @@ class TreatmentEngine:
             elif command.name == "stop":
                 self._trip(
                     EngineState.ABORTED,
-                    SafetyKind.OPERATOR_STOP,
-                    "Session stopped by the operator.",
+                    command.kind or SafetyKind.OPERATOR_STOP,
+                    command.text or "Session stopped by the operator.",
                     now,
                 )
             elif command.name == "pause" and self.state.output_may_be_on:

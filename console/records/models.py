@@ -69,8 +69,9 @@ class Client(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    #: Lower-case copy of the name, indexed, for fast case-insensitive search on every backend.
-    search_name: Mapped[str] = mapped_column(String(120), index=True)
+    #: The name's search form (case-folded, no accents: console.records.names), indexed, for
+    #: fast search on every backend; never cut short, so it is unbounded text.
+    search_name: Mapped[str] = mapped_column(Text, index=True)
     birth_year: Mapped[int | None] = mapped_column(Integer)
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(120), default="")
@@ -154,6 +155,10 @@ class TreatmentSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     state: Mapped[str] = mapped_column(String(16), default="running", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    #: The console process recording a running session, and until when it vouches that it is
+    #: alive (renewed every few seconds); None for sessions recorded before leases.
+    lease_owner: Mapped[str | None] = mapped_column(String(160))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     client: Mapped[Client | None] = relationship(back_populates="sessions")
     practitioner: Mapped[Practitioner] = relationship()

@@ -14,11 +14,13 @@ the records database they come from.
 from __future__ import annotations
 
 import csv
+import glob
 import html
 import io
 import math
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -605,11 +607,29 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]])
 # -- files ----------------------------------------------------------------------------------------
 
 
+#: A temporary file of an earlier write older than this was left by a process that died.
+STALE_PART_S = 60.0
+
+
+def _remove_stale_parts(path: Path) -> None:
+    """Delete what earlier writes of ``path`` killed half-way left behind: hidden ``.part``
+    files that may hold a whole report (client data) nobody will ever rename."""
+    now = time.time()
+    for part in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove
+
+
 def _write_atomically(path: Path, data: bytes, *, what: str) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``."""
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``
+    (owner-only from its first byte: ``mkstemp`` creates it 0600)."""
     try:
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a folder")
+        _remove_stale_parts(path)
         handle, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=".part", dir=path.parent
         )

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sqlite3
 import stat
+import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
@@ -51,6 +54,7 @@ from console.records.models import (
     TreatmentSession,
     now_utc,
 )
+from console.records.names import MAX_NAME, composed, search_form, unprintable
 from console.screening import Screening as ScreeningForm
 
 log = logging.getLogger(__name__)
@@ -58,8 +62,18 @@ log = logging.getLogger(__name__)
 APP_NAME = "mc-console"
 APP_AUTHOR = "Microcurrent Console"
 DB_FILE = "records.sqlite3"
-MAX_NAME = 120
 MAX_PHONE = 40
+#: A running session's lease: how long it holds, and how often its console renews it.
+LEASE_S = 30.0
+LEASE_RENEW_S = 5.0
+_PROCESS_TAG = uuid.uuid4().hex[:12]
+#: How long a console waits for another one to finish migrating the same database.
+MIGRATION_WAIT_S = 60.0
+MIGRATION_RETRY_S = 0.2
+#: The execution option that makes a SQLite transaction take the write lock at BEGIN.
+_IMMEDIATE = "mc_begin_immediate"
+#: PostgreSQL advisory lock that serialises migrations ("MCRE" in ASCII).
+_MIGRATION_LOCK_KEY = 0x4D435245
 
 
 class RecordError(Exception):
@@ -227,6 +241,7 @@ class RecordStore:
         self.path = _sqlite_path(self.url) if self.is_sqlite else None
         if self.path is not None:
             _private_folder(self.path.parent)
+            _create_private(self.path)
         try:
             self.engine: Engine = create_engine(self.url, **_engine_options(self.url))
         except (SQLAlchemyError, ImportError, ValueError) as error:
@@ -235,6 +250,7 @@ class RecordStore:
             ) from None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.backup_path: Path | None = None
         if migrate:
@@ -268,58 +284,129 @@ class RecordStore:
         return head
 
     def migrate(self, revision: str = "head") -> None:
-        """Bring the schema to ``revision``; an existing, older database is backed up first."""
-        current = self.schema_revision()
+        """Bring the schema to ``revision``, all or nothing; an existing, older database is
+        backed up first (once, however often a start fails).
+
+        The whole upgrade is one transaction (SQLite and PostgreSQL both have transactional DDL),
+        so a kill or a failure at any step leaves the database as it was. Consoles starting at
+        the same moment take turns: each migrates under a lock (SQLite: ``BEGIN IMMEDIATE``;
+        PostgreSQL: an advisory lock) and looks at the revision again once it holds it.
+        """
         target = self.head_revision() if revision == "head" else revision
+        deadline = time.monotonic() + MIGRATION_WAIT_S
+        while True:  # a console making a new file WAL locks it for a moment: wait our turn
+            try:
+                current = self.schema_revision()
+                break
+            except StoreUnavailableError as error:
+                cause = error.__cause__
+                locked = isinstance(cause, OperationalError) and _is_locked(cause)
+                if not locked or time.monotonic() > deadline:
+                    raise
+                time.sleep(MIGRATION_RETRY_S)
         if current == target:
             return
+        self._refuse_newer(current)
+        while True:
+            try:
+                with self._migration_lock() as connection:
+                    current = MigrationContext.configure(connection).get_current_revision()
+                    if current == target:
+                        return  # another console migrated it while this one waited
+                    self._refuse_newer(current)
+                    if current is not None:
+                        self.backup_path = self._backup_once(current, target)
+                    config = _alembic_config()
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, revision)
+                break
+            except OperationalError as error:
+                if not _is_locked(error) or time.monotonic() > deadline:
+                    raise StoreUnavailableError(
+                        f"the database could not be migrated: {_reason(error)}"
+                    ) from None
+                time.sleep(MIGRATION_RETRY_S)  # another console is migrating: wait our turn
+            except (SQLAlchemyError, OSError) as error:
+                raise StoreUnavailableError(
+                    f"the database could not be migrated (nothing was changed): {error}"
+                ) from None
+        log.info("records database migrated from %s to %s", current, target)
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[Connection]:
+        """One transaction that holds the database's migration lock until it ends."""
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                connection.execution_options(**{_IMMEDIATE: True})
+            with connection.begin():
+                if not self.is_sqlite:
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                    )
+                yield connection
+
+    def _refuse_newer(self, current: str | None) -> None:
         if current is not None and current not in _known_revisions():
             raise StoreUnavailableError(
                 f"the records database was written by a newer console (schema {current}); this "
                 f"console knows schemas up to {self.head_revision()}: update the console"
             )
-        if current is not None:
-            self.backup_path = self.backup(f"before-migration-{current}-to-{target}")
-        config = _alembic_config()
-        try:
-            with self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
-        except (SQLAlchemyError, OSError) as error:
-            raise StoreUnavailableError(f"the database could not be migrated: {error}") from None
-        log.info("records database migrated from %s to %s", current, target)
+
+    def _backup_once(self, current: str, target: str) -> Path:
+        """The backup before migrating ``current`` → ``target``: the one an earlier, failed
+        attempt made (nothing has changed since: the migration rolled back), else a new one."""
+        label = f"before-migration-{current}-to-{target}"
+        earlier = sorted(self._backup_folder().glob(f"{self._backup_stem()}.{label}.*"))
+        return earlier[-1] if earlier else self.backup(label)
+
+    def _backup_folder(self) -> Path:
+        if self.path is not None:
+            return self.path.parent
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir(APP_NAME, APP_AUTHOR))
+
+    def _backup_stem(self) -> str:
+        return self.path.stem if self.path is not None else "records-backup"
 
     def backup(self, label: str) -> Path:
         """A copy of every table, before anything changes them: the SQLite file itself (its
-        online backup API), or, for another server, a JSON file of every row."""
+        online backup API), or, for another server, a JSON file of every row. Written
+        owner-only under a temporary name and renamed when complete, so a backup that exists is
+        whole."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        if self.path is not None:
-            target = self.path.with_name(f"{self.path.stem}.{label}.{stamp}.sqlite3")
-            source = sqlite3.connect(self.path)
-            try:
-                copy = sqlite3.connect(target)
-                with copy:
-                    source.backup(copy)
-                copy.close()
-            finally:
-                source.close()
-        else:
-            from platformdirs import user_data_dir
-
-            folder = Path(user_data_dir(APP_NAME, APP_AUTHOR))
-            _private_folder(folder)
-            target = folder / f"records-backup.{label}.{stamp}.json"
-            with self._connect() as connection:
-                tables = inspect(connection).get_table_names()
-                dump = {
-                    table: [
-                        dict(row._mapping)
-                        for row in connection.execute(text(f'SELECT * FROM "{table}"'))
-                    ]
-                    for table in tables
-                }
-            target.write_text(json.dumps(dump, default=str))
-        _private_file(target)
+        folder = self._backup_folder()
+        _private_folder(folder)
+        suffix = "sqlite3" if self.path is not None else "json"
+        target = folder / f"{self._backup_stem()}.{label}.{stamp}.{suffix}"
+        partial = folder / f".{target.name}.part"
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        try:
+            if self.path is not None:
+                source = sqlite3.connect(self.path)
+                try:
+                    copy = sqlite3.connect(partial)
+                    with copy:
+                        source.backup(copy)
+                    copy.close()
+                finally:
+                    source.close()
+            else:
+                with self._connect() as connection:
+                    tables = inspect(connection).get_table_names()
+                    dump = {
+                        table: [
+                            dict(row._mapping)
+                            for row in connection.execute(text(f'SELECT * FROM "{table}"'))
+                        ]
+                        for table in tables
+                    }
+                partial.write_text(json.dumps(dump, default=str))
+            _private_file(partial)
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         return target
 
     # -- practitioners and clients -----------------------------------------------------------
@@ -383,17 +470,27 @@ class RecordStore:
             return int(row.id)
 
     def client_named(self, name: str, practitioner: str) -> int:
-        """The id of the client called exactly ``name`` (any case); added if there is none."""
+        """The id of the client called ``name`` (any case, any accents); added if there is
+        none. Two consoles asking for the same new name at once get one client: the look-up
+        and the insert run under a lock (SQLite: the write lock; PostgreSQL: an advisory lock
+        on the name), while :meth:`add_client` still adds a namesake when a clinic has two."""
         name = _required("name", name)
-        with self._transaction() as db:
+        key = _searchable(name)
+        practitioner_id = self.practitioner(practitioner)
+        with self._transaction(lock=f"client:{key}") as db:
             found = db.scalars(
-                select(Client.id).where(Client.search_name == _searchable(name)).order_by(Client.id)
+                select(Client.id).where(Client.search_name == key).order_by(Client.id)
             ).first()
-        return int(found) if found is not None else self.add_client(name, practitioner)
+            if found is not None:
+                return int(found)
+            row = Client(name=name, search_name=key, created_by_id=practitioner_id)
+            db.add(row)
+            db.flush()
+            return int(row.id)
 
     def search_clients(self, query: str = "", limit: int = 100) -> list[ClientSummary]:
         """Clients whose name contains ``query`` (any case), names starting with it first."""
-        needle = query.strip().casefold()
+        needle = search_form(query)
         with self._transaction() as db:
             statement = select(Client.id, Client.name, Client.birth_year)
             if needle:
@@ -477,7 +574,7 @@ class RecordStore:
         """Delete a client and all their data. ``confirm_name`` must repeat their name."""
         with self._transaction() as db:
             row = _existing_client(db, client_id)
-            if confirm_name.strip() != row.name:
+            if composed(confirm_name) != row.name:
                 raise FieldError("confirm_name", "type the client's full name to confirm")
             db.delete(row)
 
@@ -507,8 +604,15 @@ class RecordStore:
 
     # -- sessions, as they happen ------------------------------------------------------------
 
-    def begin_session(self, info: SessionInfo, practitioner: str, client_id: int | None) -> None:
-        """The session row, written before the output first turns on."""
+    def begin_session(
+        self,
+        info: SessionInfo,
+        practitioner: str,
+        client_id: int | None,
+        lease_owner: str | None = None,
+    ) -> None:
+        """The session row, written before the output first turns on, with a lease held by
+        ``lease_owner`` (see :meth:`renew_lease`)."""
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
             db.add(
@@ -526,26 +630,41 @@ class RecordStore:
                     simulated=info.simulated,
                     started_at=info.started_at,
                     state="running",
+                    lease_owner=lease_owner or this_console(),
+                    lease_until=now_utc() + timedelta(seconds=LEASE_S),
                 )
             )
 
-    def add_step(self, session_id: str, step: StepDelivery) -> None:
-        """One step, committed as it ends."""
+    def renew_lease(self, session_id: str, lease_owner: str) -> bool:
+        """Extend the lease of a running session this console records; False if the session
+        is no longer running or no longer ours (another console recovered it)."""
         with self._transaction() as db:
-            db.add(
-                StepRecord(
-                    session_id=session_id,
-                    step_index=step.index,
-                    zone=step.zone,
-                    planned_s=step.planned_s,
-                    actual_s=step.time_under_current_s,
-                    mean_current_ua=step.mean_current_ua,
-                    charge_uc=step.charge_uc,
-                    net_charge_uc=step.net_charge_uc,
-                    mean_impedance_kohm=step.mean_impedance_kohm,
-                    completed=step.completed,
+            row = db.get(TreatmentSession, session_id)
+            if row is None or row.state != "running" or row.lease_owner != lease_owner:
+                return False
+            row.lease_until = now_utc() + timedelta(seconds=LEASE_S)
+            return True
+
+    def add_step(self, session_id: str, step: StepDelivery) -> None:
+        """One step: written as it ends, and before that as checkpoints of what it delivered so
+        far (``completed`` False); each write replaces the step's earlier one."""
+        with self._transaction() as db:
+            row = db.scalars(
+                select(StepRecord).where(
+                    StepRecord.session_id == session_id, StepRecord.step_index == step.index
                 )
-            )
+            ).first()
+            if row is None:
+                row = StepRecord(session_id=session_id, step_index=step.index)
+                db.add(row)
+            row.zone = step.zone
+            row.planned_s = step.planned_s
+            row.actual_s = step.time_under_current_s
+            row.mean_current_ua = step.mean_current_ua
+            row.charge_uc = step.charge_uc
+            row.net_charge_uc = step.net_charge_uc
+            row.mean_impedance_kohm = step.mean_impedance_kohm
+            row.completed = step.completed
 
     def add_event(self, session_id: str, safety: SafetyEvent, session_start_s: float) -> None:
         """One safety event, committed as it happens."""
@@ -571,23 +690,31 @@ class RecordStore:
             row.state = state
             row.reason = summary.reason
             row.ended_at = now_utc()
+            row.lease_until = None
 
     def recover_interrupted(self) -> list[str]:
-        """Sessions still ``running`` (the console died under them): marked ``interrupted``.
+        """Sessions still ``running`` whose console is gone: marked ``interrupted``.
 
-        What they delivered up to their last committed step stays as it is.
+        A running session is left alone while its lease holds: another treatment room (another
+        process or computer on the same database) is recording it now. A lease that has run
+        out, or one held by a process of this computer that no longer exists, means the console
+        died under the session. What it delivered up to its last committed step or checkpoint
+        stays as it is.
         """
+        now = now_utc()
         with self._transaction() as db:
             rows = db.scalars(
                 select(TreatmentSession).where(TreatmentSession.state == "running")
             ).all()
-            for row in rows:
+            abandoned = [row for row in rows if _abandoned(row, now)]
+            for row in abandoned:
                 row.state = "interrupted"
+                row.lease_until = None
                 row.reason = (
                     "The console stopped during this session (crash or power cut); what was "
-                    "delivered up to the last finished step is recorded."
+                    "delivered up to then is recorded."
                 )
-            return [row.id for row in rows]
+            return [row.id for row in abandoned]
 
     # -- follow-up ---------------------------------------------------------------------------
 
@@ -651,7 +778,7 @@ class RecordStore:
                 .limit(limit)
             )
             if client_query:
-                needle = "%" + _like(client_query.strip().casefold()) + "%"
+                needle = "%" + _like(search_form(client_query)) + "%"
                 statement = statement.join(Client).where(
                     Client.search_name.like(needle, escape="\\")
                 )
@@ -676,7 +803,8 @@ class RecordStore:
                 ).all()
                 if len(matches) != 1:
                     raise RecordNotFoundError(f"no session {session_id!r}")
-                return self.session(matches[0])
+                row = db.get(TreatmentSession, matches[0], options=_session_loads())
+                assert row is not None
             names = dict(db.execute(select(Practitioner.id, Practitioner.name)).all())
             notes = db.scalars(select(Note).where(Note.session_id == row.id)).all()
             return _session_row(
@@ -708,13 +836,28 @@ class RecordStore:
     # -- plumbing ----------------------------------------------------------------------------
 
     @contextmanager
-    def _transaction(self) -> Iterator[OrmSession]:
+    def _transaction(self, lock: str | None = None) -> Iterator[OrmSession]:
+        """One unit of work. On SQLite it takes the write lock at its start (``BEGIN
+        IMMEDIATE``): a transaction that reads and then writes could otherwise fail at once with
+        "database is locked" when another console wrote in between. With ``lock``, a
+        PostgreSQL transaction is also held exclusively against every other console asking for
+        the same lock."""
         try:
-            with self._sessions.begin() as db:
-                yield db
+            with self.engine.connect() as connection:
+                if self.is_sqlite:
+                    connection.execution_options(**{_IMMEDIATE: True})
+                # The transaction is the connection's (its BEGIN carries the option above);
+                # the ORM session works inside it and is flushed before it commits.
+                with connection.begin(), self._sessions(bind=connection) as db:
+                    if lock is not None and not self.is_sqlite:
+                        db.execute(
+                            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": lock}
+                        )
+                    yield db
+                    db.flush()
         except (OperationalError, InterfaceError) as error:
             # The database is busy, read-only, full or gone: worth retrying later.
-            raise StoreUnavailableError(_explain(error)) from error
+            raise StoreUnavailableError(_explain(error, self.path)) from error
         except DBAPIError as error:
             # The database refused this record (too long, a broken constraint): retrying the
             # same write will not help, so it is not reported as "unavailable".
@@ -730,16 +873,49 @@ class RecordStore:
             with self.engine.connect() as connection:
                 yield connection
         except DBAPIError as error:
-            raise StoreUnavailableError(_explain(error)) from error
+            raise StoreUnavailableError(_explain(error, self.path)) from error
+
+
+def this_console() -> str:
+    """Who holds a lease: this computer, this process and a random tag (a reused process id on
+    the same computer is then still told apart)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_TAG}"
+
+
+def _abandoned(row: TreatmentSession, now: datetime) -> bool:
+    """True when nobody records this running session any more."""
+    if row.lease_owner is None or row.lease_until is None:
+        return True  # recorded before leases, or its console let go of it
+    if row.lease_until < now:
+        return True
+    host, _, rest = row.lease_owner.partition(":")
+    pid, _, tag = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another computer: only its lease can tell
+    if int(pid) == os.getpid():
+        return tag != _PROCESS_TAG  # this process id, but an earlier process's tag
+    return not _process_exists(int(pid))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, it is just not ours
+    return True
 
 
 def session_state(summary: SessionSummary) -> str:
     """The record's state: finished, stopped (by the operator), aborted (a trip or an
-    emergency stop) or interrupted (the machine or the console failed)."""
+    emergency stop) or interrupted (the machine or the console failed, its records included)."""
     if summary.state.value != "aborted":
         return summary.state.value
-    operator_stop = bool(summary.events) and summary.events[-1].kind.value == "operator_stop"
-    return "stopped" if operator_stop else "aborted"
+    last = summary.events[-1].kind.value if summary.events else ""
+    if last == "records_failure":
+        return "interrupted"
+    return "stopped" if last == "operator_stop" else "aborted"
 
 
 def _session_loads() -> list[Any]:
@@ -799,8 +975,8 @@ def _note_row(note: Note, names: dict[int, str]) -> NoteRow:
 
 
 def _searchable(name: str) -> str:
-    """The indexed search form of a name (case-folding may lengthen it: ß → ss)."""
-    return name.casefold()[:MAX_NAME]
+    """The indexed search form of a name (see :mod:`console.records.names`): never cut short."""
+    return search_form(name)
 
 
 def _like(text: str) -> str:
@@ -809,19 +985,27 @@ def _like(text: str) -> str:
 
 
 def _required(field: str, value: str) -> str:
-    value = (value or "").strip()
+    value = composed(value or "")
+    label = field.replace("_", " ")
     if not value:
-        raise FieldError(field, f"{field.replace('_', ' ')} is empty")
+        raise FieldError(field, f"{label} is empty")
     if len(value) > MAX_NAME:
-        raise FieldError(field, f"{field.replace('_', ' ')} is longer than {MAX_NAME} characters")
-    if any(not c.isprintable() for c in value):
-        raise FieldError(field, f"{field.replace('_', ' ')} holds characters that do not print")
+        raise FieldError(field, f"{label} is longer than {MAX_NAME} characters ({len(value)})")
+    hidden = unprintable(value)
+    if hidden:
+        codes = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(hidden))
+        raise FieldError(field, f"{label} holds characters that do not print ({codes})")
     return value
 
 
-def _explain(error: DBAPIError) -> str:
-    """A database failure in words a clinic understands (no client data in it)."""
+def _explain(error: DBAPIError, path: Path | None = None) -> str:
+    """A database failure in words a clinic understands (no client data in it); ``path`` is
+    the SQLite file, looked at to tell a permission problem from a drive that is gone."""
     original = str(error.orig).lower()
+    if "permission denied" in original or "authentication failed" in original:
+        return "the records database refused access (permission denied): check its user and rights"
+    if "unable to open" in original and path is not None and _denied(path):
+        return f"the records database cannot be opened: permission denied on {path}"
     if "locked" in original or "busy" in original:
         return "the records database is busy (locked by another program); it will be retried"
     if "readonly" in original or "read-only" in original:
@@ -833,11 +1017,36 @@ def _explain(error: DBAPIError) -> str:
     return f"the records database failed ({type(error.orig).__name__})"
 
 
+def _denied(path: Path) -> bool:
+    """True when the file (or, for a new file, its folder) exists but may not be used by us."""
+    effective = os.access in os.supports_effective_ids  # judged as the process acts, not starts
+    if path.exists():
+        return not os.access(path, os.R_OK | os.W_OK, effective_ids=effective)
+    return path.parent.exists() and not os.access(
+        path.parent, os.W_OK | os.X_OK, effective_ids=effective
+    )
+
+
 def _known_revisions() -> set[str]:
     return {
         script.revision
         for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()
     }
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Open every transaction explicitly, DDL included; a migration takes the write lock at once
+    (``BEGIN IMMEDIATE``) so that two consoles starting together take turns."""
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _is_locked(error: OperationalError) -> bool:
+    return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    return str(getattr(error, "orig", None) or error)
 
 
 def _alembic_config() -> Config:
@@ -856,6 +1065,9 @@ def _engine_options(url: str) -> dict[str, Any]:
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the sqlite3 module, opens the transactions (see _sqlite_begin): the module
+    # would run DDL outside any transaction, so a migration killed half-way stayed half-done.
+    connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut
@@ -880,8 +1092,23 @@ def _private_folder(folder: Path) -> None:
         folder.mkdir(parents=True, mode=0o700)
         if os.name == "posix":
             os.chmod(folder, stat.S_IRWXU)  # mkdir's mode is filtered by the umask
+    except FileExistsError:
+        return  # another console created it at the same moment
     except OSError as error:
         raise StoreUnavailableError(f"cannot create the records folder: {error.strerror}") from None
+
+
+def _create_private(path: Path) -> None:
+    """A new database file owner-only from its first byte (SQLite gives its journal files the
+    same mode); an existing one is left to :func:`_private_file`."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise StoreUnavailableError(
+            f"cannot create the records database {path}: {error.strerror}"
+        ) from None
 
 
 def _private_file(path: Path) -> None:

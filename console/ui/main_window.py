@@ -722,7 +722,11 @@ class MainWindow(QtWidgets.QMainWindow):
         a queued signal."""
         engine = self.engine
         if engine is not None and not engine.state.terminal:
-            engine.stop()
+            engine.stop(
+                SafetyKind.RECORDS_FAILURE,
+                f"The records could not be saved: {message} Output is off; the session was "
+                "ended so that nothing goes unrecorded.",
+            )
         self.records_trouble.emit(
             f"RECORDS: {message} The session was stopped (output off); what it delivered is "
             "kept in memory and saved as soon as the database is back."
