@@ -3,6 +3,7 @@ follow-up saved; a records database that fails stops the treatment (pytest-qt, o
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,37 @@ def test_the_visit_report_and_the_csv_export_are_saved(
     assert (tmp_path / "all.csv").read_text().count("\n") == 2  # header and the one session
     assert (tmp_path / "all-steps.csv").read_text().count("\n") == 1 + 12
     assert "Exported 1 sessions" in window.alert.text()
+
+
+def test_records_kept_in_memory_reach_the_database_after_the_session_ended(
+    qtbot: Any, window, store, monkeypatch, dialogs
+) -> None:  # type: ignore[no-untyped-def]
+    released = threading.Event()
+    real_add_step = store.add_step
+
+    def full_until_released(session_id: str, step: object) -> None:
+        if not released.is_set():
+            raise StoreUnavailableError("the records database cannot be written (disk full)")
+        real_add_step(session_id, step)  # type: ignore[arg-type]
+
+    prepare_demo_visit(window, "lifting")
+    window.start_session()
+    monkeypatch.setattr(store, "add_step", full_until_released)
+    engine = window.engine
+    session_id = engine.session.session_id
+    window.clock.release()
+    qtbot.waitUntil(lambda: engine.state.terminal, timeout=20000)
+    qtbot.waitUntil(lambda: "RECORDS" in window.alert.text(), timeout=5000)
+    assert "while the console stays open" in window.alert.text()
+    assert window.unsaved_records() >= 1
+    # Quitting now would lose them: the window says so and stays open.
+    window.close()
+    assert dialogs and dialogs[-1][0] == "Records not saved yet"
+    dialogs.clear()
+
+    released.set()  # space freed: the writes go through, long after the session ended
+    qtbot.waitUntil(lambda: window.unsaved_records() == 0, timeout=10000)
+    row = store.session(session_id)
+    assert row.steps and row.total_charge_uc > 0
+    assert row.state == "interrupted"  # ended by the records failure, and said so
+    assert row.events[-1].kind == "records_failure"

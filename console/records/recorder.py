@@ -126,6 +126,17 @@ class SessionRecorder:
         """True while the database refuses writes."""
         return self._troubled
 
+    def finish_in_background(self) -> None:
+        """The session has ended: the recorder's thread goes on until every write has reached
+        the database, retrying for as long as this process runs (while the database is back in
+        a minute or an hour), then ends. :attr:`unwritten` says what still waits."""
+        self._queue.put(None)
+
+    @property
+    def finished(self) -> bool:
+        """True once the thread has ended (every write done, or :meth:`close` gave up)."""
+        return not self._thread.is_alive()
+
     def close(self, timeout: float = 5.0) -> bool:
         """Finish the writes (up to ``timeout`` s); True if everything reached the database."""
         self._queue.put(None)

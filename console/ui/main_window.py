@@ -86,6 +86,9 @@ class MainWindow(QtWidgets.QMainWindow):
         #: Why the records cannot be written, if they cannot: then no session may start.
         self.records_problem: str | None = None
         self._records_message = ""  # a records failure stays visible under later alerts
+        #: Recorders of ended sessions still writing (their database was unavailable).
+        self._finishing_recorders: list[SessionRecorder] = []
+        self._quit_unsaved_confirmed = False
         self.records_trouble.connect(self._on_records_trouble)
         self.engine: TreatmentEngine | None = None
         self.session_protocol: Protocol | None = None
@@ -729,7 +732,8 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         self.records_trouble.emit(
             f"RECORDS: {message} The session was stopped (output off); what it delivered is "
-            "kept in memory and saved as soon as the database is back."
+            "kept in memory and saved as soon as the database is back, while the console "
+            "stays open."
         )
 
     def _on_records_trouble(self, message: str) -> None:
@@ -831,7 +835,10 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._progress_timer.start()
         elif isinstance(event, SessionEnded):
             if self.recorder is not None:
-                self.recorder.close(0.0)  # its thread finishes the writes on its own
+                # Its thread keeps retrying until every write is in the database, however long
+                # that takes while the console runs; quitting before then is warned about.
+                self.recorder.finish_in_background()
+                self._finishing_recorders.append(self.recorder)
                 self.recorder = None
             self.visit.record_application(event.summary)
             if self.records is not None:
@@ -1257,6 +1264,18 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._quit_after_stop,
             )
             return
+        unsaved = self.unsaved_records()
+        if unsaved and not self._quit_unsaved_confirmed:
+            event.ignore()
+            dialogs.ask(
+                self,
+                "Records not saved yet",
+                f"{unsaved} record(s) of the last session are not in the database yet (it "
+                "could not be written). They are saved as soon as it can be, while the console "
+                "stays open; quitting now loses them. Quit anyway?",
+                self._quit_losing_records,
+            )
+            return
         for tool in (self._editor, self.demo_view, self._comparison):
             if tool is not None and tool.isVisible() and not tool.close():
                 event.ignore()  # the editor kept its unsaved changes: the console stays open
@@ -1264,6 +1283,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.console.disconnect()
         event.accept()
+
+    def unsaved_records(self) -> int:
+        """Writes of ended sessions still waiting for the database."""
+        self._finishing_recorders = [r for r in self._finishing_recorders if not r.finished]
+        return sum(recorder.unwritten for recorder in self._finishing_recorders)
+
+    def _quit_losing_records(self) -> None:
+        self._quit_unsaved_confirmed = True
+        QtCore.QTimer.singleShot(0, self.close)
 
     def _quit_after_stop(self) -> None:
         self._quit_confirmed = True
