@@ -9,14 +9,13 @@ phase) and fine-grained numerical during it, where the current rises linearly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from console.waveforms import Polarity, Waveform, pulse_antiderivative
 
-#: A step whose polarity reverses to balance its charge must leave at most this fraction one way.
-BALANCE_TOLERANCE = 0.01
 #: Bins per period when integrating the ramp, and the bounds on bins per polarity phase.
 _RAMP_BINS_PER_PERIOD = 32
 _MIN_BINS, _MAX_BINS = 64, 20_000
@@ -28,11 +27,6 @@ class PlannedCharge:
 
     abs_uc: float
     net_uc: float
-
-    @property
-    def imbalance(self) -> float:
-        """|net| as a fraction of |charge| (0 when nothing flows)."""
-        return abs(self.net_uc) / self.abs_uc if self.abs_uc > 0 else 0.0
 
 
 def planned_charge(waveform: Waveform, duration_s: float) -> PlannedCharge:
@@ -64,26 +58,28 @@ def planned_charge(waveform: Waveform, duration_s: float) -> PlannedCharge:
     for start, end, sign in zip(starts, ends, signs, strict=True):
         if start >= ramp:
             break
-        piece_net, piece_abs = _ramped_piece(waveform, start, min(end, ramp), ramp)
+        piece_net, piece_abs = _ramped_piece(
+            waveform.frequency_hz, signed, absolute, start, min(end, ramp), ramp
+        )
         net += sign * piece_net
         total += piece_abs
     current = waveform.current_ua
     return PlannedCharge(abs_uc=current * total, net_uc=current * net)
 
 
-def _ramped_piece(waveform: Waveform, start: float, end: float, ramp: float) -> tuple[float, float]:
-    """∫ (t/ramp)·pulse dt and ∫ (t/ramp)·|pulse| dt over [start, end) (unit current, s)."""
-    f = waveform.frequency_hz
+def _ramped_piece(
+    f: float,
+    signed: Callable[[np.ndarray], np.ndarray],
+    absolute: Callable[[np.ndarray], np.ndarray],
+    start: float,
+    end: float,
+    ramp: float,
+) -> tuple[float, float]:
+    """∫ (t/ramp)·pulse dt and ∫ (t/ramp)·|pulse| dt over [start, end) at ``f`` Hz (unit
+    current, s), from the pulse's antiderivatives."""
     bins = int(min(_MAX_BINS, max(_MIN_BINS, math.ceil((end - start) * f * _RAMP_BINS_PER_PERIOD))))
     t = np.linspace(start, end, bins + 1)
     envelope = (t[:-1] + t[1:]) / (2.0 * ramp)
-    signed = pulse_antiderivative(waveform.shape, signed=True)
-    absolute = pulse_antiderivative(waveform.shape, signed=False)
     net = float(np.dot(envelope, np.diff(signed(t * f)))) / f
     total = float(np.dot(envelope, np.diff(absolute(t * f)))) / f
     return net, total
-
-
-def is_balanced_by_design(waveform: Waveform) -> bool:
-    """True when the waveform claims no direct current (it reverses, or its pulse is biphasic)."""
-    return not waveform.leaves_direct_current

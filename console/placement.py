@@ -61,9 +61,9 @@ class Placement:
 
     def describe(self, catalog: ZoneCatalog) -> str:
         """``cheekbone and cheekbone: hold and lift toward the temple``."""
-        first, second = (_name(key, catalog) for key in self.probes)
+        first, second = (landmark_name(key, catalog) for key in self.probes)
         where = first if first == second else f"{first} and {second}"
-        toward = f" toward the {_name(self.toward, catalog)}" if self.toward else ""
+        toward = f" toward the {landmark_name(self.toward, catalog)}" if self.toward else ""
         return f"probes on the {where}: {self.motion.value}{toward}"
 
 
@@ -239,7 +239,9 @@ def placement_problems(placement: Placement, zone: Zone, catalog: ZoneCatalog) -
     assert probes is not None
     for key, point in zip(placement.probes, probes.start, strict=True):
         if distance_to_polygon(point, zone.polygon) > ON_ZONE:
-            found.append(problem(f"the probe on the {_name(key, catalog)} is not on {zone.name}"))
+            found.append(
+                problem(f"the probe on the {landmark_name(key, catalog)} is not on {zone.name}")
+            )
     a, b = probes.start
     a_end, b_end = probes.end
     paths = [("the current between the probes", a, b)]
@@ -293,12 +295,15 @@ def _segments_cross(a: Point, b: Point, p: Point, q: Point) -> bool:
     )
 
 
-def _name(key: str | None, catalog: ZoneCatalog) -> str:
+def landmark_name(key: str | None, catalog: ZoneCatalog, sided: bool = True) -> str:
+    """What the operator reads for landmark ``key``: ``temple``, or with a named side
+    ``temple (left)`` (``sided=False`` leaves the side out); an unknown key as it is."""
     if key is None:
         return ""
     for suffix in _SIDE_SUFFIXES:
         base = key.removesuffix(suffix)
         if base != key and base in catalog.landmarks:
-            return f"{catalog.landmarks[base].name} ({suffix.lstrip('_')})"
+            name = catalog.landmarks[base].name
+            return f"{name} ({suffix.lstrip('_')})" if sided else name
     landmark = catalog.landmarks.get(key)
     return landmark.name if landmark is not None else key

@@ -43,7 +43,14 @@ from console.face_geometry import (
     truncate,
     unit,
 )
-from console.placement import MOVING, MotionKind, Placement, layout, placement_problems
+from console.placement import (
+    MOVING,
+    MotionKind,
+    Placement,
+    landmark_name,
+    layout,
+    placement_problems,
+)
 from console.protocols import Step
 from console.zones import Point, Side, Zone, ZoneCatalog, zone_catalog
 
@@ -388,24 +395,18 @@ def motion_for_placement(
         route = _avoid_eyes(route)
     outline = catalog.geometry.outline
     route = keep_clear([into_face(p, zone, outline) for p in route], outline)
-    first, second = (_landmark_name(key, catalog) for key in placement.probes)
+    first, second = (landmark_name(key, catalog, sided=False) for key in placement.probes)
     return _build(
         kind=kind,
         zone=zone,
         route=tuple(route),
         stroke_vector=stroke_vector,
         origin=first if first == second else f"{first} and {second}",
-        toward=_landmark_name(placement.toward, catalog) if placement.toward else "",
+        toward=landmark_name(placement.toward, catalog, sided=False) if placement.toward else "",
         hold_s=hold_s,
         mirrored=zone.side is Side.CENTER,
         catalog=catalog,
     )
-
-
-def _landmark_name(key: str, catalog: ZoneCatalog) -> str:
-    base = key.removesuffix("_right").removesuffix("_left")
-    landmark = catalog.landmarks.get(key) or catalog.landmarks.get(base)
-    return landmark.name if landmark is not None else key
 
 
 def suggested_placement(

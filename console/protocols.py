@@ -157,7 +157,8 @@ def validate_protocol(protocol: Protocol, zones: ZoneCatalog | None = None) -> l
 
 def _step_problems(step: Step, zones: ZoneCatalog) -> list[RuleProblem]:
     """The problems of one step on its own (its zone's per-session totals come later)."""
-    found = list(step.waveform.problems())
+    waveform_problems = step.waveform.problems()
+    found = list(waveform_problems)
     zone = zones.get(step.zone)
     if zone is None:
         found.insert(
@@ -168,9 +169,7 @@ def _step_problems(step: Step, zones: ZoneCatalog) -> list[RuleProblem]:
                 kind=ProblemKind.UNKNOWN_ZONE,
             ),
         )
-    duration_ok = isinstance(step.duration_s, int | float) and (
-        math.isfinite(step.duration_s) and MIN_STEP_S <= step.duration_s <= MAX_STEP_S
-    )
+    duration_ok = _duration_ok(step)
     if not duration_ok:
         found.append(
             RuleProblem(
@@ -195,7 +194,7 @@ def _step_problems(step: Step, zones: ZoneCatalog) -> list[RuleProblem]:
         found.extend(_zone_rule_problems(step, zone))
         if step.placement is not None:
             found.extend(placement_problems(step.placement, zone, zones))
-    if duration_ok and not step.waveform.problems():
+    if duration_ok and not waveform_problems:
         found.extend(_balance_problems(step))
     return found
 
@@ -262,8 +261,7 @@ def _zone_totals(protocol: Protocol, zones: ZoneCatalog) -> list[RuleProblem]:
     reported: set[tuple[str, str]] = set()
     for number, step in enumerate(protocol.steps, start=1):
         zone = zones.get(step.zone)
-        duration_ok = _finite(step.duration_s) and MIN_STEP_S <= step.duration_s <= MAX_STEP_S
-        if zone is None or step.waveform.problems() or not duration_ok:
+        if zone is None or not _duration_ok(step) or step.waveform.problems():
             continue  # that step's own problems are listed; its totals would only repeat them
         limits = zone.limits
         time_on[zone.id] = time_on.get(zone.id, 0.0) + step.duration_s
@@ -316,6 +314,13 @@ def _series_problems(series: RecommendedSeries) -> list[RuleProblem]:
             )
         )
     return found
+
+
+def _duration_ok(step: Step) -> bool:
+    """The step's duration is a finite number within the step limits."""
+    return isinstance(step.duration_s, int | float) and (
+        math.isfinite(step.duration_s) and MIN_STEP_S <= step.duration_s <= MAX_STEP_S
+    )
 
 
 def _finite(value: object) -> bool:

@@ -14,7 +14,7 @@ import pytest
 
 from console.drivers import DriverInfo
 from console.engine.clock import VirtualClock
-from console.engine.events import EngineState, EventLog, SafetyKind
+from console.engine.events import EngineState, EventLog, SafetyKind, SessionSummary
 from console.engine.measure import BlockStats
 from console.engine.runner import CANNOT_CONFIRM_OFF, TreatmentEngine
 from console.engine.safety import PreflightError, SafetyLimits, over_current
@@ -342,17 +342,24 @@ def engine_on_skin(
     return engine, log
 
 
+def run_on_skin(
+    skin: SkinParameters, simulator_info: DriverInfo, current_ua: float
+) -> SessionSummary:
+    """Two 40 s steps at ``current_ua`` on the cheeks of a client with ``skin``."""
+    engine, _ = engine_on_skin(skin, simulator_info)
+    try:
+        engine.prepare(make_protocol(steps=2, duration_s=40.0, current_ua=current_ua))
+        return engine.run(timeout=30)
+    finally:
+        engine.close()
+
+
 def test_a_machine_held_at_its_compliance_voltage_is_announced_once_and_the_output_goes_on(
     simulator_info: DriverInfo,
 ) -> None:
     """40 kΩ of dry gel: 400 µA would need 17.6 V of the machine's 15."""
     skin = SkinParameters(gel_resistance_ohm=40_000.0, drying_per_minute=0.0)
-    engine, _ = engine_on_skin(skin, simulator_info)
-    try:
-        engine.prepare(make_protocol(steps=2, duration_s=40.0, current_ua=400.0))
-        summary = engine.run(timeout=30)
-    finally:
-        engine.close()
+    summary = run_on_skin(skin, simulator_info, current_ua=400.0)
     assert summary.state is EngineState.FINISHED
     events = summary.events
     assert [event.kind for event in events] == [SafetyKind.UNDER_DELIVERY] * 2  # once a step
@@ -369,12 +376,7 @@ def test_a_machine_held_at_its_compliance_voltage_is_announced_once_and_the_outp
 
 
 def test_healthy_skin_raises_no_under_delivery(simulator_info: DriverInfo) -> None:
-    engine, _ = engine_on_skin(SkinParameters(), simulator_info)
-    try:
-        engine.prepare(make_protocol(steps=2, duration_s=40.0, current_ua=600.0))
-        summary = engine.run(timeout=30)
-    finally:
-        engine.close()
+    summary = run_on_skin(SkinParameters(), simulator_info, current_ua=600.0)
     assert summary.state is EngineState.FINISHED
     assert summary.events == ()
 

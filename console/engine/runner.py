@@ -229,8 +229,6 @@ class TreatmentEngine:
         self._contact = ContactMonitor(self.limits, rate)
         self._delivery = DeliveryMonitor(self.limits, self.capabilities.compliance_v)
         self._under_delivery_told = False  # announced in this step (once, until it recovers)
-        #: Net (signed) charge of the steps ended so far, by zone, µC (safety rule 9).
-        self._zone_net_uc: dict[str, float] = {}
 
     # -- observers -------------------------------------------------------------------------
 
@@ -576,7 +574,7 @@ class TreatmentEngine:
         zone = zone_catalog().get(self._meter.zone)
         if zone is None:
             return False
-        net = self._zone_net_uc.get(zone.id, 0.0) + self._meter.net_charge_uc
+        net = self._zone_net_uc(zone.id)
         limit = zone.limits.max_net_charge_uc
         if abs(net) <= limit:
             return False
@@ -704,12 +702,19 @@ class TreatmentEngine:
         # Whole ticks: every tick falls on the same clock time as when paced.
         return self.tick_s * max(1, math.floor(horizon / self.tick_s + _TIME_EPSILON_S))
 
+    def _zone_net_uc(self, zone_id: str) -> float:
+        """Net (signed) charge the zone has received so far this session, µC (rule 9): its
+        ended steps, and the running step's measurement up to now."""
+        ended = sum(d.net_charge_uc for d in self.deliveries if d.zone == zone_id)
+        meter = self._meter
+        return ended + (meter.net_charge_uc if meter is not None and meter.zone == zone_id else 0.0)
+
     def _time_to_zone_net_limit_s(self, step: Step) -> float:
         """Clock seconds the step's zone needs, at the fastest, to reach its net-charge limit."""
         zone = zone_catalog().get(step.zone)
         if zone is None or self._meter is None:
             return math.inf
-        net = abs(self._zone_net_uc.get(zone.id, 0.0) + self._meter.net_charge_uc)
+        net = abs(self._zone_net_uc(zone.id))
         fastest_ua = self._setpoint_ua * step.waveform.shape.mean_abs_factor
         if fastest_ua <= 0:
             return math.inf
@@ -750,9 +755,6 @@ class TreatmentEngine:
             return
         delivery = self._meter.delivery(completed)
         self._meter = None
-        self._zone_net_uc[delivery.zone] = (
-            self._zone_net_uc.get(delivery.zone, 0.0) + delivery.net_charge_uc
-        )
         self.deliveries.append(delivery)
         self._post(StepEnded(delivery, now))
 

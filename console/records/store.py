@@ -72,8 +72,6 @@ MIGRATION_WAIT_S = 60.0
 MIGRATION_RETRY_S = 0.2
 #: The execution option that makes a SQLite transaction take the write lock at BEGIN.
 _IMMEDIATE = "mc_begin_immediate"
-#: PostgreSQL advisory lock that serialises migrations ("MCRE" in ASCII).
-_MIGRATION_LOCK_KEY = 0x4D435245
 
 
 class RecordError(Exception):
@@ -294,22 +292,15 @@ class RecordStore:
         """
         target = self.head_revision() if revision == "head" else revision
         deadline = time.monotonic() + MIGRATION_WAIT_S
-        while True:  # a console making a new file WAL locks it for a moment: wait our turn
-            try:
-                current = self.schema_revision()
-                break
-            except StoreUnavailableError as error:
-                cause = error.__cause__
-                locked = isinstance(cause, OperationalError) and _is_locked(cause)
-                if not locked or time.monotonic() > deadline:
-                    raise
-                time.sleep(MIGRATION_RETRY_S)
-        if current == target:
-            return
-        self._refuse_newer(current)
         while True:
             try:
-                with self._migration_lock() as connection:
+                # Read without the lock first: a start that has nothing to migrate never
+                # waits for another console's writes.
+                current = self.schema_revision()
+                if current == target:
+                    return
+                self._refuse_newer(current)
+                with self._locked("migration") as connection:
                     current = MigrationContext.configure(connection).get_current_revision()
                     if current == target:
                         return  # another console migrated it while this one waited
@@ -320,12 +311,17 @@ class RecordStore:
                     config.attributes["connection"] = connection
                     command.upgrade(config, revision)
                 break
-            except OperationalError as error:
-                if not _is_locked(error) or time.monotonic() > deadline:
+            except (StoreUnavailableError, OperationalError) as error:
+                # Another console is making the file WAL or migrating: wait our turn.
+                cause = error if isinstance(error, OperationalError) else error.__cause__
+                locked = isinstance(cause, OperationalError) and _is_locked(cause)
+                if not locked or time.monotonic() > deadline:
+                    if isinstance(error, StoreUnavailableError):
+                        raise
                     raise StoreUnavailableError(
                         f"the database could not be migrated: {_reason(error)}"
                     ) from None
-                time.sleep(MIGRATION_RETRY_S)  # another console is migrating: wait our turn
+                time.sleep(MIGRATION_RETRY_S)
             except (SQLAlchemyError, OSError) as error:
                 raise StoreUnavailableError(
                     f"the database could not be migrated (nothing was changed): {error}"
@@ -333,15 +329,17 @@ class RecordStore:
         log.info("records database migrated from %s to %s", current, target)
 
     @contextmanager
-    def _migration_lock(self) -> Iterator[Connection]:
-        """One transaction that holds the database's migration lock until it ends."""
+    def _locked(self, lock: str | None = None) -> Iterator[Connection]:
+        """A connection in a transaction that holds the write lock from its start on SQLite
+        (``BEGIN IMMEDIATE``) and, with ``lock``, a PostgreSQL advisory lock of that name:
+        consoles asking for the same lock take turns."""
         with self.engine.connect() as connection:
             if self.is_sqlite:
                 connection.execution_options(**{_IMMEDIATE: True})
             with connection.begin():
-                if not self.is_sqlite:
+                if lock is not None and not self.is_sqlite:
                     connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": lock}
                     )
                 yield connection
 
@@ -843,18 +841,11 @@ class RecordStore:
         PostgreSQL transaction is also held exclusively against every other console asking for
         the same lock."""
         try:
-            with self.engine.connect() as connection:
-                if self.is_sqlite:
-                    connection.execution_options(**{_IMMEDIATE: True})
-                # The transaction is the connection's (its BEGIN carries the option above);
-                # the ORM session works inside it and is flushed before it commits.
-                with connection.begin(), self._sessions(bind=connection) as db:
-                    if lock is not None and not self.is_sqlite:
-                        db.execute(
-                            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": lock}
-                        )
-                    yield db
-                    db.flush()
+            # The transaction is the connection's (its BEGIN takes the lock); the ORM session
+            # works inside it and is flushed before it commits.
+            with self._locked(lock) as connection, self._sessions(bind=connection) as db:
+                yield db
+                db.flush()
         except (OperationalError, InterfaceError) as error:
             # The database is busy, read-only, full or gone: worth retrying later.
             raise StoreUnavailableError(_explain(error, self.path)) from error
