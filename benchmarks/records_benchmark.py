@@ -7,6 +7,10 @@
 2. Searching a full clinic: 10,000 clients with 100,000 sessions (bulk-inserted; no steps),
    ``search_clients`` for a few queries (goal: p95 under 100 ms).
 
+3. Exporting a clinic's history: 50,000 sessions of 12 steps each (600,000 step rows) to the
+   sessions and steps CSV files, as ``mc-console sessions --csv --steps-csv`` and the window's
+   export do, in a process of its own (goals: at most 5 s, peak memory at most 100 MB).
+
 With ``--pg URL`` the same runs on that PostgreSQL server, in a schema of its own that is dropped
 afterwards (nothing else in the database is touched). ``--pg private`` starts a throw-away
 server as the tests do (``tests/records_support.py``); it runs with fsync off, so its write
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import statistics
 import sys
@@ -32,11 +37,13 @@ from sqlalchemy.engine import make_url
 
 from console.drivers import DeviceIdentity
 from console.engine.events import SafetyEvent, SafetyKind, SessionInfo, StepDelivery
-from console.records.models import Client, TreatmentSession
+from console.records.models import Client, SafetyEventRecord, StepRecord, TreatmentSession
 from console.records.store import RecordStore
 
 SAVE_GOAL_MS = 20.0
 SEARCH_GOAL_MS = 100.0
+EXPORT_GOAL_S = 5.0
+EXPORT_MEMORY_GOAL_MB = 100.0
 QUERIES = ["anna", "berg", "son", "a", "lindqvist 4", "zz-nobody"]
 FIRST = [
     "Anna",
@@ -194,6 +201,129 @@ def fill(store: RecordStore, clients: int, sessions: int, seed: int = 1) -> floa
     return time.perf_counter() - start
 
 
+def fill_history(store: RecordStore, sessions: int, steps: int, seed: int = 2) -> float:
+    """``sessions`` finished sessions of ``steps`` steps each and a safety event in every tenth,
+    for 500 clients, bulk-inserted. Returns the seconds it took."""
+    rng = random.Random(seed)
+    practitioner_id = store.practitioner("Dana")
+    clients = [
+        store.add_client(f"{rng.choice(FIRST)} {rng.choice(LAST)} {n}", "Dana") for n in range(500)
+    ]
+    now = datetime.now(UTC)
+    zones = [
+        "forehead_right",
+        "forehead_left",
+        "cheek_right",
+        "cheek_left",
+        "jawline_right",
+        "chin",
+    ]
+    start = time.perf_counter()
+    with store.engine.begin() as connection:
+        for chunk in range(0, sessions, 5000):
+            rows, step_rows, event_rows = [], [], []
+            for n in range(chunk, min(sessions, chunk + 5000)):
+                session_id = uuid.UUID(int=rng.getrandbits(128)).hex
+                started = now - timedelta(minutes=n * 30)
+                rows.append(
+                    {
+                        "id": session_id,
+                        "client_id": rng.choice(clients),
+                        "practitioner_id": practitioner_id,
+                        "protocol_id": "lifting",
+                        "protocol_version": "1.0",
+                        "protocol_name": "Lifting",
+                        "driver_id": "simulator",
+                        "machine_model": "Simulated machine",
+                        "machine_serial": "SIM-000001",
+                        "machine_firmware": "1.0",
+                        "simulated": True,
+                        "started_at": started,
+                        "ended_at": started + timedelta(minutes=20),
+                        "state": "finished",
+                        "reason": "every step delivered",
+                    }
+                )
+                for index in range(steps):
+                    charge = rng.uniform(8000.0, 30000.0)
+                    step_rows.append(
+                        {
+                            "session_id": session_id,
+                            "step_index": index,
+                            "zone": zones[index % len(zones)],
+                            "planned_s": 100.0,
+                            "actual_s": 100.0,
+                            "mean_current_ua": charge / 100.0,
+                            "charge_uc": charge,
+                            "net_charge_uc": rng.uniform(-20.0, 20.0),
+                            "mean_impedance_kohm": rng.uniform(20.0, 80.0),
+                            "completed": True,
+                            "final": True,
+                        }
+                    )
+                if n % 10 == 0:
+                    event_rows.append(
+                        {
+                            "session_id": session_id,
+                            "at_s": 42.0,
+                            "kind": "contact_lost",
+                            "message": "Contact lost: probe lifted.",
+                            "action": "paused",
+                            "step_index": 0,
+                            "ordinal": 0,
+                        }
+                    )
+            connection.execute(insert(TreatmentSession.__table__), rows)
+            connection.execute(insert(StepRecord.__table__), step_rows)
+            connection.execute(insert(SafetyEventRecord.__table__), event_rows)
+    return time.perf_counter() - start
+
+
+#: The export, in a process of its own so its peak memory is its own.
+EXPORT_CHILD = """
+import sys, time
+from pathlib import Path
+from console.records.reports import export_csv
+from console.records.store import RecordStore
+
+def status(field):  # kB; the peak (VmHWM) is this process's own, from its exec on
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+store = RecordStore(sys.argv[1], migrate=False)
+before = status("VmRSS")
+start = time.perf_counter()
+sessions, steps = export_csv(store.iter_export(), Path(sys.argv[2]), Path(sys.argv[3]))
+seconds = time.perf_counter() - start
+print(sessions, steps, seconds, before / 1024, status("VmHWM") / 1024)
+"""
+
+
+def export_figures(url: str, folder: Path) -> bool:
+    """Figure 3: both CSV files of every session, in a child process."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", EXPORT_CHILD, url, str(folder / "s.csv"), str(folder / "t.csv")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=True,
+    )
+    sessions, steps, seconds, before, peak = done.stdout.split()
+    megabytes = (folder / "s.csv").stat().st_size / 1e6 + (folder / "t.csv").stat().st_size / 1e6
+    ok = float(seconds) <= EXPORT_GOAL_S and float(peak) <= EXPORT_MEMORY_GOAL_MB
+    print(
+        f"  export {int(sessions):,} sessions and {int(steps):,} steps ({megabytes:.0f} MB of "
+        f"CSV): {float(seconds):.2f} s (goal {EXPORT_GOAL_S:g} s), peak memory "
+        f"{float(peak):.0f} MB, {float(before):.0f} MB of it before the export (goal "
+        f"{EXPORT_MEMORY_GOAL_MB:g} MB)  {'ok' if ok else 'MISSED'}"
+    )
+    return ok
+
+
 def search_figures(store: RecordStore, repeats: int) -> bool:
     """Figure 2: ``search_clients`` for each query, ``repeats`` times."""
     ok = True
@@ -213,9 +343,29 @@ def run(label: str, url: str, args: argparse.Namespace) -> bool:
         print(
             f"  filled {args.clients:,} clients and {args.sessions:,} sessions in {seconds:.1f} s"
         )
-        return search_figures(store, args.repeats) and ok
+        ok = search_figures(store, args.repeats) and ok
     finally:
         store.close()
+    with own_records(url) as history:
+        store = RecordStore(history)
+        try:
+            seconds = fill_history(store, args.export_sessions, 12)
+            print(f"  filled {args.export_sessions:,} sessions of 12 steps in {seconds:.1f} s")
+        finally:
+            store.close()
+        with tempfile.TemporaryDirectory(prefix="mc-export-bench-") as folder:
+            return export_figures(history, Path(folder)) and ok
+
+
+@contextlib.contextmanager
+def own_records(url: str) -> Iterator[str]:
+    """A second, empty database of the same kind as ``url`` (a new file; a new schema)."""
+    if url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="mc-history-") as folder:
+            yield f"sqlite:///{Path(folder) / 'history.sqlite3'}"
+        return
+    with own_schema(url.split("?")[0]) as scoped:
+        yield scoped
 
 
 @contextlib.contextmanager
@@ -255,10 +405,14 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--saves", type=int, default=200, help="steps and events to save")
     parser.add_argument("--repeats", type=int, default=30, help="searches per query")
+    parser.add_argument(
+        "--export-sessions", type=int, default=50_000, help="sessions of 12 steps to export"
+    )
     args = parser.parse_args()
     if args.quick:
         args.clients, args.sessions = args.clients // 10, args.sessions // 10
         args.saves, args.repeats = max(20, args.saves // 10), max(5, args.repeats // 3)
+        args.export_sessions //= 10
     ok = True
     with tempfile.TemporaryDirectory(prefix="mc-records-bench-") as folder:
         url = f"sqlite:///{Path(folder) / 'records' / 'records.sqlite3'}"

@@ -12,7 +12,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from console import __version__
 from console.client_reactions import ClientReactions, Reaction
@@ -51,6 +51,12 @@ EXIT_FINISHED = 0
 EXIT_NOT_FINISHED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED_BY_USER = 130
+#: Seconds a run waits at its end for records the database has not taken (they are safe in the
+#: local journal meanwhile).
+RECORDS_GRACE_S = 3.0
+
+if TYPE_CHECKING:
+    from console.records.recorder import SessionRecorder
 
 
 class UsageError(Exception):
@@ -436,11 +442,8 @@ def _run_connected(
         engine.wait(5.0)
     finally:
         engine.close()
-        if recorder is not None and not recorder.close(10.0):
-            print(
-                f"WARNING: {recorder.unwritten} record(s) of this session could not be saved.",
-                file=out,
-            )
+        if recorder is not None:
+            _finish_records(recorder, out)
     summary = engine.summary()
     printer.finish()
     _print_summary(summary, out)
@@ -585,27 +588,61 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
     """A recorder into the records database when ``--db`` or ``--client`` asks for one."""
     if args.db is None and not args.client:
         return None
-    from console.records.recorder import SessionRecorder
-    from console.records.store import FieldError, RecordStore
+    from console.records.opening import open_records
+    from console.records.recorder import RecordsTrouble, SessionRecorder
+    from console.records.store import FieldError, RecordError
 
     practitioner = args.practitioner.strip() or "headless run"
     try:
-        store = RecordStore(args.db)
-        store.recover_interrupted()
+        opened = open_records(args.db)
+        for message in opened.messages():
+            print(f"RECORDS: {message}", file=out)
+        store = opened.store
         client_id = store.client_named(args.client, practitioner) if args.client else None
-    except (StoreUnavailableError, FieldError) as error:
+    except (RecordError, FieldError) as error:
         raise UsageError(f"records database: {error}") from None
 
-    def trouble(message: str) -> None:
+    def trouble(trouble: RecordsTrouble) -> None:
+        if not trouble.must_stop:
+            print(f"RECORDS: {trouble.message}", file=out, flush=True)
+            return
         # Safety rule 7 cannot be kept: end the treatment (output off) and say why.
-        print(f"RECORDS: {message} Stopping the session (output off).", file=out, flush=True)
+        print(
+            f"RECORDS: {trouble.message} Stopping the session (output off).", file=out, flush=True
+        )
         engine.stop(
             SafetyKind.RECORDS_FAILURE,
-            f"The records could not be saved: {message} Output is off; the session was "
-            "ended so that nothing goes unrecorded.",
+            f"The records could not be saved: {trouble.message} Output is off; the session "
+            "was ended so that nothing goes unrecorded.",
         )
 
-    return SessionRecorder(store, practitioner, client_id, on_trouble=trouble)
+    def recovered() -> None:
+        print("RECORDS: the records database takes writes again.", file=out, flush=True)
+
+    return SessionRecorder(
+        store, practitioner, client_id, on_trouble=trouble, on_recovered=recovered
+    )
+
+
+def _finish_records(recorder: SessionRecorder, out: TextIO) -> None:
+    """Give the database a few seconds for what is left, then say where anything unwritten
+    is: in the journal (written in at the next start) or, if that failed too, lost."""
+    if recorder.close(RECORDS_GRACE_S):
+        return
+    kept = recorder.unwritten - recorder.unjournaled
+    if kept and recorder.journal_path is not None:
+        print(
+            f"RECORDS: {kept} record(s) of this session are not in the records database yet. "
+            f"They are kept in the local journal ({recorder.journal_path}) and written into the "
+            "database the next time mc-console opens it (any command with the same --db).",
+            file=out,
+        )
+    if recorder.unjournaled:
+        print(
+            f"WARNING: {recorder.unjournaled} record(s) of this session could not be saved "
+            "(neither the records database nor the local journal could be written).",
+            file=out,
+        )
 
 
 def _speed(speed: str) -> float:

@@ -24,6 +24,8 @@ from support import make_protocol
 
 __all__ = ["make_protocol"]
 
+pytest_plugins = ["records_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _no_plugin_settings(
@@ -40,6 +42,14 @@ def _no_own_packs(
 ) -> None:
     """The developer's own protocol packs must not change what tests load: an empty folder."""
     monkeypatch.setenv("MC_CONSOLE_PACKS_DIR", str(tmp_path_factory.mktemp("packs")))
+
+
+@pytest.fixture(autouse=True)
+def journal_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The records' local journal folder: the test's own (never the developer's data folder)."""
+    folder = tmp_path_factory.mktemp("journal")
+    monkeypatch.setenv("MC_CONSOLE_JOURNAL_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture(autouse=True)

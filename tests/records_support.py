@@ -23,11 +23,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
+import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from console.drivers import DeviceIdentity
 from console.engine.clock import SteppedClock, VirtualClock
-from console.engine.events import EngineState
+from console.engine.events import EngineState, SessionInfo, StepDelivery
 from console.engine.runner import TreatmentEngine
 from console.records.recorder import SessionRecorder
 from console.records.store import RecordStore
@@ -217,6 +224,181 @@ def empty_postgres_database(url: str) -> None:
             connection.execute(text("CREATE SCHEMA public"))
     finally:
         engine.dispose()
+
+
+# -- a server that goes down and comes back ------------------------------------------------------
+
+
+class FlakyServer:
+    """A TCP relay in front of a database server that the test takes down and brings back up,
+    as a server restart or a pulled network cable looks to a console: while down, every open
+    connection is cut and new ones are refused (the port is closed).
+
+    Use ``url`` (the server's URL with the relay's port) in place of the server's."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        server = make_url(url)
+        self._target = (server.host or "127.0.0.1", int(server.port or 5432))
+        self.port = free_port()
+        self.url = server.set(port=self.port).render_as_string(hide_password=False)
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.up()
+
+    def up(self) -> None:
+        """Accept connections again."""
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        """Cut every connection and refuse new ones."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError):  # wakes the accept() that is waiting on it
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        """Down for good."""
+        self.down()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # taken down
+            try:
+                server = socket.create_connection(self._target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+# -- a disk that fills up -------------------------------------------------------------------------
+
+#: Size of the small disk :func:`on_a_small_disk` mounts.
+SMALL_DISK = "8m"
+
+
+def on_a_small_disk(
+    disk: Path, script: str, *args: str, timeout: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    """Run the Python ``script`` (with ``args``) where ``disk`` is a small, empty disk of its own
+    (a tmpfs of :data:`SMALL_DISK`, in a private mount namespace, so no root is needed and
+    nothing outside sees it). The script fills and frees it as the test needs: a real full disk
+    for SQLite and the journal alike. Everything on it is gone when the script ends, so the
+    script checks what it must and prints it. Skips the test where mounting is not allowed."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("util-linux's unshare is needed for the full-disk tests")
+    disk.mkdir(parents=True, exist_ok=True)
+    mount_then_run = 'mount -t tmpfs -o size="$0",mode=0700 tmpfs "$1" && shift && exec "$@"'
+    command = [unshare, "-rm", "sh", "-c", mount_then_run, SMALL_DISK, str(disk)]
+    command += [sys.executable, "-c", script, *args]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    if result.returncode != 0 and result.stderr.startswith(("unshare:", "mount:")):
+        pytest.skip(f"no private disk can be mounted here: {result.stderr.strip()}")
+    return result
+
+
+#: Python for :func:`on_a_small_disk` scripts: ``fill(disk)`` takes every free byte of the disk
+#: (as another program's download would), ``free(disk)`` gives it back.
+DISK_FILLER = textwrap.dedent(
+    """
+    import errno, os
+
+    def fill(disk):
+        with open(os.path.join(disk, "filler.bin"), "wb", buffering=0) as filler:
+            block = b"x" * 65536
+            try:
+                while True:
+                    filler.write(block)
+            except OSError as error:
+                assert error.errno == errno.ENOSPC, error
+            block = b"x" * 512
+            try:
+                while True:
+                    filler.write(block)
+            except OSError:
+                pass
+
+    def free(disk):
+        os.remove(os.path.join(disk, "filler.bin"))
+    """
+)
+
+
+# -- records without an engine -------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what or condition}")
+        time.sleep(0.01)
+
+
+def session_info(session_id: str) -> SessionInfo:
+    """A session as the engine describes it, for writing rows without running an engine."""
+    return SessionInfo(
+        session_id=session_id,
+        protocol_id="test-protocol",
+        protocol_version="1",
+        protocol_name="Test protocol",
+        driver_id="simulator",
+        machine=DeviceIdentity("Simulated machine", "SIM-000001", "1.0"),
+        simulated=True,
+        started_at=datetime.now(UTC),
+    )
+
+
+def delivery(
+    index: int, charge_uc: float, *, seconds: float = 20.0, completed: bool = True
+) -> StepDelivery:
+    """What a 20 s step delivered (``seconds`` of it, for a checkpoint or a step cut short)."""
+    return StepDelivery(
+        index=index,
+        zone="cheek_left",
+        planned_s=20.0,
+        time_under_current_s=seconds,
+        mean_current_ua=charge_uc / seconds,
+        charge_uc=charge_uc,
+        mean_impedance_kohm=12.0,
+        completed=completed,
+    )
 
 
 # -- a recorded session --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from pypdf import PdfReader
 from console.engine.events import EngineState, SessionSummary
 from console.records.cli_commands import add_record_commands
 from console.records.reports import (
+    export_csv,
     export_sessions_csv,
     export_steps_csv,
     latest_screening,
@@ -377,14 +378,25 @@ def test_neutralise_formula(cell: str, expected: str) -> None:
 # -- the command line ----------------------------------------------------------------------------
 
 
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Parse ``argv`` with the record commands and run the chosen one: (status, out, err)."""
+#: What opening the records says on stderr when it recovered something (not an error).
+RECOVERY_NOTE = re.compile(r"^mc-console: \d+ session\(s\) (were still open|kept in the local)")
+
+
+def run(
+    argv: list[str], capsys: pytest.CaptureFixture[str], notes: list[str] | None = None
+) -> tuple[int, str, str]:
+    """Parse ``argv`` with the record commands and run the chosen one: (status, out, err),
+    with the recovery notes of opening the records moved from err into ``notes``."""
     parser = argparse.ArgumentParser(prog="mc-console")
     add_record_commands(parser.add_subparsers())
     args = parser.parse_args(argv)
     out = io.StringIO()
     status = args.func(args, out)
-    return status, out.getvalue(), capsys.readouterr().err
+    err_lines = capsys.readouterr().err.splitlines(keepends=True)
+    if notes is not None:
+        notes.extend(line.strip() for line in err_lines if RECOVERY_NOTE.match(line))
+    err = "".join(line for line in err_lines if not RECOVERY_NOTE.match(line))
+    return status, out.getvalue(), err
 
 
 def assert_one_error_line(err: str, contains: str) -> None:
@@ -412,8 +424,14 @@ def table_rows(out: str) -> list[list[str]]:
 def test_sessions_lists_newest_first_and_marks_a_crashed_session_interrupted(
     recorded: Recorded, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, out, err = run(["sessions", "--db", recorded.url], capsys)
+    notes: list[str] = []
+    status, out, err = run(["sessions", "--db", recorded.url], capsys, notes)
     assert (status, err) == (0, "")
+    assert notes == [
+        "mc-console: 1 session(s) were still open when their console stopped (crash or power "
+        "cut). They are now marked interrupted, with what was delivered up to their last "
+        "checkpoint."
+    ]
     rows = table_rows(out)
     assert [row[0] for row in rows] == [recorded.interrupted_id[:8], recorded.session_id[:8]]
     crashed, done = rows
@@ -570,3 +588,73 @@ def test_a_report_write_killed_half_way_leaves_no_client_data_behind(
     assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
     assert not stale.exists()
     assert fresh.exists()
+
+
+# -- characters no font has ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def only_dejavu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A computer whose only fonts are DejaVu (Latin, Greek, Cyrillic, Arabic, no CJK, no emoji),
+    as a clinic PC without extra fonts: the same answer whatever this machine has installed."""
+    from PySide6 import QtGui
+
+    from console.records import glyphs
+
+    glyphs._drawable.cache_clear()
+    monkeypatch.setattr(
+        glyphs, "_all_fonts", lambda: (QtGui.QFontMetricsF(QtGui.QFont("DejaVu Sans")),)
+    )
+    yield
+    glyphs._drawable.cache_clear()
+
+
+def test_a_name_no_font_can_print_is_written_as_codes_and_said_on_the_page_and_to_the_user(
+    recorded: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str], only_dejavu: None
+) -> None:
+    store = recorded.store
+    store.add_note(recorded.client_id, PRACTITIONER, [], "王小明 liked it 🙂", recorded.session_id)
+    target = tmp_path / "visit.pdf"
+    status, out, err = run(
+        ["report", recorded.session_id[:8], "--pdf", str(target), "--db", recorded.url], capsys
+    )
+    assert (status, err) == (0, "")
+    note = out.splitlines()[1]
+    assert note.startswith("note: 4 character(s) of this report have no font on this computer")
+    assert "[U+738B] [U+5C0F] [U+660E] [U+1F642]" in note
+    assert "Install Noto Sans CJK and Noto Emoji" in note
+    _pages, text = pdf_text(target)
+    # Nothing is an empty box and nothing silently vanishes from the PDF's text.
+    assert "[U+738B][U+5C0F][U+660E] liked it [U+1F642]" in text
+    assert "Characters that no font on this computer has are written as codes here" in text
+    assert CLIENT in text  # everything a font has is printed as it is
+
+
+def test_a_report_every_character_of_which_has_a_font_says_nothing_more(
+    recorded: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str], only_dejavu: None
+) -> None:
+    store = recorded.store
+    store.add_note(recorded.client_id, PRACTITIONER, [], "Zoë Ångström, مریم", recorded.session_id)
+    target = tmp_path / "visit.pdf"
+    status, out, _err = run(
+        ["report", recorded.session_id[:8], "--pdf", str(target), "--db", recorded.url], capsys
+    )
+    assert status == 0 and out.splitlines() == [f"wrote {target}"]
+    _pages, text = pdf_text(target)
+    assert "Zoë Ångström" in text and "[U+" not in text and "no font" not in text
+
+
+def test_the_streamed_export_writes_what_the_sessions_read_in_full_give(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    """The window and ``sessions --csv`` stream from the database (``iter_export``); the files
+    are byte for byte those of the sessions read in full."""
+    store = recorded.store
+    streamed = export_csv(store.iter_export(batch=1), tmp_path / "a.csv", tmp_path / "a-s.csv")
+    assert streamed == (2, 3)
+    listed = store.sessions()
+    assert export_sessions_csv(listed, tmp_path / "b.csv") == 2
+    assert export_steps_csv(listed, tmp_path / "b-s.csv") == 3
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert (tmp_path / "a-s.csv").read_bytes() == (tmp_path / "b-s.csv").read_bytes()
+    assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o600

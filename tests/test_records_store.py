@@ -9,7 +9,6 @@ tests its schema is dropped, so each test starts from an empty database, as on S
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -23,7 +22,8 @@ import tempfile
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -31,15 +31,15 @@ import platformdirs
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from records_fixtures import OpenStore
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from console.drivers import DeviceIdentity
-from console.engine.events import SessionInfo, StepDelivery
+from console.engine.events import SafetyEvent, SafetyKind, StepDelivery
 from console.engine.runner import TreatmentEngine
-from console.records import store as store_module
+from console.records.journal import decode
 from console.records.models import Base
-from console.records.recorder import SessionRecorder
+from console.records.recorder import RecordsTrouble, SessionRecorder
 from console.records.store import (
     FieldError,
     RecordNotFoundError,
@@ -49,13 +49,14 @@ from console.records.store import (
 from console.screening import Screening as ScreeningForm
 from device_drivers.simulator import SimulatedMachine
 from records_support import (
-    PostgresUnavailableError,
+    delivery,
     empty_postgres_database,
     gone_console,
-    postgres_server,
     record_short_session,
+    session_info,
     unprivileged,
     unprivileged_ids,
+    wait_for,
 )
 from support import make_protocol
 
@@ -76,63 +77,6 @@ TABLES = {
 }
 
 pytestmark = pytest.mark.timeout(90)
-
-OpenStore = Callable[..., RecordStore]
-
-
-# -- fixtures ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A private PostgreSQL server for the whole run (skips every PostgreSQL test if none)."""
-    with contextlib.ExitStack() as stack:
-        try:
-            url = stack.enter_context(postgres_server())
-        except PostgresUnavailableError as error:
-            reason = f"PostgreSQL record-store tests skipped: {error}"
-            print(reason, file=sys.stderr)
-            pytest.skip(reason)
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database: a new SQLite file, or the PostgreSQL test database with no tables."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'records' / 'records.sqlite3'}"
-    url: str = request.getfixturevalue("postgres_url")
-    empty_postgres_database(url)
-    return url
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A new SQLite file (for what only SQLite has: file modes, a read-only file)."""
-    return f"sqlite:///{tmp_path / 'records' / 'records.sqlite3'}"
-
-
-@pytest.fixture(autouse=True)
-def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The user's data folder (JSON backups of a server's tables go there): a temporary one."""
-    folder = tmp_path / "user-data"
-    monkeypatch.setattr(platformdirs, "user_data_dir", lambda *_args, **_kw: str(folder))
-    return folder
-
-
-@pytest.fixture
-def open_store() -> Iterator[OpenStore]:
-    """``open_store(url, migrate=True)``: a RecordStore, closed after the test."""
-    stores: list[RecordStore] = []
-
-    def factory(url: str, migrate: bool = True) -> RecordStore:
-        store = RecordStore(url, migrate=migrate)
-        stores.append(store)
-        return store
-
-    yield factory
-    for store in stores:
-        store.close()
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -155,44 +99,8 @@ def backup_files(store: RecordStore, data_dir: Path) -> list[Path]:
     return found
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what or condition}")
-        time.sleep(0.01)
-
-
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def session_info(session_id: str) -> SessionInfo:
-    """A session as the engine describes it, for writing rows without running an engine."""
-    return SessionInfo(
-        session_id=session_id,
-        protocol_id="test-protocol",
-        protocol_version="1",
-        protocol_name="Test protocol",
-        driver_id="simulator",
-        machine=DeviceIdentity("Simulated machine", "SIM-000001", "1.0"),
-        simulated=True,
-        started_at=datetime.now(UTC),
-    )
-
-
-def delivery(index: int, charge_uc: float) -> StepDelivery:
-    return StepDelivery(
-        index=index,
-        zone="cheek_left",
-        planned_s=20.0,
-        time_under_current_s=20.0,
-        mean_current_ua=charge_uc / 20.0,
-        charge_uc=charge_uc,
-        mean_impedance_kohm=12.0,
-        completed=True,
-    )
 
 
 def populate_client(store: RecordStore, name: str) -> tuple[int, str]:
@@ -234,7 +142,7 @@ def test_migrations_run_up_from_an_empty_database(store_url: str, open_store: Op
 
     store.migrate()
 
-    assert store.schema_revision() == RecordStore.head_revision() == "0004"
+    assert store.schema_revision() == RecordStore.head_revision() == "0005"
     assert store.backup_path is None  # an empty database has nothing to back up
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     with store.engine.connect() as connection:
@@ -259,9 +167,11 @@ def test_opening_a_current_database_again_neither_migrates_nor_backs_up(
     first.close()
     upgrades: list[str] = []
     backups: list[str] = []
-    real_upgrade, real_backup = store_module.command.upgrade, RecordStore.backup
+    from alembic import command
+
+    real_upgrade, real_backup = command.upgrade, RecordStore.backup
     monkeypatch.setattr(
-        store_module.command,
+        command,
         "upgrade",
         lambda config, revision, **kw: (
             upgrades.append(revision) or real_upgrade(config, revision, **kw)
@@ -402,7 +312,7 @@ def test_an_upgrade_killed_twice_keeps_the_data_and_one_backup(
     probe.close()
 
     store = open_store(store_url)
-    assert store.schema_revision() == RecordStore.head_revision() == "0004"
+    assert store.schema_revision() == RecordStore.head_revision() == "0005"
     assert store.client(client_id).name == "Anna Berg"
     (backup,) = _migration_backups(store, xdg, label)
     assert store.backup_path == backup
@@ -853,7 +763,10 @@ def test_a_lease_from_another_computer_holds_until_it_runs_out(
         )
     assert store.recover_interrupted() == ["d" * 32]
     assert store.session("c" * 32).state == "running"
-    assert not store.renew_lease("d" * 32, "room-4-pc:4242:tag")  # too late: recovered
+    # Room 4's console was alive after all (it could not reach the database): its next
+    # renewal takes the session back, running.
+    assert store.renew_lease("d" * 32, "room-4-pc:4242:tag")
+    assert (store.session("d" * 32).state, store.session("d" * 32).reason) == ("running", "")
     assert store.renew_lease("c" * 32, "room-3-pc:4242:tag")
     assert not store.renew_lease("c" * 32, "someone-else:1:x")
 
@@ -1052,7 +965,7 @@ def test_a_store_in_a_read_only_folder_is_unavailable(shared_tmp: Path) -> None:
 # -- the recorder when the database fails -------------------------------------------------------
 
 
-def test_the_recorder_keeps_writes_in_memory_while_the_store_fails_then_writes_them_in_order(
+def test_the_recorder_journals_every_record_while_the_database_refuses_then_writes_them_in_order(
     store_url: str, open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = open_store(store_url)
@@ -1060,22 +973,22 @@ def test_the_recorder_keeps_writes_in_memory_while_the_store_fails_then_writes_t
     released = threading.Event()
     refused: list[int] = []
     written: list[tuple[str, object]] = []
-    real_add_step, real_end_session = store.add_step, store.end_session
+    real_add_step, real_end = store.add_step, store.end_session_as
 
-    def add_step(session_id: str, step: StepDelivery) -> None:
+    def add_step(session_id: str, step: StepDelivery, final: bool = True) -> None:
         if not released.is_set():
             refused.append(step.index)
             raise StoreUnavailableError("the records database is read-only; check permissions")
-        real_add_step(session_id, step)
-        written.append(("step", step.index))
+        real_add_step(session_id, step, final)
+        written.append(("step", step.index) if final else ("checkpoint", step.index))
 
-    def end_session(session_id: str, summary: object) -> None:
-        real_end_session(session_id, summary)  # type: ignore[arg-type]
+    def end_session_as(*args: object) -> None:
+        real_end(*args)  # type: ignore[arg-type]
         written.append(("end", None))
 
     monkeypatch.setattr(store, "add_step", add_step)
-    monkeypatch.setattr(store, "end_session", end_session)
-    troubles: list[str] = []
+    monkeypatch.setattr(store, "end_session_as", end_session_as)
+    troubles: list[RecordsTrouble] = []
     recovered: list[int] = []
     recorder = SessionRecorder(
         store,
@@ -1092,15 +1005,26 @@ def test_the_recorder_keeps_writes_in_memory_while_the_store_fails_then_writes_t
         wait_for(lambda: len(refused) >= 3, what="the recorder to retry a few times")
 
         assert recorder.troubled
-        # Three steps and the end in memory, and at most one checkpoint write per step (the
-        # step's end makes its waiting checkpoint a no-op).
-        assert 4 <= recorder.unwritten <= 7
         assert set(refused) == {0}  # the first step is retried; nothing overtakes it
         assert len(troubles) == 1, troubles  # once, however many retries
-        assert "step 1" in troubles[0] and "read-only" in troubles[0]
+        assert not troubles[0].must_stop  # the journal keeps everything: the treatment goes on
+        assert "step 1" in troubles[0].message and "read-only" in troubles[0].message
+        assert "local journal" in troubles[0].message
         assert recovered == []
         row = store.session(session_id)
         assert (row.state, row.steps) == ("running", ())
+        # Everything is on the disk already, in order: the start, each step's checkpoints and
+        # end, the session's end.
+        assert recorder.unjournaled == 0 and recorder.unwritten >= 4
+        assert recorder.journal_path is not None
+        entries, torn = decode(recorder.journal_path.read_bytes())
+        assert not torn
+        assert entries[0]["journal"] == 1 and entries[0]["session"] == session_id
+        ops = [(e["op"], e.get("index"), e.get("final")) for e in entries[1:]]
+        assert ops[0] == ("begin", None, None) and ops[-1] == ("end", None, None)
+        finals = [index for op, index, final in ops if op == "step" and final]
+        assert finals == [0, 1, 2]
+        assert stat.S_IMODE(recorder.journal_path.stat().st_mode) == 0o600
 
         released.set()
         assert recorder.close(10.0)
@@ -1109,9 +1033,15 @@ def test_the_recorder_keeps_writes_in_memory_while_the_store_fails_then_writes_t
         recorder.close(1.0)
 
     assert recorder.unwritten == 0 and not recorder.troubled
-    assert written == [("step", 0), ("step", 1), ("step", 2), ("end", None)]
+    assert [w for w in written if w[0] != "checkpoint"] == [
+        ("step", 0),
+        ("step", 1),
+        ("step", 2),
+        ("end", None),
+    ]
     assert recovered == [1]  # on_recovered once, right after the first write that went through
     assert len(troubles) == 1
+    assert not recorder.journal_path.exists()  # all of it is in the database
     row = store.session(session_id)
     assert row.state == "finished"
     assert [s.index for s in row.steps] == [0, 1, 2]
@@ -1236,3 +1166,57 @@ def test_a_killed_run_leaves_an_interrupted_session_with_its_finished_steps(
     # At most the step in progress is a checkpoint (what it delivered up to its last one).
     assert len(row.steps) - len(finished) <= 1
     assert row.total_charge_uc > 0
+
+
+def test_the_console_knows_its_newest_migration_without_reading_the_scripts() -> None:
+    from alembic.script import ScriptDirectory
+
+    from console.records.store import HEAD_REVISION, _alembic_config
+
+    assert ScriptDirectory.from_config(_alembic_config()).get_current_head() == HEAD_REVISION
+
+
+def test_a_start_with_nothing_to_migrate_does_not_load_alembic(sqlite_url: str) -> None:
+    """Alembic costs a command-line start about half a second: only a migration pays it."""
+    RecordStore(sqlite_url).close()  # the first start migrates
+    script = (
+        "import sys\n"
+        "from console.records.store import RecordStore\n"
+        f"RecordStore({sqlite_url!r}).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+def test_sessions_stream_in_batches_exactly_as_they_are_listed(
+    store_url: str, open_store: OpenStore
+) -> None:
+    """An export reads the sessions a batch at a time (newest first; ties on the start time
+    in a fixed order): the same sessions, steps and events as the listing, none twice."""
+    store = open_store(store_url)
+    anna = store.add_client("Anna Berg", "Dana")
+    eva = store.add_client("Eva Lind", "Dana")
+    moment = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    for n in range(23):
+        started = moment - timedelta(hours=n // 3)  # three sessions share each start time
+        info = replace(session_info(f"{n:032x}"), started_at=started)
+        store.begin_session(info, "Dana", anna if n % 2 else eva)
+        for index in range(n % 4):
+            store.add_step(info.session_id, delivery(index, 1000.0 + n))
+        if n % 5 == 0:
+            store.add_event(
+                info.session_id, SafetyEvent(SafetyKind.CONTACT_LOST, 3.0, "m", "a"), 0.0, 0
+            )
+
+    listed = store.sessions(limit=100)
+    assert list(store.iter_sessions(batch=4)) == [replace(row, notes=()) for row in listed]
+    assert [row.id for row in store.iter_sessions(limit=7, batch=3)] == [r.id for r in listed[:7]]
+    annas = [row.id for row in store.iter_sessions("anna", batch=2)]
+    assert annas == [row.id for row in store.sessions("anna")] and len(annas) == 11

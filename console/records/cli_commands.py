@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import argparse
 import re
-import sqlite3
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from console.records.reports import export_sessions_csv, export_steps_csv, write_session_pdf
+from console.records.opening import open_records
+from console.records.reports import (
+    export_csv,
+    unprintable_note,
+    write_session_pdf,
+)
 from console.records.store import (
+    ExportedSession,
     FieldError,
     RecordError,
     RecordNotFoundError,
     RecordStore,
-    SessionRow,
+    StepRow,
     StoreUnavailableError,
 )
 from console.report import format_table
@@ -98,16 +104,18 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
     try:
         store = _open(args.db)
         try:
-            rows = store.sessions(args.client, limit=args.limit)
+            # One pass, streamed from the database: the table keeps a line per session, the
+            # CSV files are written as the sessions come (any number, in little memory).
+            table: list[list[str]] = []
+            sessions = _tabled(store.iter_export(args.client, limit=args.limit), table)
+            counts = export_csv(sessions, args.csv, args.steps_csv)
         finally:
             store.close()
-        _print_sessions(rows, args.client, out)
+        _print_sessions(table, args.client, out)
         if args.csv is not None:
-            count = export_sessions_csv(rows, args.csv)
-            print(f"wrote {_plural(count, 'session')} to {args.csv}", file=out)
+            print(f"wrote {_plural(counts[0], 'session')} to {args.csv}", file=out)
         if args.steps_csv is not None:
-            count = export_steps_csv(rows, args.steps_csv)
-            print(f"wrote {_plural(count, 'step')} to {args.steps_csv}", file=out)
+            print(f"wrote {_plural(counts[1], 'step')} to {args.steps_csv}", file=out)
     except (FieldError, StoreUnavailableError, RecordError, OSError) as error:
         return _error(str(error), EXIT_USAGE)
     return EXIT_OK
@@ -128,7 +136,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             client = store.client(session.client_id) if session.client_id is not None else None
         finally:
             store.close()
-        write_session_pdf(session, client, args.pdf)
+        missing = write_session_pdf(session, client, args.pdf)
     except RecordNotFoundError:
         return _error(
             f"no session {wanted!r} (give its id or a unique start of it; see 'sessions')",
@@ -137,45 +145,45 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     except (FieldError, StoreUnavailableError, RecordError, OSError) as error:
         return _error(str(error), EXIT_USAGE)
     print(f"wrote {args.pdf}", file=out)
+    if missing:
+        print(f"note: {unprintable_note(missing)}", file=out)
     return EXIT_OK
 
 
 def _open(url: str | None) -> RecordStore:
-    """The store, with sessions a crash left ``running`` marked ``interrupted`` first."""
-    try:
-        store = RecordStore(url)
-    except OSError as error:  # its folder cannot be made (a file in the way, no permission)
-        where = f" ({error.filename})" if error.filename else ""
-        raise StoreUnavailableError(
-            f"cannot open the records database{where}: {error.strerror or error}"
-        ) from None
-    except sqlite3.Error as error:  # the backup before a migration failed
-        raise StoreUnavailableError(f"cannot back up the records database: {error}") from None
-    try:
-        store.recover_interrupted()
-    except RecordError:
-        store.close()
-        raise
-    return store
+    """The store, with the journals left for it written in and sessions a crash left
+    ``running`` marked ``interrupted`` (said on stderr, so the table stays clean)."""
+    opened = open_records(url)
+    for message in opened.messages():
+        print(f"mc-console: {message}", file=sys.stderr)
+    return opened.store
 
 
-def _print_sessions(rows: list[SessionRow], client: str | None, out: TextIO) -> None:
-    if not rows:
+def _tabled(
+    sessions: Iterator[ExportedSession], table: list[list[str]]
+) -> Iterator[ExportedSession]:
+    """Pass ``sessions`` on, keeping each one's line of the table."""
+    charge = 1 + StepRow._fields.index("charge_uc")  # after the session's id
+    for row in sessions:
+        table.append(
+            [
+                row.id[:8],
+                _local(row.started_at),
+                row.client_name or "—",
+                row.protocol_name,
+                row.state,
+                str(len(row.steps)),
+                f"{sum(step[charge] for step in row.steps):,.1f}",
+            ]
+        )
+        yield row
+
+
+def _print_sessions(table: list[list[str]], client: str | None, out: TextIO) -> None:
+    if not table:
         who = f" for clients matching {client!r}" if client else ""
         print(f"No sessions recorded{who}.", file=out)
         return
-    table = [
-        [
-            row.id[:8],
-            _local(row.started_at),
-            row.client_name or "—",
-            row.protocol_name,
-            row.state,
-            str(len(row.steps)),
-            f"{row.total_charge_uc:,.1f}",
-        ]
-        for row in rows
-    ]
     print(
         format_table(
             ["id", "started", "client", "protocol", "state", "steps", "charge µC"],

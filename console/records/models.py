@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -195,6 +196,9 @@ class StepRecord(Base):
     net_charge_uc: Mapped[float | None] = mapped_column(Float)
     mean_impedance_kohm: Mapped[float | None] = mapped_column(Float)
     completed: Mapped[bool] = mapped_column(Boolean)
+    #: False while the row is a checkpoint of a step in progress; None (before revision 0005)
+    #: and True: the step's end.
+    final: Mapped[bool | None] = mapped_column(Boolean)
 
     session: Mapped[TreatmentSession] = relationship(back_populates="steps")
 
@@ -203,6 +207,9 @@ class SafetyEventRecord(Base):
     """One act of the safety supervisor during a session."""
 
     __tablename__ = "safety_events"
+    __table_args__ = (
+        UniqueConstraint("session_id", "ordinal", name="uq_safety_events_session_ordinal"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[str] = mapped_column(
@@ -213,6 +220,8 @@ class SafetyEventRecord(Base):
     message: Mapped[str] = mapped_column(Text)
     action: Mapped[str] = mapped_column(Text)
     step_index: Mapped[int | None] = mapped_column(Integer)
+    #: the event's place in its session (0, 1, …): a replayed journal writes it once
+    ordinal: Mapped[int | None] = mapped_column(Integer)
 
     session: Mapped[TreatmentSession] = relationship(back_populates="events")
 

@@ -13,6 +13,7 @@ the records database they come from.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import html
@@ -21,15 +22,18 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from math import isfinite
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
+from console.records.glyphs import code_of, font_advice, spelled_out, unprintable
 from console.records.store import (
     ClientRecord,
     EventRow,
+    ExportedSession,
     NoteRow,
     ScreeningRow,
     SessionRow,
@@ -90,24 +94,41 @@ STEP_COLUMNS = (
 # -- PDF ----------------------------------------------------------------------------------------
 
 
-def write_session_pdf(session: SessionRow, client: ClientRecord | None, path: Path) -> None:
+def write_session_pdf(session: SessionRow, client: ClientRecord | None, path: Path) -> list[str]:
     """Write a one-page A4 treatment report of ``session`` to ``path`` (PDF).
 
     ``client`` adds the birth year and the latest screening before the session; without one the
     report says no client was recorded (or names the session's client, if it has a name).
-    Raises :class:`OSError` with a plain message when ``path`` cannot be written.
+    Returns the characters no font on this computer can print: the report writes them as
+    ``[U+738B]`` codes and says so (see :func:`unprintable_note`). Raises :class:`OSError`
+    with a plain message when ``path`` cannot be written.
     """
     path = Path(path)
     generated_at = datetime.now(UTC)
-    pdf = _render_pdf(session, client, _footer_html(session, generated_at))
+    _ensure_gui_application()
+    missing = unprintable(_report_html(session, client, FONT_SIZES_PT[0], []))
+    pdf = _render_pdf(session, client, _footer_html(session, generated_at), missing)
     _write_atomically(path, pdf, what="the PDF report")
+    return missing
 
 
-def _render_pdf(session: SessionRow, client: ClientRecord | None, footer: str) -> bytes:
+def unprintable_note(missing: list[str]) -> str:
+    """What to tell the user when a report could not print some characters."""
+    codes = " ".join(code_of(char) for char in missing[:12])
+    more = f" and {len(missing) - 12} more" if len(missing) > 12 else ""
+    return (
+        f"{len(missing)} character(s) of this report have no font on this computer, so the "
+        f"report writes them as codes: {codes}{more}. Install {font_advice(missing)} and save "
+        "the report again to print them."
+    )
+
+
+def _render_pdf(
+    session: SessionRow, client: ClientRecord | None, footer: str, missing: list[str]
+) -> bytes:
     """Lay the report out on one A4 page and return the PDF file's bytes."""
     from PySide6 import QtCore, QtGui
 
-    _ensure_gui_application()
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     writer = QtGui.QPdfWriter(buffer)
@@ -132,7 +153,7 @@ def _render_pdf(session: SessionRow, client: ClientRecord | None, footer: str) -
     # Shrink the type until everything fits; a pathological session (hundreds of events)
     # that still does not fit is scaled down as a whole, so the report stays one page.
     for size in FONT_SIZES_PT:
-        doc = _document(writer, _report_html(session, client, size), size, width)
+        doc = _document(writer, _report_html(session, client, size, missing), size, width)
         if doc.size().height() <= room:
             break
     scale = _fitting_scale(doc, width, room)
@@ -239,14 +260,23 @@ def _css(pt: float) -> str:
     """
 
 
-def _report_html(session: SessionRow, client: ClientRecord | None, pt: float) -> str:
-    parts = [_header_html(session), _facts_html(session, client)]
+def _report_html(
+    session: SessionRow, client: ClientRecord | None, pt: float, missing: list[str]
+) -> str:
+    """The report's markup; characters in ``missing`` written as codes, and said so."""
+    parts = [_header_html(session)]
+    if missing:
+        parts.append(
+            '<p class="warn">Characters that no font on this computer has are written as '
+            f"codes here: {html.escape(' '.join(code_of(char) for char in missing))}.</p>"
+        )
+    parts.append(_facts_html(session, client))
     if client is not None:
         parts.append(_screening_html(session, client))
     parts.append(_steps_html(session.steps))
     parts.append(_events_html(session.events))
     parts.append(_notes_html(_visit_notes(session, client)))
-    return "<html><body>" + "\n".join(parts) + "</body></html>"
+    return spelled_out("<html><body>" + "\n".join(parts) + "</body></html>", missing)
 
 
 def _header_html(session: SessionRow) -> str:
@@ -517,60 +547,120 @@ def _local(moment: datetime, *, seconds: bool = False) -> str:
 # -- CSV ------------------------------------------------------------------------------------------
 
 
-def export_sessions_csv(sessions: Sequence[SessionRow], path: Path) -> int:
-    """Write one CSV row per session to ``path`` (UTF-8, header row); returns the rows written.
+def export_csv(
+    sessions: Iterable[ExportedSession],
+    sessions_path: Path | None = None,
+    steps_path: Path | None = None,
+) -> tuple[int, int]:
+    """Write one CSV row per session to ``sessions_path`` and one per delivered step to
+    ``steps_path`` (either may be None), in one pass over ``sessions``: give it
+    :meth:`~console.records.store.RecordStore.iter_export` and any number of sessions is
+    exported in little memory (sessions already read: :meth:`ExportedSession.of`). Returns
+    (sessions, steps) written.
 
-    Times are ISO-8601 in UTC; text cells a spreadsheet would run as formulas are neutralised.
+    UTF-8 with a header row; times ISO-8601 in UTC; ``step`` counts from 1;
+    ``mean_impedance_kohm`` is empty when it was never measured; text cells a spreadsheet would
+    run as formulas are neutralised. Each file appears whole or not at all.
     """
-    rows = (
-        (
-            session.id,
-            _text(session.client_name),
-            _text(session.practitioner),
-            _text(session.protocol_id),
-            _text(session.protocol_version),
-            _text(session.machine),
-            _bool(session.simulated),
-            _iso_utc(session.started_at),
-            _iso_utc(session.ended_at),
-            _text(session.state),
-            _text(session.reason),
-            f"{session.total_charge_uc:.3f}",
-            _optional(session.total_net_charge_uc),
-            str(len(session.steps)),
-        )
-        for session in sessions
+    zone_cells = _ZoneCells()
+    counts = [0, 0]
+    with (
+        _written_atomically(sessions_path, SESSION_COLUMNS) as session_file,
+        _written_atomically(steps_path, STEP_COLUMNS) as step_file,
+    ):
+        session_rows = csv.writer(session_file) if session_file is not None else None
+        for session in sessions:
+            if session_rows is not None:
+                session_rows.writerow(_session_cells(session))
+                counts[0] += 1
+            if step_file is not None and session.steps:
+                # Hundreds of thousands of lines: formatted directly (numbers never need
+                # quoting; the text cells are quoted once per session or zone).
+                head = f"{session.id},{_csv_cell(session.client_name)},"
+                step_file.write(
+                    "".join(
+                        f"{head}{index + 1},{zone_cells[zone]},{planned:.3f},{actual:.3f},"
+                        f"{current:.3f},{charge:.3f},"
+                        f"{'' if net is None else format(net, '.3f')},"
+                        f"{f'{impedance:.3f}' if impedance is not None and isfinite(impedance) else ''},"
+                        f"{'true' if completed else 'false'}\r\n"
+                        for (
+                            _session_id,
+                            index,
+                            zone,
+                            planned,
+                            actual,
+                            current,
+                            charge,
+                            impedance,
+                            completed,
+                            net,
+                        ) in session.steps
+                    )
+                )
+                counts[1] += len(session.steps)
+    return counts[0], counts[1]
+
+
+def export_sessions_csv(sessions: Iterable[SessionRow], path: Path) -> int:
+    """The sessions' CSV alone of sessions already read (see :func:`export_csv`); returns the
+    rows written."""
+    return export_csv(map(ExportedSession.of, sessions), sessions_path=path)[0]
+
+
+def export_steps_csv(sessions: Iterable[SessionRow], path: Path) -> int:
+    """The steps' CSV alone of sessions already read (see :func:`export_csv`); returns the rows
+    written."""
+    return export_csv(map(ExportedSession.of, sessions), steps_path=path)[1]
+
+
+#: Where the charges are in a step's tuple (the session id, then StepRow's fields).
+_CHARGE = 1 + StepRow._fields.index("charge_uc")
+_NET = 1 + StepRow._fields.index("net_charge_uc")
+
+
+def _session_cells(session: ExportedSession) -> tuple[str, ...]:
+    nets = [step[_NET] for step in session.steps]
+    return (
+        session.id,
+        _text(session.client_name),
+        _text(session.practitioner),
+        _text(session.protocol_id),
+        _text(session.protocol_version),
+        _text(session.machine),
+        _bool(session.simulated),
+        _iso_utc(session.started_at),
+        _iso_utc(session.ended_at),
+        _text(session.state),
+        _text(session.reason),
+        f"{sum(step[_CHARGE] for step in session.steps):.3f}",
+        "" if None in nets else f"{sum(nets):.3f}",  # a step recorded before net charge
+        str(len(session.steps)),
     )
-    return _write_csv(path, SESSION_COLUMNS, rows)
 
 
-def export_steps_csv(sessions: Sequence[SessionRow], path: Path) -> int:
-    """Write one CSV row per delivered step of ``sessions`` to ``path``; returns the rows written.
+class _ZoneCells(dict[str, str]):
+    """``zone_id,zone name`` as CSV cells, made once per zone."""
 
-    ``step`` counts from 1; ``mean_impedance_kohm`` is empty when it was never measured.
-    """
-    zones = zone_catalog()
-    rows = (
-        (
-            session.id,
-            _text(session.client_name),
-            str(step.index + 1),
-            _text(step.zone),
-            _text(zones[step.zone].name if step.zone in zones else step.zone),
-            f"{step.planned_s:.3f}",
-            f"{step.actual_s:.3f}",
-            f"{step.mean_current_ua:.3f}",
-            f"{step.charge_uc:.3f}",
-            _optional(step.net_charge_uc),
-            f"{step.mean_impedance_kohm:.3f}"
-            if step.mean_impedance_kohm is not None and math.isfinite(step.mean_impedance_kohm)
-            else "",
-            _bool(step.completed),
-        )
-        for session in sessions
-        for step in session.steps
-    )
-    return _write_csv(path, STEP_COLUMNS, rows)
+    def __init__(self) -> None:
+        super().__init__()
+        self._names = {zone_id: zone.name for zone_id, zone in zone_catalog().items()}
+
+    def __missing__(self, zone: str) -> str:
+        cells = f"{_csv_cell(zone)},{_csv_cell(self._names.get(zone, zone))}"
+        self[zone] = cells
+        return cells
+
+
+def _csv_cell(value: str) -> str:
+    """One text cell as :mod:`csv` writes it (formulas neutralised, quoted when needed)."""
+    cell = _text(value)
+    if any(special in cell for special in _NEEDS_QUOTES):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+_NEEDS_QUOTES = (",", '"', "\r", "\n")
 
 
 def neutralise_formula(cell: str) -> str:
@@ -590,18 +680,6 @@ def _iso_utc(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> int:
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(header)
-    count = 0
-    for row in rows:
-        writer.writerow(row)
-        count += 1
-    _write_atomically(Path(path), text.getvalue().encode("utf-8"), what="the CSV file")
-    return count
 
 
 # -- files ----------------------------------------------------------------------------------------
@@ -626,6 +704,31 @@ def _remove_stale_parts(path: Path) -> None:
 def _write_atomically(path: Path, data: bytes, *, what: str) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``
     (owner-only from its first byte: ``mkstemp`` creates it 0600)."""
+    with _atomic_file(path, what) as file:
+        file.write(data)
+
+
+@contextlib.contextmanager
+def _written_atomically(path: Path | None, header: Sequence[str]) -> Iterator[TextIO | None]:
+    """A UTF-8 text file for CSV lines into ``path``, its header written (None for no file);
+    the file appears whole when the block ends, or not at all."""
+    if path is None:
+        yield None
+        return
+    with _atomic_file(Path(path), "the CSV file") as file:
+        text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+        csv.writer(text).writerow(header)
+        yield text
+        text.flush()
+        text.detach()
+
+
+@contextlib.contextmanager
+def _atomic_file(path: Path, what: str) -> Iterator[BinaryIO]:
+    """A binary file that becomes ``path`` when the block ends without an error: written as a
+    hidden temporary file beside it (owner-only from its first byte: ``mkstemp`` makes it
+    0600), flushed to the disk, then renamed over ``path``. On an error the temporary file is
+    removed and :class:`OSError` says what could not be written where."""
     try:
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a folder")
@@ -636,14 +739,17 @@ def _write_atomically(path: Path, data: bytes, *, what: str) -> None:
     except OSError as error:
         raise OSError(f"cannot write {what} to {path}: {_why(error)}") from error
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
+        with os.fdopen(handle, "wb", buffering=1 << 20) as file:
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
         raise OSError(f"cannot write {what} to {path}: {_why(error)}") from error
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _why(error: OSError) -> str:

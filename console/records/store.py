@@ -22,15 +22,24 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from importlib import resources
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
@@ -70,6 +79,9 @@ _PROCESS_TAG = uuid.uuid4().hex[:12]
 #: How long a console waits for another one to finish migrating the same database.
 MIGRATION_WAIT_S = 60.0
 MIGRATION_RETRY_S = 0.2
+#: The newest migration this console knows (the last script in ``migrations/versions``;
+#: ``tests/test_records_store.py`` checks the two agree).
+HEAD_REVISION = "0005"
 #: The execution option that makes a SQLite transaction take the write lock at BEGIN.
 _IMMEDIATE = "mc_begin_immediate"
 
@@ -120,9 +132,8 @@ class ClientSummary:
     last_visit: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class StepRow:
-    """One delivered step."""
+class StepRow(NamedTuple):
+    """One delivered step (a named tuple: an export makes hundreds of thousands)."""
 
     index: int
     zone: str
@@ -177,6 +188,34 @@ class SessionRow:
         """Signed charge over the whole session, µC; None if a step lacks it (an old record)."""
         nets = [step.net_charge_uc for step in self.steps]
         return None if any(net is None for net in nets) else sum(nets)  # type: ignore[misc]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedSession:
+    """What the CSV export writes of a session (:meth:`RecordStore.iter_export`): its own
+    fields and its steps as plain tuples, each the session's id followed by
+    :class:`StepRow`'s fields in their order."""
+
+    id: str
+    client_id: int | None
+    client_name: str
+    practitioner: str
+    protocol_id: str
+    protocol_version: str
+    protocol_name: str
+    machine: str
+    simulated: bool
+    started_at: datetime
+    ended_at: datetime | None
+    state: str
+    reason: str
+    steps: Sequence[tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, row: SessionRow) -> ExportedSession:
+        """A session already read in full, for the export."""
+        fields = {name: getattr(row, name) for name in cls.__slots__ if name != "steps"}
+        return cls(**fields, steps=[(row.id, *step) for step in row.steps])
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,14 +311,12 @@ class RecordStore:
     def schema_revision(self) -> str | None:
         """The migration the database is at (None for an empty one)."""
         with self._connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return _revision_of(connection)
 
     @staticmethod
     def head_revision() -> str:
         """The newest migration this console knows."""
-        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-        assert head is not None
-        return head
+        return HEAD_REVISION
 
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema to ``revision``, all or nothing; an existing, older database is
@@ -300,8 +337,12 @@ class RecordStore:
                 if current == target:
                     return
                 self._refuse_newer(current)
+                # Alembic is imported only now: a start with nothing to migrate (every start
+                # but the first after an update) does not pay for it.
+                from alembic import command
+
                 with self._locked("migration") as connection:
-                    current = MigrationContext.configure(connection).get_current_revision()
+                    current = _revision_of(connection)
                     if current == target:
                         return  # another console migrated it while this one waited
                     self._refuse_newer(current)
@@ -610,9 +651,12 @@ class RecordStore:
         lease_owner: str | None = None,
     ) -> None:
         """The session row, written before the output first turns on, with a lease held by
-        ``lease_owner`` (see :meth:`renew_lease`)."""
+        ``lease_owner`` (see :meth:`renew_lease`). Writing it again (a journal replayed) leaves
+        the row as it is."""
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
+            if db.get(TreatmentSession, info.session_id) is not None:
+                return
             db.add(
                 TreatmentSession(
                     id=info.session_id,
@@ -635,17 +679,25 @@ class RecordStore:
 
     def renew_lease(self, session_id: str, lease_owner: str) -> bool:
         """Extend the lease of a running session this console records; False if the session
-        is no longer running or no longer ours (another console recovered it)."""
+        is no longer ours or has ended.
+
+        A session another console marked ``interrupted`` while this one could not reach the
+        database (its lease ran out) is taken back: it is running, and this console says so."""
         with self._transaction() as db:
             row = db.get(TreatmentSession, session_id)
-            if row is None or row.state != "running" or row.lease_owner != lease_owner:
+            if row is None or row.lease_owner != lease_owner or row.ended_at is not None:
                 return False
+            if row.state not in ("running", "interrupted"):
+                return False
+            row.state = "running"
+            row.reason = ""
             row.lease_until = now_utc() + timedelta(seconds=LEASE_S)
             return True
 
-    def add_step(self, session_id: str, step: StepDelivery) -> None:
-        """One step: written as it ends, and before that as checkpoints of what it delivered so
-        far (``completed`` False); each write replaces the step's earlier one."""
+    def add_step(self, session_id: str, step: StepDelivery, final: bool = True) -> None:
+        """One step: written as it ends (``final``), and before that as checkpoints of what it
+        delivered so far. A write replaces the step's earlier one, never with less: a
+        checkpoint replayed late leaves the step's end or a newer checkpoint as it is."""
         with self._transaction() as db:
             row = db.scalars(
                 select(StepRecord).where(
@@ -655,6 +707,9 @@ class RecordStore:
             if row is None:
                 row = StepRecord(session_id=session_id, step_index=step.index)
                 db.add(row)
+            elif not final and (row.final is not False or row.actual_s > step.time_under_current_s):
+                return
+            row.final = final
             row.zone = step.zone
             row.planned_s = step.planned_s
             row.actual_s = step.time_under_current_s
@@ -664,9 +719,26 @@ class RecordStore:
             row.mean_impedance_kohm = step.mean_impedance_kohm
             row.completed = step.completed
 
-    def add_event(self, session_id: str, safety: SafetyEvent, session_start_s: float) -> None:
-        """One safety event, committed as it happens."""
+    def add_event(
+        self,
+        session_id: str,
+        safety: SafetyEvent,
+        session_start_s: float,
+        ordinal: int | None = None,
+    ) -> None:
+        """One safety event, committed as it happens; ``ordinal`` (its place in the session,
+        from 0) makes a second write of the same event (a journal replayed) a no-op."""
         with self._transaction() as db:
+            if (
+                ordinal is not None
+                and db.scalars(
+                    select(SafetyEventRecord.id).where(
+                        SafetyEventRecord.session_id == session_id,
+                        SafetyEventRecord.ordinal == ordinal,
+                    )
+                ).first()
+            ):
+                return
             db.add(
                 SafetyEventRecord(
                     session_id=session_id,
@@ -675,19 +747,27 @@ class RecordStore:
                     message=safety.message,
                     action=safety.action,
                     step_index=safety.step_index,
+                    ordinal=ordinal,
                 )
             )
 
-    def end_session(self, session_id: str, summary: SessionSummary) -> None:
-        """The final state and why."""
+    def end_session(
+        self, session_id: str, summary: SessionSummary, ended_at: datetime | None = None
+    ) -> None:
+        """The final state and why; ``ended_at`` is when it ended (default: now), kept exact
+        however late the write reaches the database."""
         state = session_state(summary)
+        self.end_session_as(session_id, state, summary.reason, ended_at or now_utc())
+
+    def end_session_as(self, session_id: str, state: str, reason: str, ended_at: datetime) -> None:
+        """The final ``state`` of a session, why, and when (see :func:`session_state`)."""
         with self._transaction() as db:
             row = db.get(TreatmentSession, session_id)
             if row is None:
                 raise RecordNotFoundError(f"no session {session_id}")
             row.state = state
-            row.reason = summary.reason
-            row.ended_at = now_utc()
+            row.reason = reason
+            row.ended_at = ended_at
             row.lease_until = None
 
     def recover_interrupted(self) -> list[str]:
@@ -772,7 +852,7 @@ class RecordStore:
             statement = (
                 select(TreatmentSession)
                 .options(*_session_loads())
-                .order_by(TreatmentSession.started_at.desc())
+                .order_by(TreatmentSession.started_at.desc(), TreatmentSession.id.desc())
                 .limit(limit)
             )
             if client_query:
@@ -784,6 +864,98 @@ class RecordStore:
                 _session_row(s, s.client.name if s.client else "", ())
                 for s in db.scalars(statement).all()
             ]
+
+    def iter_sessions(
+        self, client_query: str | None = None, limit: int | None = None, batch: int = 1000
+    ) -> Iterator[SessionRow]:
+        """Sessions, newest first, as :meth:`sessions` gives them (without notes), read a batch
+        at a time: any number of them in little memory. One read transaction, so a long read
+        sees one consistent state and never holds a write lock."""
+        events = SafetyEventRecord.__table__
+        for connection, rows in self._session_pages(client_query, limit, batch):
+            ids = [row.id for row in rows]
+            step_rows: dict[str, list[StepRow]] = {}
+            for fields in _steps_of(connection, ids):
+                step_rows.setdefault(fields[0], []).append(StepRow._make(fields[1:]))
+            event_rows: dict[str, list[EventRow]] = {}
+            for e in connection.execute(
+                select(events).where(events.c.session_id.in_(ids)).order_by(events.c.id)
+            ).all():
+                event_rows.setdefault(e.session_id, []).append(_event_row(e))
+            for row in rows:
+                yield SessionRow(
+                    **_session_fields(row),
+                    steps=tuple(step_rows.get(row.id, ())),
+                    events=tuple(event_rows.get(row.id, ())),
+                )
+
+    def iter_export(
+        self, client_query: str | None = None, limit: int | None = None, batch: int = 2000
+    ) -> Iterator[ExportedSession]:
+        """What the CSV export writes of each session, newest first, streamed like
+        :meth:`iter_sessions` but with the steps as the driver's plain tuples (see
+        :class:`ExportedSession`): an export of 50,000 sessions makes no half a million step
+        objects."""
+        first = itemgetter(0)
+        for connection, rows in self._session_pages(client_query, limit, batch):
+            plain = _steps_of(connection, [row.id for row in rows])
+            step_rows = {session_id: list(group) for session_id, group in groupby(plain, first)}
+            for row in rows:  # positionally: 50,000 of them
+                yield ExportedSession(
+                    row.id,
+                    row.client_id,
+                    row.client_name or "",
+                    row.practitioner_name or "",
+                    row.protocol_id,
+                    row.protocol_version,
+                    row.protocol_name,
+                    _machine(row.machine_model, row.machine_serial, row.machine_firmware),
+                    row.simulated,
+                    row.started_at,
+                    row.ended_at,
+                    row.state,
+                    row.reason,
+                    step_rows.get(row.id, ()),
+                )
+
+    def _session_pages(
+        self, client_query: str | None, limit: int | None, batch: int
+    ) -> Iterator[tuple[Connection, list[Any]]]:
+        """Session rows (with ``client_name`` and ``practitioner_name``), newest first, a page
+        of ``batch`` at a time (keyset paging: each page starts where the last one ended), all
+        in one read transaction."""
+        sessions = TreatmentSession.__table__
+        c = sessions.c
+        query = (
+            select(
+                *(c[name] for name in _SESSION_COLUMNS),
+                Client.name.label("client_name"),
+                Practitioner.name.label("practitioner_name"),
+            )
+            .outerjoin(Client, Client.id == sessions.c.client_id)
+            .outerjoin(Practitioner, Practitioner.id == sessions.c.practitioner_id)
+            .order_by(sessions.c.started_at.desc(), sessions.c.id.desc())
+        )
+        if client_query:
+            needle = "%" + _like(search_form(client_query)) + "%"
+            query = query.where(Client.search_name.like(needle, escape="\\"))
+        left = limit
+        with self._connect() as connection, connection.begin():
+            last: Any = None
+            while left is None or left > 0:
+                page = query.limit(batch if left is None else min(batch, left))
+                if last is not None:
+                    page = page.where(
+                        (sessions.c.started_at < last.started_at)
+                        | ((sessions.c.started_at == last.started_at) & (sessions.c.id < last.id))
+                    )
+                rows = connection.execute(page).all()
+                if not rows:
+                    return
+                yield connection, rows
+                last = rows[-1]
+                if left is not None:
+                    left -= len(rows)
 
     def session(self, session_id: str) -> SessionRow:
         """One session with its steps, events and notes."""
@@ -936,29 +1108,120 @@ def _session_row(row: TreatmentSession, client_name: str, notes: tuple[NoteRow, 
         protocol_id=row.protocol_id,
         protocol_version=row.protocol_version,
         protocol_name=row.protocol_name,
-        machine=f"{row.machine_model} (serial {row.machine_serial}, firmware {row.machine_firmware})",
+        machine=_machine(row.machine_model, row.machine_serial, row.machine_firmware),
         simulated=row.simulated,
         started_at=row.started_at,
         ended_at=row.ended_at,
         state=row.state,
         reason=row.reason,
-        steps=tuple(
-            StepRow(
-                s.step_index,
-                s.zone,
-                s.planned_s,
-                s.actual_s,
-                s.mean_current_ua,
-                s.charge_uc,
-                s.mean_impedance_kohm,
-                s.completed,
-                s.net_charge_uc,
-            )
-            for s in row.steps
-        ),
-        events=tuple(EventRow(e.at_s, e.kind, e.message, e.action) for e in row.events),
+        steps=tuple(_step_row(s) for s in row.steps),
+        events=tuple(_event_row(e) for e in row.events),
         notes=notes,
     )
+
+
+def _step_row(s: StepRecord) -> StepRow:
+    return StepRow(
+        s.step_index,
+        s.zone,
+        s.planned_s,
+        s.actual_s,
+        s.mean_current_ua,
+        s.charge_uc,
+        s.mean_impedance_kohm,
+        s.completed,
+        s.net_charge_uc,
+    )
+
+
+#: What a session row gives :class:`SessionRow` and :class:`ExportedSession` (not its lease).
+_SESSION_COLUMNS = (
+    "id",
+    "client_id",
+    "practitioner_id",
+    "protocol_id",
+    "protocol_version",
+    "protocol_name",
+    "machine_model",
+    "machine_serial",
+    "machine_firmware",
+    "simulated",
+    "started_at",
+    "ended_at",
+    "state",
+    "reason",
+)
+
+
+def _session_fields(row: Any) -> dict[str, Any]:
+    """A session's own fields, as :class:`SessionRow` and :class:`ExportedSession` name them,
+    from a row of :meth:`RecordStore._session_pages`."""
+    return {
+        "id": row.id,
+        "client_id": row.client_id,
+        "client_name": row.client_name or "",
+        "practitioner": row.practitioner_name or "",
+        "protocol_id": row.protocol_id,
+        "protocol_version": row.protocol_version,
+        "protocol_name": row.protocol_name,
+        "machine": _machine(row.machine_model, row.machine_serial, row.machine_firmware),
+        "simulated": row.simulated,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+        "state": row.state,
+        "reason": row.reason,
+    }
+
+
+def _steps_of(connection: Connection, session_ids: list[str]) -> list[tuple[Any, ...]]:
+    """The steps of these sessions as the driver's plain tuples (the session id, then
+    :class:`StepRow`'s fields), by session and step, in the connection's transaction.
+
+    For hundreds of thousands of rows of numbers and text, SQLAlchemy's row objects, compiling
+    a statement per batch and an ``ORDER BY`` the database sorts would each cost about as much
+    as the query: the statement is compiled once per batch size and the rows sorted here."""
+    sql, names = _steps_statement(connection.dialect, len(session_ids))
+    values = dict(zip(names, session_ids, strict=True))
+    params: Any = [values[name] for name in names] if connection.dialect.positional else values
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    rows.sort(key=itemgetter(0, 1))  # nearly sorted already: linear
+    return rows
+
+
+@lru_cache(maxsize=16)
+def _steps_statement(dialect: Any, count: int) -> tuple[str, tuple[str, ...]]:
+    """The SQL of :func:`_steps_of` for ``count`` sessions, and its parameters' names in order."""
+    c = StepRecord.__table__.c
+    names = tuple(f"s{n}" for n in range(count))
+    statement = select(
+        c.session_id,
+        c.step_index,
+        c.zone,
+        c.planned_s,
+        c.actual_s,
+        c.mean_current_ua,
+        c.charge_uc,
+        c.mean_impedance_kohm,
+        c.completed,
+        c.net_charge_uc,
+    ).where(c.session_id.in_([bindparam(name) for name in names]))
+    compiled = statement.compile(dialect=dialect)
+    order = tuple(compiled.positiontup) if compiled.positional else names
+    return str(compiled), order
+
+
+def _event_row(e: Any) -> EventRow:
+    """A safety event from its ORM object or its table row."""
+    return EventRow(e.at_s, e.kind, e.message, e.action)
+
+
+def _machine(model: str, serial: str, firmware: str) -> str:
+    return f"{model} (serial {serial}, firmware {firmware})"
 
 
 def _note_row(note: Note, names: dict[int, str]) -> NoteRow:
@@ -1018,7 +1281,17 @@ def _denied(path: Path) -> bool:
     )
 
 
+def _revision_of(connection: Connection) -> str | None:
+    """What Alembic's version table says (None: no table, an empty database), read without
+    Alembic."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
     return {
         script.revision
         for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()
@@ -1040,7 +1313,9 @@ def _reason(error: SQLAlchemyError) -> str:
     return str(getattr(error, "orig", None) or error)
 
 
-def _alembic_config() -> Config:
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option(
         "script_location", str(resources.files("console.records") / "migrations")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from console.engine.runner import TreatmentEngine
-from console.records.recorder import SessionRecorder
+from console.records.recorder import RecordsTrouble, SessionRecorder
 from console.records.store import RecordError, RecordStore
 from console.workflow import Reaction, Visit
 
@@ -45,7 +45,7 @@ class VisitArchive:
         self,
         visit: Visit,
         engine: TreatmentEngine,
-        on_trouble: Callable[[str], None],
+        on_trouble: Callable[[RecordsTrouble], None],
         on_recovered: Callable[[], None] | None = None,
     ) -> SessionRecorder:
         """Client, screening and consent, written now, and the recorder of the session, whose

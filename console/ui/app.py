@@ -42,6 +42,7 @@ def run_gui(
 ) -> int:
     """``mc-console`` with no command: the main window, on the simulated machine by default,
     recording into the records database (the SQLite file in the user's data folder by default)."""
+    from console.records.opening import open_records
     from console.records.store import RecordError, RecordStore
     from console.ui import dialogs
     from console.ui.machine_dialog import MachineChoice
@@ -63,11 +64,11 @@ def run_gui(
     console = Console(host)
     settings = QtCore.QSettings()
     store: RecordStore | None = None
-    interrupted: list[str] = []
+    recovered: list[str] = []
     records_problem = ""
     try:
-        store = RecordStore(db_url)
-        interrupted = store.recover_interrupted()
+        opened = open_records(db_url)
+        store, recovered = opened.store, opened.messages()
     except RecordError as error:
         records_problem = str(error)
     window = MainWindow(console, settings, store)
@@ -83,14 +84,8 @@ def run_gui(
             f"{records_problem}\n\nSessions cannot be recorded, so none can start until the "
             "records database is available (start again with a working --db).",
         )
-    elif interrupted:
-        dialogs.inform(
-            window,
-            "Interrupted sessions",
-            f"{len(interrupted)} session(s) were still open when the console last stopped "
-            "(crash or power cut). They are now marked interrupted, with what was delivered "
-            "up to their last finished step.",
-        )
+    elif recovered:
+        dialogs.inform(window, "Records recovered", "\n\n".join(recovered))
     if chosen is not None:
         window.connect_machine(MachineChoice(chosen, None, speed or 1.0))
     code = app.exec()

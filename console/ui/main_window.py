@@ -7,6 +7,7 @@ in the core; the emergency stop calls the engine directly from the key or button
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -34,7 +35,7 @@ from console.engine.safety import PreflightError, contact_quality, describe_ohm
 from console.faults import FaultInjector, FaultSpec
 from console.plugins import broken_packs
 from console.protocols import Protocol
-from console.records.recorder import SessionRecorder
+from console.records.recorder import RecordsTrouble, SessionRecorder
 from console.records.store import RecordError, RecordStore
 from console.records.visit_archive import VisitArchive
 from console.report import format_duration, format_net_charge, zone_summary_rows
@@ -71,7 +72,8 @@ class MainWindow(QtWidgets.QMainWindow):
     """The console window. ``console`` must already have its plugins loaded."""
 
     connected = QtCore.Signal(object)  # Connection or ConsoleError, from the connect worker
-    records_trouble = QtCore.Signal(str)  # from the recorder's thread
+    records_trouble = QtCore.Signal(str, str)  # message, level; from the recorder's thread
+    records_recovered = QtCore.Signal()  # from the recorder's thread
     client_reacted = QtCore.Signal(object)  # a scenario client's Reaction, from the event thread
 
     def __init__(
@@ -86,10 +88,12 @@ class MainWindow(QtWidgets.QMainWindow):
         #: Why the records cannot be written, if they cannot: then no session may start.
         self.records_problem: str | None = None
         self._records_message = ""  # a records failure stays visible under later alerts
+        self._records_level = "warning"
         #: Recorders of ended sessions still writing (their database was unavailable).
         self._finishing_recorders: list[SessionRecorder] = []
         self._quit_unsaved_confirmed = False
         self.records_trouble.connect(self._on_records_trouble)
+        self.records_recovered.connect(self._on_records_recovered)
         self.engine: TreatmentEngine | None = None
         self.session_protocol: Protocol | None = None
         self.bridge = EngineBridge(self)
@@ -237,7 +241,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """The PDF treatment report of the session chosen in Clients, or of this visit's."""
         if self.store is None:
             return
-        from console.records.reports import write_session_pdf
+        from console.records.reports import unprintable_note, write_session_pdf
 
         on_clients = self.records is not None and self.tabs.currentWidget() is self.records
         session_id = (self.records.selected_session if on_clients and self.records else None) or (
@@ -258,11 +262,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
         def write(path: Path) -> None:
             try:
-                write_session_pdf(session, client, path)
+                missing = write_session_pdf(session, client, path)
             except OSError as error:
                 dialogs.warn(self, "Session report", str(error))
                 return
-            self._show_alert(f"Report saved: {path}", "ok")
+            if missing:
+                self._show_alert(f"Report saved: {path}. {unprintable_note(missing)}", "warning")
+            else:
+                self._show_alert(f"Report saved: {path}", "ok")
 
         dialogs.choose_save_file(self, "Save the session report", suggested, "PDF (*.pdf)", write)
 
@@ -270,16 +277,14 @@ class MainWindow(QtWidgets.QMainWindow):
         """Every session and every step, as two CSV files."""
         if self.store is None:
             return
-        from console.records.reports import export_sessions_csv, export_steps_csv
+        from console.records.reports import export_csv
 
         store = self.store
 
         def export(target: Path) -> None:
             steps_path = target.with_name(f"{target.stem}-steps{target.suffix or '.csv'}")
             try:
-                sessions = store.sessions(limit=1_000_000)
-                count = export_sessions_csv(sessions, target)
-                steps = export_steps_csv(sessions, steps_path)
+                count, steps = export_csv(store.iter_export(), target, steps_path)
             except (RecordError, OSError) as error:
                 dialogs.warn(self, "Export sessions", str(error))
                 return
@@ -675,7 +680,10 @@ class MainWindow(QtWidgets.QMainWindow):
             try:
                 # Client, screening and consent now; the session row before output is on.
                 self.recorder = self.archive.before_treatment(
-                    self.visit, engine, self._records_trouble_from_thread
+                    self.visit,
+                    engine,
+                    self._records_trouble_from_thread,
+                    self._records_recovered_from_thread,
                 )
             except RecordError as error:
                 engine.close()
@@ -718,27 +726,49 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         self._sync_controls()
 
-    def _records_trouble_from_thread(self, message: str) -> None:
-        """The records cannot be written: stop the treatment (output off) and tell the user.
+    def _records_trouble_from_thread(self, trouble: RecordsTrouble) -> None:
+        """The records have trouble: say so, and when neither the database nor the local
+        journal can keep them, stop the treatment (output off).
 
         Called on the recorder's thread; the engine's stop is thread-safe, the UI goes through
         a queued signal."""
+        if not trouble.must_stop:
+            with contextlib.suppress(RuntimeError):  # the window is gone; its recorder writes on
+                self.records_trouble.emit(f"RECORDS: {trouble.message}", "warning")
+            return
         engine = self.engine
         if engine is not None and not engine.state.terminal:
             engine.stop(
                 SafetyKind.RECORDS_FAILURE,
-                f"The records could not be saved: {message} Output is off; the session was "
-                "ended so that nothing goes unrecorded.",
+                f"The records could not be saved: {trouble.message} Output is off; the session "
+                "was ended so that nothing goes unrecorded.",
             )
-        self.records_trouble.emit(
-            f"RECORDS: {message} The session was stopped (output off); what it delivered is "
-            "kept in memory and saved as soon as the database is back, while the console "
-            "stays open."
-        )
+        with contextlib.suppress(RuntimeError):
+            self.records_trouble.emit(
+                f"RECORDS: {trouble.message} The session was stopped (output off); what it "
+                "delivered is held in memory and saved as soon as the database is back, while "
+                "the console stays open.",
+                "danger",
+            )
 
-    def _on_records_trouble(self, message: str) -> None:
+    def _records_recovered_from_thread(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the window is gone; its recorder writes on
+            self.records_recovered.emit()
+
+    def _on_records_trouble(self, message: str, level: str) -> None:
         self._records_message = message
-        self._show_alert(message, "danger")
+        self._records_level = level
+        self._show_alert(message, level)
+
+    def _on_records_recovered(self) -> None:
+        if not self._records_message:
+            return
+        self._records_message = ""
+        self._show_alert(
+            "RECORDS: the records database takes writes again; what the local journal kept is "
+            "being written in.",
+            "ok",
+        )
 
     def _records_error(self, message: str) -> None:
         self._show_alert(message, "danger")
@@ -835,8 +865,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._progress_timer.start()
         elif isinstance(event, SessionEnded):
             if self.recorder is not None:
-                # Its thread keeps retrying until every write is in the database, however long
-                # that takes while the console runs; quitting before then is warned about.
+                # It keeps retrying until every record is in the database, however long that
+                # takes while the console runs; what waits is safe in the local journal (a
+                # record the journal could not take either is warned about at quitting).
                 self.recorder.finish_in_background()
                 self._finishing_recorders.append(self.recorder)
                 self.recorder = None
@@ -896,7 +927,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_alert(self, text: str, level: str) -> None:
         if self._records_message and self._records_message not in text:
             text = f"{text}\n{self._records_message}"
-            level = "danger"
+            if self._records_level == "danger" or level == "ok":
+                level = self._records_level
         self.alert.setText(text)
         self.alert.setProperty("level", level)
         repolish(self.alert)
@@ -1270,9 +1302,10 @@ class MainWindow(QtWidgets.QMainWindow):
             dialogs.ask(
                 self,
                 "Records not saved yet",
-                f"{unsaved} record(s) of the last session are not in the database yet (it "
-                "could not be written). They are saved as soon as it can be, while the console "
-                "stays open; quitting now loses them. Quit anyway?",
+                f"{unsaved} record(s) of the last session are neither in the database nor in "
+                "the local journal (neither could be written). They are saved as soon as the "
+                "database can be written, while the console stays open; quitting now loses "
+                "them. Quit anyway?",
                 self._quit_losing_records,
             )
             return
@@ -1282,12 +1315,16 @@ class MainWindow(QtWidgets.QMainWindow):
                 return
         self.settings.setValue("geometry", self.saveGeometry())
         self.console.disconnect()
+        for recorder in (self.recorder, *self._finishing_recorders):
+            if recorder is not None:
+                recorder.close(0.2)  # what waits stays in the journal for the next start
         event.accept()
 
     def unsaved_records(self) -> int:
-        """Writes of ended sessions still waiting for the database."""
+        """Records of ended sessions that quitting would lose: not in the database, and not in
+        the local journal either (what the journal holds is written in at the next start)."""
         self._finishing_recorders = [r for r in self._finishing_recorders if not r.finished]
-        return sum(recorder.unwritten for recorder in self._finishing_recorders)
+        return sum(recorder.unjournaled for recorder in self._finishing_recorders)
 
     def _quit_losing_records(self) -> None:
         self._quit_unsaved_confirmed = True
