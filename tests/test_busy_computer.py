@@ -230,3 +230,64 @@ def test_an_answer_the_reader_listened_for_in_vain_is_overdue(monkeypatch) -> No
     waiter.event.set()
     assert not waiter.answer
     assert time.monotonic() - started < 10  # gave up on the machine, not on the give-up cap
+
+
+# -- samples that arrive late are credited to the step they were measured in -----------------
+
+
+class LateSamples(SimulatedMachine):
+    """A machine whose samples reach the console ``depth`` reads after they were measured (a
+    port and a reader a busy computer holds up): at every step's end on the clock, the last
+    ``depth`` ticks of that step are still on their way."""
+
+    depth = 40
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._in_flight: list = []
+
+    def read_samples(self):  # type: ignore[no-untyped-def]
+        self._in_flight.append(super().read_samples())
+        if len(self._in_flight) <= self.depth:
+            return type(self._in_flight[0]).empty()
+        return self._in_flight.pop(0)
+
+    def status(self) -> DeviceStatus:
+        status = super().status()
+        oldest = next((b for b in self._in_flight if len(b)), None)
+        listened = float(oldest.t[0]) if oldest is not None else self.clock.now()
+        return dataclasses.replace(
+            status, last_heard_s=min(status.last_heard_s, listened), listened_s=listened
+        )
+
+
+def test_samples_of_a_step_that_arrive_after_its_end_are_still_that_steps(
+    simulator_info: DriverInfo,
+) -> None:
+    protocol = make_protocol(steps=3, duration_s=20.0)
+    protocol = dataclasses.replace(
+        protocol,
+        steps=tuple(
+            dataclasses.replace(
+                step, waveform=dataclasses.replace(step.waveform, current_ua=current)
+            )
+            for step, current in zip(protocol.steps, (300.0, 100.0, 200.0), strict=True)
+        ),
+    )
+    deliveries = {}
+    for machine_class in (SimulatedMachine, LateSamples):
+        clock = VirtualClock()
+        engine = TreatmentEngine(machine_class(clock, seed=1), simulator_info, clock)
+        engine.prepare(protocol)
+        summary = engine.run(timeout=30)
+        engine.close()
+        assert summary.state is EngineState.FINISHED and not summary.events
+        deliveries[machine_class] = summary.steps
+
+    on_time, late = deliveries[SimulatedMachine], deliveries[LateSamples]
+    assert [d.zone for d in late] == [d.zone for d in on_time]
+    for got, want in zip(late, on_time, strict=True):
+        # 2 s of each step (300, then 100 µA) arrived after the clock had moved on: without
+        # care they would be counted in the next step, 10 % of a 20 s step.
+        assert got.time_under_current_s == pytest.approx(want.time_under_current_s, abs=0.06)
+        assert got.charge_uc == pytest.approx(want.charge_uc, rel=0.005)

@@ -43,7 +43,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from console.drivers import DeviceIdentity, Driver, DriverInfo, Transport
+import numpy as np
+
+from console.drivers import DeviceIdentity, Driver, DriverInfo, SampleBlock, Transport
 from console.engine.clock import Clock
 from console.engine.dispatch import EventDispatcher, HookNotifier, Subscriber
 from console.engine.events import (
@@ -106,6 +108,9 @@ SIMULATION_LAG_S = 5.0
 PROGRESS_EVERY_S = 0.25
 #: How often the running step's delivery so far is posted for the records, in clock seconds.
 CHECKPOINT_EVERY_S = 5.0
+#: At the end of a session, wall seconds at most spent reading samples still on their way.
+MAX_DRAIN_WALL_S = 2.0
+DRAIN_POLL_S = 0.005
 #: Seconds of samples the ring buffer keeps (the scope's longest window plus margin).
 RING_SECONDS = 40.0
 #: The interpreter's thread switch interval while a session runs. CPython's default (5 ms) lets
@@ -126,6 +131,15 @@ UNCONFIRMED_ACTION = f"{UNCONFIRMED_STOP}, session interrupted"
 
 class EngineError(RuntimeError):
     """A command that does not fit the engine's state (e.g. start before prepare)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ClosingStep:
+    """A step that has ended on the clock, waiting for the last of its samples."""
+
+    meter: StepMeter
+    completed: bool
+    until_s: float  #: clock time it ended: samples measured up to then are the step's
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +224,10 @@ class TreatmentEngine:
         self._step_index = -1
         self._step_elapsed_s = 0.0
         self._meter: StepMeter | None = None
+        # Steps that ended on the clock while samples of their last moments were still on
+        # their way from the machine (a port, a busy computer): those samples are theirs.
+        self._closing: list[_ClosingStep] = []
+        self._sampled_until_s = -math.inf  # the newest sample time read from the driver
         self._setpoint_ua = 0.0
         # (clock time, setpoint) at every change: samples are judged against the setpoints in
         # force when they were measured, on the machine's time: a higher setting from when it
@@ -480,8 +498,8 @@ class TreatmentEngine:
             self._last_heard_s = max(self._last_heard_s, float(block.t[-1]))
         self.ring.append(block)
         stats = BlockStats.of(block, rail_v=self._delivery.rail_v)
-        if self._delivering and self._meter is not None:
-            self._meter.add(stats)
+        self._meter_block(block, stats)
+        self._settle_closing_steps(now)
         if status.faults:
             self._trip(
                 EngineState.ABORTED,
@@ -647,6 +665,10 @@ class TreatmentEngine:
                 self._halted.set()
                 self._safe_off()
                 self._delivering = False
+                try:
+                    self._count_samples_in_flight(now)
+                except Exception:  # the record keeps what arrived; the session still ends
+                    log.debug("samples in flight not read", exc_info=True)
                 with self._state_lock:
                     self._end(EngineState.FINISHED, None, "every step delivered")
             return
@@ -706,6 +728,7 @@ class TreatmentEngine:
         """Net (signed) charge the zone has received so far this session, µC (rule 9): its
         ended steps, and the running step's measurement up to now."""
         ended = sum(d.net_charge_uc for d in self.deliveries if d.zone == zone_id)
+        ended += sum(c.meter.net_charge_uc for c in self._closing if c.meter.zone == zone_id)
         meter = self._meter
         return ended + (meter.net_charge_uc if meter is not None and meter.zone == zone_id else 0.0)
 
@@ -750,13 +773,68 @@ class TreatmentEngine:
             self._delivering = True
             self._set_state(EngineState.RAMPING, why)
 
-    def _end_step(self, completed: bool, now: float) -> None:
-        if self._meter is None:
+    def _end_step(self, completed: bool, now: float, settle: bool = False) -> None:
+        """The running step has ended at ``now``. It is recorded once the samples measured up
+        to then have arrived (at once from the simulator; a port's may lag behind the clock),
+        or, with ``settle``, now, with what has arrived."""
+        if self._meter is not None:
+            self._closing.append(_ClosingStep(self._meter, completed, now))
+            self._meter = None
+        self._settle_closing_steps(now, everything=settle)
+
+    def _meter_block(self, block: SampleBlock, stats: BlockStats) -> None:
+        """Count a block towards the step each sample was measured in: up to a step's end,
+        that step's (it may already have ended on the clock); after it, the running step's."""
+        if len(block):
+            self._sampled_until_s = max(self._sampled_until_s, float(block.t[-1]))
+        if not self._closing:
+            if self._delivering and self._meter is not None:
+                self._meter.add(stats)
             return
-        delivery = self._meter.delivery(completed)
-        self._meter = None
-        self.deliveries.append(delivery)
-        self._post(StepEnded(delivery, now))
+        start = 0
+        for closing in self._closing:
+            stop = int(np.searchsorted(block.t, closing.until_s, side="right"))
+            if stop > start:
+                closing.meter.add(self._stats_of(block, start, stop))
+            start = max(start, stop)
+        if start < len(block) and self._delivering and self._meter is not None:
+            self._meter.add(self._stats_of(block, start, len(block)))
+
+    def _stats_of(self, block: SampleBlock, start: int, stop: int) -> BlockStats:
+        part = SampleBlock(
+            block.t[start:stop], block.current_ua[start:stop], block.voltage_v[start:stop]
+        )
+        return BlockStats.of(part, rail_v=self._delivery.rail_v)
+
+    def _settle_closing_steps(self, now: float, everything: bool = False) -> None:
+        """Record the ended steps whose samples have all arrived (or that waited longer than
+        the driver may lag), in order."""
+        period = 1.0 / self.capabilities.sample_rate_hz
+        while self._closing:
+            closing = self._closing[0]
+            arrived = self._sampled_until_s >= closing.until_s - 1.5 * period
+            if not (everything or arrived or now >= closing.until_s + self._lag_limit_s):
+                return
+            self._closing.pop(0)
+            delivery = closing.meter.delivery(closing.completed)
+            self.deliveries.append(delivery)
+            self._post(StepEnded(delivery, now))
+
+    def _count_samples_in_flight(self, until_s: float) -> None:
+        """The session is over (output off): read what the machine measured up to ``until_s``
+        that is still on its way, so its last step is recorded whole. Bounded by how far the
+        driver may lag; nothing to wait for from the simulator."""
+        give_up_wall = time.monotonic() + min(self._lag_limit_s / self._pace, MAX_DRAIN_WALL_S)
+        period = 1.0 / self.capabilities.sample_rate_hz
+        while self._closing and self._sampled_until_s < until_s - 1.5 * period:
+            if time.monotonic() > give_up_wall:
+                return
+            block = self.driver.read_samples()
+            if len(block):
+                self.ring.append(block)
+                self._meter_block(block, BlockStats.of(block, rail_v=self._delivery.rail_v))
+            else:
+                time.sleep(DRAIN_POLL_S)
 
     def _send_amplitude(self, value_ua: float, now: float) -> None:
         value_ua = min(value_ua, self.capabilities.current_ua[1])
@@ -874,7 +952,7 @@ class TreatmentEngine:
 
     def _end(self, state: EngineState, event: SafetyEvent | None, reason: str = "") -> None:
         """Enter a terminal state (caller holds ``_state_lock``)."""
-        self._end_step(completed=False, now=self.clock.now())
+        self._end_step(completed=False, now=self.clock.now(), settle=True)
         self.end_reason = reason or (event.message if event else state.value)
         self._set_state(state, self.end_reason)
         if self.session is not None:

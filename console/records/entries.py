@@ -101,8 +101,8 @@ def describe(entry: Entry) -> str:
     """For messages: "step 3", "a safety event", "the session's end"…"""
     op = entry.get("op")
     if op == "step":
-        so_far = "" if entry.get("final") else " so far"
-        return f"step {int(entry['index']) + 1}{so_far}"
+        step = int(entry["index"]) + 1
+        return f"step {step}" if entry.get("final") else f"what step {step} has delivered so far"
     return {
         "begin": "the session's start",
         "event": "a safety event",

@@ -459,11 +459,12 @@ class SessionRecorder:
     # -- telling the user ------------------------------------------------------------------------
 
     def _report_database_trouble(self, entry: Entry) -> None:
+        reason = self._database_problem or "the records database cannot be written"
         self._report(
             "database",
-            f"The records database cannot be written ({self._database_problem}). The treatment "
-            f"goes on: {describe(entry)} and what follows are kept in the local journal on this "
-            "computer and written to the database as soon as it can take them.",
+            f"{reason[:1].upper()}{reason[1:]}. The treatment goes on: {describe(entry)} and "
+            "everything after it are kept in the local journal on this computer and written to "
+            "the database as soon as it can take them.",
             must_stop=False,
         )
 
