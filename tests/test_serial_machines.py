@@ -12,9 +12,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pytest
 
 from console.drivers import DriverError, DriverInfo
@@ -93,7 +94,15 @@ def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyp
 
 
 @pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
-def test_whole_lifting_matches_the_simulated_machine(protocol: str) -> None:
+def test_whole_lifting_records_exactly_what_the_machine_delivered(protocol: str) -> None:
+    """A whole lifting protocol over the wire at ×50: every step as long as on the simulated
+    machine, and the charge recorded exactly what the machine itself delivered.
+
+    The dose per step is compared with the machine's own account, not with a run on the
+    simulator: at ×50 every millisecond a command spends in a busy computer is 50 ms of the
+    machine's time at the old setting (0.4 s late at a step's start is 20 s of a 2-minute step
+    at zero), so a busy computer changes what is delivered. What must hold at any load is that
+    the record says what was delivered, and when (issue 13: records that never lie)."""
     lifting = load_plugins().protocols["lifting"]
     reference_clock = VirtualClock()
     reference = TreatmentEngine(
@@ -104,6 +113,7 @@ def test_whole_lifting_matches_the_simulated_machine(protocol: str) -> None:
     reference.close()
 
     for machine in bench(protocol, 50.0):
+        delivered = _machine_account(machine.server)
         engine, driver = machine.engine()
         engine.prepare(lifting)
         assert engine.simulated, "the emulator announced itself: no current can reach anyone"
@@ -111,12 +121,35 @@ def test_whole_lifting_matches_the_simulated_machine(protocol: str) -> None:
         engine.close()
         assert summary.state is EngineState.FINISHED, summary.reason
         assert len(summary.steps) == len(expected.steps) == 12
-        for got, want in zip(summary.steps, expected.steps, strict=True):
+        for index, (got, want) in enumerate(zip(summary.steps, expected.steps, strict=True)):
             assert got.zone == want.zone
-            assert got.charge_uc == pytest.approx(want.charge_uc, rel=0.02), got.zone
-            assert got.mean_impedance_kohm == pytest.approx(want.mean_impedance_kohm, rel=0.1)
+            # No sample of one step counted in another, however late it reached the console.
+            # The first step's output goes on, and the last's off, when the machine takes the
+            # command: later by the command's trip through a busy computer, times 50.
+            ends = index in (0, len(expected.steps) - 1)
+            assert got.time_under_current_s == pytest.approx(
+                want.time_under_current_s, abs=2.5 if ends else 0.5
+            )
+        assert summary.total_charge_uc == pytest.approx(delivered(), rel=5e-4)
         counts = driver._decoder_counts()
         assert sum(counts.values()) == 0, counts  # a clean line drops nothing
+        assert machine.server.bytes_unsent == 0
+
+
+def _machine_account(server: EmulatorServer) -> Callable[[], float]:
+    """Watch everything the emulated machine measures; the returned function gives the charge
+    it delivered so far, µC (the noise while its output is off adds well under 0.01 %)."""
+    firmware = server.firmware
+    telemetry = firmware.telemetry
+    total = [0.0]
+
+    def counted():  # type: ignore[no-untyped-def]
+        report = telemetry()
+        total[0] += float(np.abs(report.current_ua).sum())
+        return report
+
+    firmware.telemetry = counted
+    return lambda: total[0] / firmware.sample_rate_hz
 
 
 # -- faults during a session ---------------------------------------------------------------------

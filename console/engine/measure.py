@@ -76,13 +76,19 @@ class BlockStats:
 
 
 class StepMeter:
-    """Accumulates the dose of one step from the blocks sampled while its output was on."""
+    """Accumulates the dose of one step from the samples measured while its output was on.
+
+    The step's output may go on and off several times (a pause, a contact loss); each time it
+    was on is a window of clock time, and only samples measured inside a window count, however
+    late they reach the console."""
 
     def __init__(self, index: int, zone: str, planned_s: float, sample_period_s: float) -> None:
         self.index = index
         self.zone = zone
         self.planned_s = planned_s
         self.sample_period_s = sample_period_s
+        #: [from, to] clock times the output was on; ``to`` is +inf while it still is.
+        self.windows: list[list[float]] = []
         self.samples = 0
         self.sum_abs_current_ua = 0.0
         self.sum_current_ua = 0.0
@@ -90,8 +96,33 @@ class StepMeter:
         self.driving_sum_v2 = 0.0
         self.driving_n = 0
 
+    def output_on(self, at_s: float) -> None:
+        """The output went on at ``at_s``."""
+        if not self.windows or self.windows[-1][1] != math.inf:
+            self.windows.append([at_s, math.inf])
+
+    def output_off(self, at_s: float) -> None:
+        """The output went off at ``at_s``."""
+        if self.windows and self.windows[-1][1] == math.inf:
+            self.windows[-1][1] = at_s
+
+    @property
+    def off_since_s(self) -> float:
+        """When the output last went off (+inf while it is on; -inf if it never went on)."""
+        return self.windows[-1][1] if self.windows else -math.inf
+
+    def slices(self, t: np.ndarray) -> list[tuple[int, int]]:
+        """Index ranges of the samples at times ``t`` (ascending) measured in a window."""
+        found = []
+        for start_s, stop_s in self.windows:
+            start = int(np.searchsorted(t, start_s, side="left"))
+            stop = int(np.searchsorted(t, stop_s, side="right"))
+            if stop > start:
+                found.append((start, stop))
+        return found
+
     def add(self, stats: BlockStats) -> None:
-        """Count a block that was sampled while this step's output was on."""
+        """Count samples measured while this step's output was on."""
         self.samples += stats.n
         self.sum_abs_current_ua += stats.sum_abs_current_ua
         self.sum_current_ua += stats.sum_current_ua

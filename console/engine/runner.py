@@ -43,8 +43,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
-
 from console.drivers import DeviceIdentity, Driver, DriverInfo, SampleBlock, Transport
 from console.engine.clock import Clock
 from console.engine.dispatch import EventDispatcher, HookNotifier, Subscriber
@@ -224,6 +222,7 @@ class TreatmentEngine:
         self._step_index = -1
         self._step_elapsed_s = 0.0
         self._meter: StepMeter | None = None
+        self._delivering_now = False
         # Steps that ended on the clock while samples of their last moments were still on
         # their way from the machine (a port, a busy computer): those samples are theirs.
         self._closing: list[_ClosingStep] = []
@@ -658,19 +657,22 @@ class TreatmentEngine:
         ending = self._step_elapsed_s >= step.duration_s - _TIME_EPSILON_S
         self._post_reversals(step, now, ending)
         if ending:
-            self._end_step(completed=True, now=now)
             if self._step_index + 1 < len(self.protocol.steps):
+                self._end_step(completed=True, now=now)
                 self._begin_step(self._step_index + 1, now)
-            else:
-                self._halted.set()
-                self._safe_off()
-                self._delivering = False
-                try:
-                    self._count_samples_in_flight(now)
-                except Exception:  # the record keeps what arrived; the session still ends
-                    log.debug("samples in flight not read", exc_info=True)
-                with self._state_lock:
-                    self._end(EngineState.FINISHED, None, "every step delivered")
+                return
+            # The last step: its output is on until the machine has taken the stop, and what
+            # it measured up to then is counted, however late it arrives.
+            self._halted.set()
+            self._safe_off()
+            self._delivering = False
+            self._end_step(completed=True, now=now)
+            try:
+                self._count_samples_in_flight()
+            except Exception:  # the record keeps what arrived; the session still ends
+                log.debug("samples in flight not read", exc_info=True)
+            with self._state_lock:
+                self._end(EngineState.FINISHED, None, "every step delivered")
             return
         target = self._target_ua(step)
         if self._setpoint_ua < target:
@@ -754,6 +756,8 @@ class TreatmentEngine:
         self._meter = StepMeter(
             index, step.zone, step.duration_s, 1.0 / self.capabilities.sample_rate_hz
         )
+        if self._delivering:  # the output stays on from the previous step
+            self._meter.output_on(now)
         self._post(StepStarted(index, step, now))
         self._start_output(step, now, "ramping up")
 
@@ -769,7 +773,11 @@ class TreatmentEngine:
         self._reversal_origin_s = self._step_elapsed_s
         self._reversals_seen = 0
         self._output_allowed.set()
+        asked_s = self.clock.now()
         if self._drive(self.driver.start_output):
+            # The machine may be on from the moment it was asked (its answer comes later).
+            if self._meter is not None:
+                self._meter.output_on(asked_s)
             self._delivering = True
             self._set_state(EngineState.RAMPING, why)
 
@@ -778,27 +786,39 @@ class TreatmentEngine:
         to then have arrived (at once from the simulator; a port's may lag behind the clock),
         or, with ``settle``, now, with what has arrived."""
         if self._meter is not None:
-            self._closing.append(_ClosingStep(self._meter, completed, now))
+            self._meter.output_off(now)  # a step's output ends with the step
+            self._closing.append(_ClosingStep(self._meter, completed, self._meter.off_since_s))
             self._meter = None
         self._settle_closing_steps(now, everything=settle)
 
+    @property
+    def _delivering(self) -> bool:
+        """The output is on for the running step (engine thread)."""
+        return self._delivering_now
+
+    @_delivering.setter
+    def _delivering(self, on: bool) -> None:
+        # Each time the output goes on or off opens or closes a window of the step's meter:
+        # the samples measured inside are the step's, whenever they arrive.
+        self._delivering_now = on
+        meter = self._meter
+        if meter is not None:
+            (meter.output_on if on else meter.output_off)(self.clock.now())
+
     def _meter_block(self, block: SampleBlock, stats: BlockStats) -> None:
-        """Count a block towards the step each sample was measured in: up to a step's end,
-        that step's (it may already have ended on the clock); after it, the running step's."""
-        if len(block):
-            self._sampled_until_s = max(self._sampled_until_s, float(block.t[-1]))
-        if not self._closing:
-            if self._delivering and self._meter is not None:
-                self._meter.add(stats)
+        """Count a block towards the step each sample was measured in, by the windows its
+        output was on: a step that has already ended on the clock still gets its late
+        samples, and samples from before the output went on count for nothing."""
+        if not len(block):
             return
-        start = 0
-        for closing in self._closing:
-            stop = int(np.searchsorted(block.t, closing.until_s, side="right"))
-            if stop > start:
-                closing.meter.add(self._stats_of(block, start, stop))
-            start = max(start, stop)
-        if start < len(block) and self._delivering and self._meter is not None:
-            self._meter.add(self._stats_of(block, start, len(block)))
+        self._sampled_until_s = max(self._sampled_until_s, float(block.t[-1]))
+        meters = [closing.meter for closing in self._closing]
+        if self._meter is not None:
+            meters.append(self._meter)
+        for meter in meters:
+            for start, stop in meter.slices(block.t):
+                whole = start == 0 and stop == len(block)
+                meter.add(stats if whole else self._stats_of(block, start, stop))
 
     def _stats_of(self, block: SampleBlock, start: int, stop: int) -> BlockStats:
         part = SampleBlock(
@@ -820,12 +840,13 @@ class TreatmentEngine:
             self.deliveries.append(delivery)
             self._post(StepEnded(delivery, now))
 
-    def _count_samples_in_flight(self, until_s: float) -> None:
-        """The session is over (output off): read what the machine measured up to ``until_s``
-        that is still on its way, so its last step is recorded whole. Bounded by how far the
-        driver may lag; nothing to wait for from the simulator."""
+    def _count_samples_in_flight(self) -> None:
+        """The session is over (output off): read what the machine measured while the output
+        was on that is still on its way, so its last step is recorded whole. Bounded by how
+        far the driver may lag; nothing to wait for from the simulator."""
         give_up_wall = time.monotonic() + min(self._lag_limit_s / self._pace, MAX_DRAIN_WALL_S)
         period = 1.0 / self.capabilities.sample_rate_hz
+        until_s = max((closing.until_s for closing in self._closing), default=-math.inf)
         while self._closing and self._sampled_until_s < until_s - 1.5 * period:
             if time.monotonic() > give_up_wall:
                 return
