@@ -890,7 +890,7 @@ class RecordStore:
                 )
 
     def iter_export(
-        self, client_query: str | None = None, limit: int | None = None, batch: int = 2000
+        self, client_query: str | None = None, limit: int | None = None, batch: int = 1000
     ) -> Iterator[ExportedSession]:
         """What the CSV export writes of each session, newest first, streamed like
         :meth:`iter_sessions` but with the steps as the driver's plain tuples (see
@@ -900,6 +900,7 @@ class RecordStore:
         for connection, rows in self._session_pages(client_query, limit, batch):
             plain = _steps_of(connection, [row.id for row in rows])
             step_rows = {session_id: list(group) for session_id, group in groupby(plain, first)}
+            del plain  # one batch's rows in memory at a time, not two
             for row in rows:  # positionally: 50,000 of them
                 yield ExportedSession(
                     row.id,
@@ -1180,10 +1181,17 @@ def _steps_of(connection: Connection, session_ids: list[str]) -> list[tuple[Any,
     For hundreds of thousands of rows of numbers and text, SQLAlchemy's row objects, compiling
     a statement per batch and an ``ORDER BY`` the database sorts would each cost about as much
     as the query: the statement is compiled once per batch size and the rows sorted here."""
-    sql, names = _steps_statement(connection.dialect, len(session_ids))
-    values = dict(zip(names, session_ids, strict=True))
-    params: Any = [values[name] for name in names] if connection.dialect.positional else values
-    cursor = connection.connection.cursor()
+    params: Any
+    binary: dict[str, bool] = {}
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        # One array parameter instead of a thousand (the server parses and plans it in a
+        # fraction of the time), and numbers in binary rather than parsed from text.
+        sql, params, binary = _PG_STEPS_SQL, {"ids": session_ids}, {"binary": True}
+    else:
+        sql, names = _steps_statement(connection.dialect, len(session_ids))
+        values = dict(zip(names, session_ids, strict=True))
+        params = [values[name] for name in names] if connection.dialect.positional else values
+    cursor = connection.connection.cursor(**binary)
     try:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -1191,6 +1199,13 @@ def _steps_of(connection: Connection, session_ids: list[str]) -> list[tuple[Any,
         cursor.close()
     rows.sort(key=itemgetter(0, 1))  # nearly sorted already: linear
     return rows
+
+
+#: :func:`_steps_of` on PostgreSQL (psycopg): the ids as one array.
+_PG_STEPS_SQL = (
+    "SELECT session_id, step_index, zone, planned_s, actual_s, mean_current_ua, charge_uc, "
+    "mean_impedance_kohm, completed, net_charge_uc FROM steps WHERE session_id = ANY(%(ids)s)"
+)
 
 
 @lru_cache(maxsize=16)
