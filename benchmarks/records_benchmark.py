@@ -140,6 +140,34 @@ def save_figures(store: RecordStore, count: int) -> bool:
     return report("save one safety event", events, SAVE_GOAL_MS) and ok
 
 
+def session_row(
+    session_id: str,
+    client_id: int,
+    practitioner_id: int,
+    started_at: datetime,
+    ended_at: datetime | None,
+    reason: str,
+) -> dict[str, object]:
+    """A finished lifting session on the simulator, as a row of the sessions table."""
+    return {
+        "id": session_id,
+        "client_id": client_id,
+        "practitioner_id": practitioner_id,
+        "protocol_id": "lifting",
+        "protocol_version": "1.0",
+        "protocol_name": "Lifting",
+        "driver_id": "simulator",
+        "machine_model": "Simulated machine",
+        "machine_serial": "SIM-000001",
+        "machine_firmware": "1.0",
+        "simulated": True,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "state": "finished",
+        "reason": reason,
+    }
+
+
 def fill(store: RecordStore, clients: int, sessions: int, seed: int = 1) -> float:
     """``clients`` clients and ``sessions`` sessions, bulk-inserted (SQLAlchemy core
     executemany, in chunks, one transaction). Returns the seconds it took."""
@@ -172,24 +200,16 @@ def fill(store: RecordStore, clients: int, sessions: int, seed: int = 1) -> floa
             connection.execute(insert(Client.__table__), rows[chunk : chunk + 5000])
         batch: list[dict[str, object]] = []
         for _ in range(sessions):
+            started = now - timedelta(minutes=rng.randint(0, 2 * 365 * 24 * 60))
             batch.append(
-                {
-                    "id": uuid.UUID(int=rng.getrandbits(128)).hex,
-                    "client_id": first_id + rng.randrange(clients),
-                    "practitioner_id": practitioner_id,
-                    "protocol_id": "lifting",
-                    "protocol_version": "1.0",
-                    "protocol_name": "Lifting",
-                    "driver_id": "simulator",
-                    "machine_model": "Simulated machine",
-                    "machine_serial": "SIM-000001",
-                    "machine_firmware": "1.0",
-                    "simulated": True,
-                    "started_at": now - timedelta(minutes=rng.randint(0, 2 * 365 * 24 * 60)),
-                    "ended_at": None,
-                    "state": "finished",
-                    "reason": "",
-                }
+                session_row(
+                    uuid.UUID(int=rng.getrandbits(128)).hex,
+                    first_id + rng.randrange(clients),
+                    practitioner_id,
+                    started,
+                    ended_at=None,
+                    reason="",
+                )
             )
             if len(batch) == 10000:
                 connection.execute(insert(TreatmentSession.__table__), batch)
@@ -226,23 +246,14 @@ def fill_history(store: RecordStore, sessions: int, steps: int, seed: int = 2) -
                 session_id = uuid.UUID(int=rng.getrandbits(128)).hex
                 started = now - timedelta(minutes=n * 30)
                 rows.append(
-                    {
-                        "id": session_id,
-                        "client_id": rng.choice(clients),
-                        "practitioner_id": practitioner_id,
-                        "protocol_id": "lifting",
-                        "protocol_version": "1.0",
-                        "protocol_name": "Lifting",
-                        "driver_id": "simulator",
-                        "machine_model": "Simulated machine",
-                        "machine_serial": "SIM-000001",
-                        "machine_firmware": "1.0",
-                        "simulated": True,
-                        "started_at": started,
-                        "ended_at": started + timedelta(minutes=20),
-                        "state": "finished",
-                        "reason": "every step delivered",
-                    }
+                    session_row(
+                        session_id,
+                        rng.choice(clients),
+                        practitioner_id,
+                        started,
+                        ended_at=started + timedelta(minutes=20),
+                        reason="every step delivered",
+                    )
                 )
                 for index in range(steps):
                     charge = rng.uniform(8000.0, 30000.0)

@@ -276,6 +276,20 @@ def flaky_server(postgres_url: str) -> FlakyServer:
     server.close()
 
 
+def _session_while_the_server_restarts(
+    store: RecordStore, recorder: SessionRecorder, server: FlakyServer
+) -> str:
+    """A short session whose row is written, then the server goes down for all the rest."""
+    return record_short_session(
+        store,
+        None,
+        "Dana",
+        recorder=recorder,
+        close_recorder=False,
+        before_start=lambda *_: server.down(),
+    )
+
+
 def test_a_server_down_during_the_session_and_back_after_it_ended_loses_nothing(
     flaky_server: FlakyServer, journal_dir: Path
 ) -> None:
@@ -283,14 +297,7 @@ def test_a_server_down_during_the_session_and_back_after_it_ended_loses_nothing(
     troubles: list[RecordsTrouble] = []
     recorder = SessionRecorder(store, "Dana", on_trouble=troubles.append, retry_s=0.05)
     try:
-        session_id = record_short_session(
-            store,
-            None,
-            "Dana",
-            recorder=recorder,
-            close_recorder=False,
-            before_start=lambda *_: flaky_server.down(),  # a server restart begins
-        )
+        session_id = _session_while_the_server_restarts(store, recorder, flaky_server)
         recorder.finish_in_background()
         wait_for(
             lambda: recorder.troubled and recorder.unwritten >= 4 and recorder.unjournaled == 0,
@@ -315,14 +322,7 @@ def test_a_server_down_until_the_console_quit_is_written_in_at_the_next_start(
 ) -> None:
     store = RecordStore(flaky_server.url)
     recorder = SessionRecorder(store, "Dana", retry_s=0.05)
-    session_id = record_short_session(
-        store,
-        None,
-        "Dana",
-        recorder=recorder,
-        close_recorder=False,
-        before_start=lambda *_: flaky_server.down(),
-    )
+    session_id = _session_while_the_server_restarts(store, recorder, flaky_server)
     assert not recorder.close(0.5)  # the console quits with the server still down
     assert recorder.unjournaled == 0 and recorder.unwritten >= 4
     store.close()

@@ -609,15 +609,20 @@ def only_dejavu(monkeypatch: pytest.MonkeyPatch) -> None:
     glyphs._drawable.cache_clear()
 
 
+def _report_with_note(
+    recorded: Recorded, note: str, target: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """``mc-console report`` of the recorded session after a visit note saying ``note``."""
+    recorded.store.add_note(recorded.client_id, PRACTITIONER, [], note, recorded.session_id)
+    argv = ["report", recorded.session_id[:8], "--pdf", str(target), "--db", recorded.url]
+    return run(argv, capsys)
+
+
 def test_a_name_no_font_can_print_is_written_as_codes_and_said_on_the_page_and_to_the_user(
     recorded: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str], only_dejavu: None
 ) -> None:
-    store = recorded.store
-    store.add_note(recorded.client_id, PRACTITIONER, [], "王小明 liked it 🙂", recorded.session_id)
     target = tmp_path / "visit.pdf"
-    status, out, err = run(
-        ["report", recorded.session_id[:8], "--pdf", str(target), "--db", recorded.url], capsys
-    )
+    status, out, err = _report_with_note(recorded, "王小明 liked it 🙂", target, capsys)
     assert (status, err) == (0, "")
     note = out.splitlines()[1]
     assert note.startswith("note: 4 character(s) of this report have no font on this computer")
@@ -633,12 +638,8 @@ def test_a_name_no_font_can_print_is_written_as_codes_and_said_on_the_page_and_t
 def test_a_report_every_character_of_which_has_a_font_says_nothing_more(
     recorded: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str], only_dejavu: None
 ) -> None:
-    store = recorded.store
-    store.add_note(recorded.client_id, PRACTITIONER, [], "Zoë Ångström, مریم", recorded.session_id)
     target = tmp_path / "visit.pdf"
-    status, out, _err = run(
-        ["report", recorded.session_id[:8], "--pdf", str(target), "--db", recorded.url], capsys
-    )
+    status, out, _err = _report_with_note(recorded, "Zoë Ångström, مریم", target, capsys)
     assert status == 0 and out.splitlines() == [f"wrote {target}"]
     _pages, text = pdf_text(target)
     assert "Zoë Ångström" in text and "[U+" not in text and "no font" not in text

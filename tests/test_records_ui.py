@@ -311,19 +311,25 @@ def test_course_progress_follows_the_latest_protocol(qtbot, store, seeded, proto
     panel = RecordsPanel(store, protocols, lambda: PRACTITIONER)
     qtbot.addWidget(panel)
     panel.select_client(seeded["anna"])
+    # Four lifting sessions, the third stopped after 7 of 12 steps: three of the course.
     assert panel.course_label.text() == (
-        "Lifting: Session 4 of 10 (2 a week), then maintenance every 4–6 weeks"
+        "Lifting: 3 of 10 sessions done (2 a week), then maintenance every 4–6 weeks; "
+        "1 that did not finish not counted"
     )
     record_session(store, seeded["anna"], protocols["test-protocol"], datetime.now(UTC))
     panel.refresh()
     # The newest session's protocol sets the course; only its sessions count.
-    assert panel.course_label.text().startswith("Test protocol: Session 1 of 10 (2 a week)")
+    assert panel.course_label.text().startswith("Test protocol: 1 of 10 sessions done (2 a week)")
     panel.select_client(seeded["carla"])
+    assert panel.course_label.text() == "Course: no sessions yet."
+
+    # Bernd's only session was a simulation: no current reached him, no course yet.
+    panel.select_client(seeded["bernd"])
     assert panel.course_label.text() == "Course: no sessions yet."
 
     unknown = RecordsPanel(store, {}, lambda: PRACTITIONER)
     qtbot.addWidget(unknown)
-    unknown.select_client(seeded["bernd"])
+    unknown.select_client(seeded["anna"])
     assert "not installed" in unknown.course_label.text()
 
 

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -158,8 +158,8 @@ class EventRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionRow:
-    """One session with everything delivered in it."""
+class SessionFacts:
+    """What a session row itself says: who, what, on which machine, when, how it ended."""
 
     id: str
     client_id: int | None
@@ -174,6 +174,12 @@ class SessionRow:
     ended_at: datetime | None
     state: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow(SessionFacts):
+    """One session with everything delivered in it."""
+
     steps: tuple[StepRow, ...]
     events: tuple[EventRow, ...]
     notes: tuple[NoteRow, ...] = ()
@@ -191,31 +197,18 @@ class SessionRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ExportedSession:
+class ExportedSession(SessionFacts):
     """What the CSV export writes of a session (:meth:`RecordStore.iter_export`): its own
-    fields and its steps as plain tuples, each the session's id followed by
-    :class:`StepRow`'s fields in their order."""
+    facts and its steps as plain tuples, each the session's id followed by :class:`StepRow`'s
+    fields in their order."""
 
-    id: str
-    client_id: int | None
-    client_name: str
-    practitioner: str
-    protocol_id: str
-    protocol_version: str
-    protocol_name: str
-    machine: str
-    simulated: bool
-    started_at: datetime
-    ended_at: datetime | None
-    state: str
-    reason: str
     steps: Sequence[tuple[Any, ...]]
 
     @classmethod
     def of(cls, row: SessionRow) -> ExportedSession:
         """A session already read in full, for the export."""
-        fields = {name: getattr(row, name) for name in cls.__slots__ if name != "steps"}
-        return cls(**fields, steps=[(row.id, *step) for step in row.steps])
+        facts = {field.name: getattr(row, field.name) for field in fields(SessionFacts)}
+        return cls(**facts, steps=[(row.id, *step) for step in row.steps])
 
 
 @dataclass(frozen=True, slots=True)
@@ -875,8 +868,8 @@ class RecordStore:
         for connection, rows in self._session_pages(client_query, limit, batch):
             ids = [row.id for row in rows]
             step_rows: dict[str, list[StepRow]] = {}
-            for fields in _steps_of(connection, ids):
-                step_rows.setdefault(fields[0], []).append(StepRow._make(fields[1:]))
+            for step in _steps_of(connection, ids):
+                step_rows.setdefault(step[0], []).append(StepRow._make(step[1:]))
             event_rows: dict[str, list[EventRow]] = {}
             for e in connection.execute(
                 select(events).where(events.c.session_id.in_(ids)).order_by(events.c.id)

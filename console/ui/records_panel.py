@@ -21,6 +21,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from console.course import course_status
 from console.protocols import Protocol
 from console.records.store import (
     ClientRecord,
@@ -722,7 +723,12 @@ class RecordsPanel(QtWidgets.QWidget):
         self._show_details(record)
         self._show_screenings(record.screenings)
         self._show_sessions(record.sessions)
-        self.course_label.setText(self._course_text(record.sessions))
+        status = course_status(record.sessions, self.protocols)
+        self.course_label.setText(
+            status.text if status.warning is None else f"{status.text}\n⚠ {status.warning}"
+        )
+        self.course_label.setProperty("level", "warning" if status.warning else "")
+        repolish(self.course_label)
         course = self._call("load the charge per zone", self.store.charge_per_zone, client_id)
         if isinstance(course, _Unavailable):
             self._show_chart(record.sessions, [], "The charge per zone could not be loaded.")
@@ -810,31 +816,6 @@ class RecordsPanel(QtWidgets.QWidget):
             for column in range(5):
                 item.setToolTip(column, "\n".join(tip))
             self.timeline.addTopLevelItem(item)
-
-    def _course_text(self, sessions: Sequence[SessionRow]) -> str:
-        """``Lifting: Session 4 of 10 (2 a week), then maintenance every 4–6 weeks``."""
-        if not sessions:
-            return "Course: no sessions yet."
-        latest = sessions[0]  # the store lists them newest first
-        protocol = self.protocols.get(latest.protocol_id)
-        if protocol is None:
-            return (
-                f"Course: the last protocol, {latest.protocol_name}, is not installed on this "
-                "console; its recommended series is unknown."
-            )
-        series = protocol.series
-        number = sum(s.protocol_id == latest.protocol_id for s in sessions)
-        low, high = series.maintenance_every_weeks
-        weeks = f"{low}" if low == high else f"{low}–{high}"
-        if number > series.sessions:
-            return (
-                f"{protocol.name}: {number} sessions — the course of {series.sessions} is "
-                f"complete; maintenance every {weeks} weeks"
-            )
-        return (
-            f"{protocol.name}: Session {number} of {series.sessions} "
-            f"({series.sessions_per_week:g} a week), then maintenance every {weeks} weeks"
-        )
 
     # -- the chart -----------------------------------------------------------------------------
 
