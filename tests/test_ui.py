@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from console.engine.events import EngineState, SafetyKind
 from console.ui.app import prepare_demo_visit
@@ -114,7 +114,12 @@ def test_absolute_contraindication_blocks_application(qtbot, window) -> None:
     page = window.workflow.consultation
     page.name.setText("A. Client")
     page.practitioner.setText("B. Practitioner")
-    page.all_no.click()
+    # Each question is answered on its own: no button answers them all at once.
+    buttons = [button.text() for button in page.findChildren(QtWidgets.QPushButton)]
+    assert not any("every question" in text for text in buttons)
+    for contraindication_id, (_yes, no) in page.answers.items():
+        if contraindication_id != "implanted_electronics":
+            no.setChecked(True)
     page.answers["implanted_electronics"][0].setChecked(True)
     page.consent.setChecked(True)
     assert "absolute contraindication" in page.verdict.text()

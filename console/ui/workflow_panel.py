@@ -87,10 +87,9 @@ class ConsultationPage(QtWidgets.QWidget):
                 button.clicked.connect(lambda _=False, cid=item.id: self._override(cid))
                 self.override_buttons[item.id] = button
                 grid.addWidget(button, row, 4)
+        # No "answered no to everything" button: each question is asked and answered on its
+        # own, so none is skipped by one click.
         grid.setColumnStretch(0, 1)
-        self.all_no = QtWidgets.QPushButton("Client answered 'no' to every question")
-        self.all_no.setToolTip("Set every answer to 'No' after asking each question aloud")
-        self.all_no.clicked.connect(self._all_no)
 
         self.consent = QtWidgets.QCheckBox(
             "The client consents, after the treatment and its risks were explained"
@@ -104,7 +103,6 @@ class ConsultationPage(QtWidgets.QWidget):
         body = QtWidgets.QVBoxLayout(scroll_body)
         body.addLayout(form)
         body.addWidget(screening_box)
-        body.addWidget(self.all_no, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
         body.addWidget(self.consent)
         body.addWidget(self.verdict)
         body.addStretch(1)
@@ -133,10 +131,6 @@ class ConsultationPage(QtWidgets.QWidget):
             self.visit.screening.overrides.pop(contraindication_id, None)
         self.refresh()
         self.changed.emit()
-
-    def _all_no(self) -> None:
-        for _yes, no in self.answers.values():
-            no.setChecked(True)
 
     def _override(self, contraindication_id: str) -> None:
         item = contraindications()[contraindication_id]
