@@ -133,11 +133,11 @@ class EngineError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class _ClosingStep:
-    """A step that has ended on the clock, waiting for the last of its samples."""
+    """A step that has ended on the clock, waiting for the last of its samples (those measured
+    up to when its output went off: ``meter.off_since_s``)."""
 
     meter: StepMeter
     completed: bool
-    until_s: float  #: clock time it ended: samples measured up to then are the step's
 
 
 @dataclass(frozen=True, slots=True)
@@ -787,7 +787,7 @@ class TreatmentEngine:
         or, with ``settle``, now, with what has arrived."""
         if self._meter is not None:
             self._meter.output_off(now)  # a step's output ends with the step
-            self._closing.append(_ClosingStep(self._meter, completed, self._meter.off_since_s))
+            self._closing.append(_ClosingStep(self._meter, completed))
             self._meter = None
         self._settle_closing_steps(now, everything=settle)
 
@@ -829,11 +829,11 @@ class TreatmentEngine:
     def _settle_closing_steps(self, now: float, everything: bool = False) -> None:
         """Record the ended steps whose samples have all arrived (or that waited longer than
         the driver may lag), in order."""
-        period = 1.0 / self.capabilities.sample_rate_hz
         while self._closing:
             closing = self._closing[0]
-            arrived = self._sampled_until_s >= closing.until_s - 1.5 * period
-            if not (everything or arrived or now >= closing.until_s + self._lag_limit_s):
+            until_s = closing.meter.off_since_s
+            late = now >= until_s + self._lag_limit_s
+            if not (everything or late or self._sampled_up_to(until_s)):
                 return
             self._closing.pop(0)
             delivery = closing.meter.delivery(closing.completed)
@@ -845,9 +845,8 @@ class TreatmentEngine:
         was on that is still on its way, so its last step is recorded whole. Bounded by how
         far the driver may lag; nothing to wait for from the simulator."""
         give_up_wall = time.monotonic() + min(self._lag_limit_s / self._pace, MAX_DRAIN_WALL_S)
-        period = 1.0 / self.capabilities.sample_rate_hz
-        until_s = max((closing.until_s for closing in self._closing), default=-math.inf)
-        while self._closing and self._sampled_until_s < until_s - 1.5 * period:
+        until_s = max((closing.meter.off_since_s for closing in self._closing), default=-math.inf)
+        while self._closing and not self._sampled_up_to(until_s):
             if time.monotonic() > give_up_wall:
                 return
             block = self.driver.read_samples()
@@ -856,6 +855,12 @@ class TreatmentEngine:
                 self._meter_block(block, BlockStats.of(block, rail_v=self._delivery.rail_v))
             else:
                 time.sleep(DRAIN_POLL_S)
+
+    def _sampled_up_to(self, until_s: float) -> bool:
+        """The driver has delivered the samples measured up to ``until_s`` (within a sample
+        and a half: the machine's sampling grid and the clock's do not line up)."""
+        period = 1.0 / self.capabilities.sample_rate_hz
+        return self._sampled_until_s >= until_s - 1.5 * period
 
     def _send_amplitude(self, value_ua: float, now: float) -> None:
         value_ua = min(value_ua, self.capabilities.current_ua[1])

@@ -29,7 +29,6 @@ from console.records.store import (
     RecordError,
     RecordNotFoundError,
     RecordStore,
-    StepRow,
     StoreUnavailableError,
 )
 from console.report import format_table
@@ -163,7 +162,6 @@ def _tabled(
     sessions: Iterator[ExportedSession], table: list[list[str]]
 ) -> Iterator[ExportedSession]:
     """Pass ``sessions`` on, keeping each one's line of the table."""
-    charge = 1 + StepRow._fields.index("charge_uc")  # after the session's id
     for row in sessions:
         table.append(
             [
@@ -173,7 +171,7 @@ def _tabled(
                 row.protocol_name,
                 row.state,
                 str(len(row.steps)),
-                f"{sum(step[charge] for step in row.steps):,.1f}",
+                f"{row.total_charge_uc:,.1f}",
             ]
         )
         yield row

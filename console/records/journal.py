@@ -164,8 +164,6 @@ class ReplayReport:
     """What :func:`replay_journals` did."""
 
     sessions: list[str] = field(default_factory=list)  #: sessions whose journal was replayed
-    entries: int = 0  #: entries written into the database (already there counts too)
-    waiting: list[Path] = field(default_factory=list)  #: journals kept: the database refused
     set_aside: list[Path] = field(default_factory=list)  #: journals the database rejects
     problems: list[str] = field(default_factory=list)  #: one sentence each, for the user
 
@@ -196,9 +194,7 @@ def replay_journals(store: Any, folder: Path | None = None) -> ReplayReport:
             try:
                 for entry in entries[1:]:
                     apply_entry(store, entry)
-                    report.entries += 1
             except StoreUnavailableError as error:
-                report.waiting.append(path)
                 report.problems.append(
                     f"The records database cannot take the journal {path.name} yet ({error}); "
                     "it is kept and replayed at the next start."
@@ -218,14 +214,6 @@ def replay_journals(store: Any, folder: Path | None = None) -> ReplayReport:
         finally:
             os.close(fd)
     return report
-
-
-def pending_journals(folder: Path | None = None) -> list[Path]:
-    """Journal files in the folder (live, waiting or set aside), for status messages."""
-    folder = folder or journal_folder()
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in (SUFFIX, ".rejected"))
 
 
 def target_of(store: Any) -> str:

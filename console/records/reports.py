@@ -614,13 +614,7 @@ def export_steps_csv(sessions: Iterable[SessionRow], path: Path) -> int:
     return export_csv(map(ExportedSession.of, sessions), steps_path=path)[1]
 
 
-#: Where the charges are in a step's tuple (the session id, then StepRow's fields).
-_CHARGE = 1 + StepRow._fields.index("charge_uc")
-_NET = 1 + StepRow._fields.index("net_charge_uc")
-
-
 def _session_cells(session: ExportedSession) -> tuple[str, ...]:
-    nets = [step[_NET] for step in session.steps]
     return (
         session.id,
         _text(session.client_name),
@@ -633,8 +627,8 @@ def _session_cells(session: ExportedSession) -> tuple[str, ...]:
         _iso_utc(session.ended_at),
         _text(session.state),
         _text(session.reason),
-        f"{sum(step[_CHARGE] for step in session.steps):.3f}",
-        "" if None in nets else f"{sum(nets):.3f}",  # a step recorded before net charge
+        f"{session.total_charge_uc:.3f}",
+        _optional(session.total_net_charge_uc),
         str(len(session.steps)),
     )
 

@@ -196,6 +196,11 @@ class SessionRow(SessionFacts):
         return None if any(net is None for net in nets) else sum(nets)  # type: ignore[misc]
 
 
+#: Where the charges are in an exported step's tuple (the session id, then StepRow's fields).
+_STEP_CHARGE = 1 + StepRow._fields.index("charge_uc")
+_STEP_NET = 1 + StepRow._fields.index("net_charge_uc")
+
+
 @dataclass(frozen=True, slots=True)
 class ExportedSession(SessionFacts):
     """What the CSV export writes of a session (:meth:`RecordStore.iter_export`): its own
@@ -203,6 +208,17 @@ class ExportedSession(SessionFacts):
     fields in their order."""
 
     steps: Sequence[tuple[Any, ...]]
+
+    @property
+    def total_charge_uc(self) -> float:
+        """Charge over the whole session, µC."""
+        return sum(step[_STEP_CHARGE] for step in self.steps)
+
+    @property
+    def total_net_charge_uc(self) -> float | None:
+        """Signed charge over the whole session, µC; None if a step lacks it (an old record)."""
+        nets = [step[_STEP_NET] for step in self.steps]
+        return None if None in nets else sum(nets)
 
     @classmethod
     def of(cls, row: SessionRow) -> ExportedSession:
@@ -840,30 +856,17 @@ class RecordStore:
     # -- reading sessions --------------------------------------------------------------------
 
     def sessions(self, client_query: str | None = None, limit: int = 200) -> list[SessionRow]:
-        """Sessions, newest first, optionally of clients whose name contains ``client_query``."""
-        with self._transaction() as db:
-            statement = (
-                select(TreatmentSession)
-                .options(*_session_loads())
-                .order_by(TreatmentSession.started_at.desc(), TreatmentSession.id.desc())
-                .limit(limit)
-            )
-            if client_query:
-                needle = "%" + _like(search_form(client_query)) + "%"
-                statement = statement.join(Client).where(
-                    Client.search_name.like(needle, escape="\\")
-                )
-            return [
-                _session_row(s, s.client.name if s.client else "", ())
-                for s in db.scalars(statement).all()
-            ]
+        """Sessions, newest first, optionally of clients whose name contains ``client_query``
+        (without their notes: :meth:`session` has them)."""
+        return list(self.iter_sessions(client_query, limit))
 
     def iter_sessions(
         self, client_query: str | None = None, limit: int | None = None, batch: int = 1000
     ) -> Iterator[SessionRow]:
-        """Sessions, newest first, as :meth:`sessions` gives them (without notes), read a batch
-        at a time: any number of them in little memory. One read transaction, so a long read
-        sees one consistent state and never holds a write lock."""
+        """Sessions, newest first (ties in a fixed order), optionally of clients whose name
+        contains ``client_query``, without their notes, read a batch at a time: any number of
+        them in little memory. One read transaction, so a long read sees one consistent state
+        and never holds a write lock."""
         events = SafetyEventRecord.__table__
         for connection, rows in self._session_pages(client_query, limit, batch):
             ids = [row.id for row in rows]
@@ -877,7 +880,7 @@ class RecordStore:
                 event_rows.setdefault(e.session_id, []).append(_event_row(e))
             for row in rows:
                 yield SessionRow(
-                    **_session_fields(row),
+                    *_session_facts(row),
                     steps=tuple(step_rows.get(row.id, ())),
                     events=tuple(event_rows.get(row.id, ())),
                 )
@@ -894,23 +897,8 @@ class RecordStore:
             plain = _steps_of(connection, [row.id for row in rows])
             step_rows = {session_id: list(group) for session_id, group in groupby(plain, first)}
             del plain  # one batch's rows in memory at a time, not two
-            for row in rows:  # positionally: 50,000 of them
-                yield ExportedSession(
-                    row.id,
-                    row.client_id,
-                    row.client_name or "",
-                    row.practitioner_name or "",
-                    row.protocol_id,
-                    row.protocol_version,
-                    row.protocol_name,
-                    _machine(row.machine_model, row.machine_serial, row.machine_firmware),
-                    row.simulated,
-                    row.started_at,
-                    row.ended_at,
-                    row.state,
-                    row.reason,
-                    step_rows.get(row.id, ()),
-                )
+            for row in rows:
+                yield ExportedSession(*_session_facts(row), steps=step_rows.get(row.id, ()))
 
     def _session_pages(
         self, client_query: str | None, limit: int | None, batch: int
@@ -1147,24 +1135,24 @@ _SESSION_COLUMNS = (
 )
 
 
-def _session_fields(row: Any) -> dict[str, Any]:
-    """A session's own fields, as :class:`SessionRow` and :class:`ExportedSession` name them,
-    from a row of :meth:`RecordStore._session_pages`."""
-    return {
-        "id": row.id,
-        "client_id": row.client_id,
-        "client_name": row.client_name or "",
-        "practitioner": row.practitioner_name or "",
-        "protocol_id": row.protocol_id,
-        "protocol_version": row.protocol_version,
-        "protocol_name": row.protocol_name,
-        "machine": _machine(row.machine_model, row.machine_serial, row.machine_firmware),
-        "simulated": row.simulated,
-        "started_at": row.started_at,
-        "ended_at": row.ended_at,
-        "state": row.state,
-        "reason": row.reason,
-    }
+def _session_facts(row: Any) -> tuple[Any, ...]:
+    """A session's own fields in :class:`SessionFacts`' order (positional: an export makes
+    50,000), from a row of :meth:`RecordStore._session_pages`."""
+    return (
+        row.id,
+        row.client_id,
+        row.client_name or "",
+        row.practitioner_name or "",
+        row.protocol_id,
+        row.protocol_version,
+        row.protocol_name,
+        _machine(row.machine_model, row.machine_serial, row.machine_firmware),
+        row.simulated,
+        row.started_at,
+        row.ended_at,
+        row.state,
+        row.reason,
+    )
 
 
 def _steps_of(connection: Connection, session_ids: list[str]) -> list[tuple[Any, ...]]:
