@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from console.engine.events import (
 from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError
 from console.faults import FaultInjector, FaultSpec, parse_fault_spec
+from console.operator_actions import ActionLog, OperatorAction, ScriptedOperator
 from console.plugin_settings import read_plugin_settings
 from console.plugins import PluginHost, broken_packs, load_plugins
 from console.protocols import Protocol, comfort_notes
@@ -44,7 +44,6 @@ from console.report import (
 )
 from console.scenarios import Scenario, load_scenarios, outcome_of
 from console.session import Console, ConsoleError
-from console.waveforms import CURRENT_STEP_UA
 from console.zones import zone_catalog
 
 EXIT_FINISHED = 0
@@ -173,6 +172,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop the session when it has stayed paused this long with nobody resuming it "
         "(default 120)",
+    )
+    run.add_argument(
+        "--reapply-gel",
+        action="store_true",
+        help="when the console says the contact is getting poor, re-apply gel as an operator "
+        "would (output paused 15 s, then resumed); simulated machine only. On a terminal, "
+        "type g and Enter to re-apply gel yourself",
+    )
+    run.add_argument(
+        "--leave-out",
+        action="append",
+        default=[],
+        metavar="ACTION",
+        help="with --scenario: the scripted trainee forgets this action, to show what happens "
+        f"without it ({', '.join(a.value for a in OperatorAction)}; repeatable)",
     )
     run.add_argument("--sample-rate", type=float, default=None, metavar="HZ", help="simulator S/s")
     run.add_argument(
@@ -348,6 +362,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     scenario = _scenario(args) if args.scenario else None
     if scenario is None and not args.protocol:
         raise UsageError("give --protocol ID (or --scenario ID)")
+    args.leave_out = _actions_left_out(args.leave_out, scenario)
     host = load_plugins()
     _note_failures(host)
     protocol = _protocol(host, args.protocol or scenario.protocol)  # type: ignore[union-attr]
@@ -387,9 +402,16 @@ def _run_connected(
         if not isinstance(console.driver, FaultInjector):
             raise UsageError("a scenario plays on the simulated machine")
         faults += list(scenario.faults)
-        print(f"Scenario: {scenario.title}\nTeaching goal: {scenario.goal}", file=out)
-        if args.resume_after is None:
+        print(
+            f"Scenario: {scenario.title}\nTeaching goal: {scenario.goal}\n"
+            f"The trainee must: {scenario.trainee_action}",
+            file=out,
+        )
+        for action in sorted(args.leave_out):
+            print(f"  The scripted trainee forgets to {action.describe}.", file=out)
+        if args.resume_after is None and OperatorAction.RESUME not in args.leave_out:
             args.resume_after = scenario.resume_after_s
+    orders = _operator_orders(args, console, scenario)
     printer = ProgressPrinter(out, protocol, live=out.isatty())
     try:
         engine = console.new_session(
@@ -404,7 +426,19 @@ def _run_connected(
         raise UsageError(str(error)) from None
     except (ConsoleError, DriverError) as error:
         raise UsageError(f"could not connect to {info.name}: {error}") from None
-    reactions = _watch_client(scenario, protocol, engine, out) if scenario else None
+    actions = ActionLog()
+    engine.subscribe(actions)
+    scripted = ScriptedOperator(
+        orders,
+        reapply_gel=lambda: console.reapply_gel(engine),
+        resume=engine.resume,
+        adjust_intensity=engine.adjust_intensity,
+        client=console.simulated_client,
+        log=actions,
+        say=lambda text: print(f"  {text}", file=out, flush=True),
+    )
+    engine.subscribe(scripted)
+    reactions = _watch_client(scenario, protocol, engine, scripted, out) if scenario else None
     assert engine.identity is not None
     recorder = _recorder(args, engine, out)
     mode = (
@@ -420,7 +454,7 @@ def _run_connected(
         file=out,
     )
     try:
-        operator = HeadlessOperator(engine, args.resume_after, args.max_pause, out)
+        operator = HeadlessOperator(console, engine, args.resume_after, args.max_pause, out)
     except PreflightError as error:
         raise UsageError(f"--resume-after: {error}") from None
     for fault in faults:
@@ -450,8 +484,30 @@ def _run_connected(
     if interrupted_by_user:
         return EXIT_INTERRUPTED_BY_USER
     if scenario is not None:
-        return _judge_scenario(scenario, outcome_of(summary), summary, out, reactions)
+        return _judge_scenario(scenario, outcome_of(summary), summary, out, reactions, actions)
     return EXIT_FINISHED if summary.state is EngineState.FINISHED else EXIT_NOT_FINISHED
+
+
+def _actions_left_out(names: list[str], scenario: Scenario | None) -> frozenset[OperatorAction]:
+    """``--leave-out`` checked: known actions, and only with a scenario that expects them."""
+    if names and scenario is None:
+        raise UsageError("--leave-out is for a training scenario (give --scenario ID)")
+    left_out = set()
+    for name in names:
+        try:
+            left_out.add(OperatorAction(name))
+        except ValueError:
+            known = ", ".join(a.value for a in OperatorAction)
+            raise UsageError(f"--leave-out {name!r} is not an action; actions: {known}") from None
+    assert scenario is not None or not left_out
+    strays = sorted(a.value for a in left_out if scenario and a not in scenario.expect_actions)
+    if strays:
+        expected = ", ".join(a.value for a in scenario.expect_actions) or "none"  # type: ignore[union-attr]
+        raise UsageError(
+            f"--leave-out {', '.join(strays)}: the scenario does not expect it (its actions: "
+            f"{expected})"
+        )
+    return frozenset(left_out)
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
@@ -468,20 +524,39 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     return scenario
 
 
+def _operator_orders(
+    args: argparse.Namespace, console: Console, scenario: Scenario | None
+) -> frozenset[OperatorAction]:
+    """What the scripted operator does: a scenario's expected actions (less those left out),
+    or re-applying gel when asked with ``--reapply-gel``."""
+    if scenario is not None:
+        return frozenset(scenario.expect_actions) - args.leave_out
+    if not args.reapply_gel:
+        return frozenset()
+    if console.simulated_client is None:
+        raise UsageError(
+            "--reapply-gel is for the simulated machine: on a client, the practitioner re-applies "
+            "gel (type g and Enter on a terminal to record it)"
+        )
+    return frozenset({OperatorAction.REAPPLY_GEL})
+
+
 def _watch_client(
-    scenario: Scenario, protocol: Protocol, engine: TreatmentEngine, out: TextIO
+    scenario: Scenario,
+    protocol: Protocol,
+    engine: TreatmentEngine,
+    scripted: ScriptedOperator,
+    out: TextIO,
 ) -> ClientReactions | None:
     """The scenario client's reactions, and the scripted operator's answer to a twitch: lower
     the intensity to the client's threshold at once (what the trainee should do)."""
 
-    def lower_to_threshold(reaction: Reaction) -> None:
+    def twitched(reaction: Reaction) -> None:
         print(f"  CLIENT: {reaction.message}", file=out, flush=True)
         assert scenario.twitch_above_ua is not None
-        excess = max(reaction.current_ua, reaction.target_ua) - scenario.twitch_above_ua
-        steps = math.ceil(excess / CURRENT_STEP_UA - 1e-9)
-        engine.adjust_intensity(-steps * CURRENT_STEP_UA)
+        scripted.client_twitched(reaction.current_ua, reaction.target_ua, scenario.twitch_above_ua)
 
-    reactions = scenario.client_reactions(protocol, lower_to_threshold)
+    reactions = scenario.client_reactions(protocol, twitched)
     if reactions is not None:
         engine.subscribe(reactions)
     return reactions
@@ -493,8 +568,10 @@ def _judge_scenario(
     summary: SessionSummary | None,
     out: TextIO,
     reactions: ClientReactions | None = None,
+    actions: ActionLog | None = None,
 ) -> int:
-    """The events the trainee had to handle, and whether the scenario played as designed."""
+    """The events the trainee had to handle, what they did, and whether the scenario played
+    as designed."""
     start = summary.started_at_s if summary else 0.0
     handled = [
         (event.at_s, f"{event.kind.value}: {event.message}")
@@ -508,7 +585,15 @@ def _judge_scenario(
         print(f"  [{format_duration(at_s - start)}] {text}", file=out)
     if not handled:
         print("  none" if outcome != "refused" else "  the refusal at consultation", file=out)
-    problems = scenario.judge(outcome, summary, reactions)
+    if actions is not None and actions.taken:
+        print("What the trainee did:", file=out)
+        for taken in actions.taken:
+            detail = f" ({taken.detail})" if taken.detail else ""
+            print(
+                f"  [{format_duration(taken.at_s - start)}] {taken.action.describe}{detail}",
+                file=out,
+            )
+    problems = scenario.judge(outcome, summary, reactions, actions)
     if problems:
         print("Scenario did NOT play as designed: " + "; ".join(problems), file=out)
         return EXIT_NOT_FINISHED
@@ -537,51 +622,60 @@ def cmd_scenarios(args: argparse.Namespace, out: TextIO) -> int:
 
 
 class HeadlessOperator:
-    """Stands in for the operator when a headless session pauses (contact lost, short circuit).
+    """The operator at a terminal during a headless session.
 
     The engine never resumes by itself (safety rule 3). On a terminal the user presses Enter to
-    resume. The standing orders — ``--resume-after`` (a trainer's scripted operator, simulated
-    machine only) and ``--max-pause`` (a pause nobody ends stops the session, so a headless run
-    never waits forever) — are given to the engine, which applies them on its own clock: exact
-    at any speed, where polling from here would lag by many simulated seconds.
+    resume a pause, and types ``g`` and Enter to re-apply gel (the output pauses while they do).
+    The standing orders — ``--resume-after`` (a trainer's scripted operator, simulated machine
+    only) and ``--max-pause`` (a pause nobody ends stops the session, so a headless run never
+    waits forever) — are given to the engine, which applies them on its own clock: exact at any
+    speed, where polling from here would lag by many simulated seconds.
     """
 
     def __init__(
         self,
+        console: Console,
         engine: TreatmentEngine,
         resume_after_s: float | None,
         max_pause_s: float,
         out: TextIO,
     ) -> None:
+        self.console = console
         self.engine = engine
         self.out = out
         self.interactive = sys.stdin is not None and sys.stdin.isatty()
         self._prompted = False
         engine.set_pause_policy(resume_after_s, max_pause_s)
+        if self.interactive:
+            print("  Type g and Enter to re-apply gel; Ctrl-C stops the output.", file=out)
 
     def poll(self) -> None:
-        """Called a few times a second from the main thread: Enter resumes a pause."""
-        if self.engine.state is not EngineState.PAUSED:
+        """Called a few times a second from the main thread: a line typed is an action."""
+        paused = self.engine.state is EngineState.PAUSED
+        if not paused:
             self._prompted = False
-            return
-        if self.interactive and self._enter_pressed():
-            self.engine.resume()
-
-    def _enter_pressed(self) -> bool:
-        import select
-
-        if not self._prompted:
+        elif self.interactive and not self._prompted:
             print(
-                "  Press Enter to resume (ramps up from zero), or Ctrl-C for an emergency stop.",
+                "  Press Enter to resume (ramps up from zero), g and Enter to re-apply gel, or "
+                "Ctrl-C for an emergency stop.",
                 file=self.out,
                 flush=True,
             )
             self._prompted = True
+        line = self._line_typed() if self.interactive else None
+        if line is None:
+            return
+        if line.strip().lower() == "g":
+            self.console.reapply_gel(self.engine)
+        elif paused and not line.strip():
+            self.engine.resume()
+
+    @staticmethod
+    def _line_typed() -> str | None:
+        import select
+
         readable, _, _ = select.select([sys.stdin], [], [], 0)
-        if readable:
-            sys.stdin.readline()
-            return True
-        return False
+        return sys.stdin.readline() if readable else None
 
 
 def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  # type: ignore[no-untyped-def]

@@ -25,6 +25,27 @@ class FaultInjector(Protocol):
         """Start fault ``name`` at clock time ``at_s``; end it ``duration_s`` later if given."""
 
 
+@runtime_checkable
+class SimulatedClient(Protocol):
+    """A simulated machine whose simulated client feels what the operator's hands do.
+
+    On a real machine these happen on the client, out of the console's reach; the simulator
+    needs to be told, so its skin and machine answer as a real client's and machine would.
+    """
+
+    def new_client(self) -> None:
+        """A new client under the probes: fresh gel on skin that has not soaked it up yet."""
+
+    def apply_gel(self) -> None:
+        """The operator puts fresh gel on the probes now."""
+
+    def lift_probes(self) -> None:
+        """The operator takes both probes off the skin."""
+
+    def switch_off(self) -> None:
+        """The operator switches the machine off at its power switch."""
+
+
 @dataclass(frozen=True, slots=True)
 class FaultSpec:
     """One planned fault, relative to the start of the session."""

@@ -2,11 +2,14 @@
 
 Scenarios are TOML files: the shipped ones in ``resources/scenarios/``, a trainer's in any folder.
 Each names the protocol, the faults the simulated machine plays (``NAME@MM:SS[+DURATION]``), the
-contraindications the client has, how the scripted operator reacts (``resume_after_s``), an
-optional ``[client]`` table (skin resistances; ``twitch_above_ua``, the current above which the
-client's muscles twitch visibly), and the outcome, safety events and client reactions the
-trainee must meet. A broken file is reported with its name, the
-line where TOML says so, and the reason; it never stops the other scenarios from loading.
+contraindications the client has, what the trainee must do (``trainee_action``, in words), how
+long the scripted operator takes to resume a pause (``resume_after_s``), an optional
+``[client]`` table (``skin_type``: oily, normal or dry; ``skin_resistance_ohm_cm2``, inside the
+published 10 kΩ–1 MΩ per cm²; ``twitch_above_ua``, the current above which the client's muscles
+twitch visibly), and what must happen: the outcome, the safety events (exactly these: any other
+is a failure), the client's reactions and the trainee's actions (``expect.actions``, checked
+against what the operator did). A broken file is reported with its name, the line where TOML
+says so, and the reason; it never stops the other scenarios from loading.
 """
 
 from __future__ import annotations
@@ -21,17 +24,24 @@ from typing import Any
 from console.client_reactions import REACTIONS, ClientReactions, Reaction
 from console.engine.events import EngineState, SafetyKind, SessionSummary
 from console.faults import FaultSpec, parse_fault_spec
+from console.operator_actions import ActionLog, OperatorAction
 from console.protocols import Protocol
 from console.screening import Screening, contraindications
 from device_drivers.simulator import SimFault
-from device_drivers.skin import SkinParameters
+from device_drivers.skin import PUBLISHED_1HZ_OHM_CM2, SkinParameters, SkinType
 
-#: Fields of a scenario's ``[client]`` table, with the range each must lie in.
+#: Numeric fields of a scenario's ``[client]`` table, with the range each must lie in.
 CLIENT_FIELDS: dict[str, tuple[float, float]] = {
-    "gel_resistance_ohm": (100.0, 1e6),
-    "tissue_resistance_ohm": (100.0, 1e6),
+    "skin_resistance_ohm_cm2": PUBLISHED_1HZ_OHM_CM2,
     "twitch_above_ua": (10.0, 1000.0),
 }
+#: Fields of earlier versions of the format, with what replaced them.
+RETIRED_CLIENT_FIELDS = {
+    "gel_resistance_ohm": "skin_type (oily, normal, dry) or skin_resistance_ohm_cm2",
+    "tissue_resistance_ohm": "skin_type (oily, normal, dry) or skin_resistance_ohm_cm2",
+}
+#: Safety events that record the operator's own actions, not something that went wrong.
+ACTION_EVENTS = frozenset({SafetyKind.GEL_REAPPLIED.value})
 
 #: Outcomes a scenario can expect: an engine end state, or "refused" (it never started).
 OUTCOMES = ("finished", "aborted", "interrupted", "refused")
@@ -48,6 +58,8 @@ class Scenario:
     id: str
     title: str
     goal: str
+    #: What the trainee must do, in words (shown before the scenario plays).
+    trainee_action: str
     protocol: str
     faults: tuple[FaultSpec, ...]
     contraindications: tuple[str, ...]
@@ -62,6 +74,8 @@ class Scenario:
     twitch_above_ua: float | None = None
     expect_reactions: tuple[str, ...] = ()
     impedance_below_kohm: float | None = None
+    #: What the operator must have done (checked against the :class:`ActionLog`).
+    expect_actions: tuple[OperatorAction, ...] = ()
 
     def client_reactions(
         self, protocol: Protocol, on_reaction: Callable[[Reaction], None] | None = None
@@ -83,6 +97,7 @@ class Scenario:
         outcome: str,
         summary: SessionSummary | None,
         reactions: ClientReactions | None = None,
+        actions: ActionLog | None = None,
     ) -> list[str]:
         """What did not go as the scenario promises (empty when it did)."""
         problems = []
@@ -94,6 +109,13 @@ class Scenario:
         missing = [kind for kind in self.expect_events if kind not in seen]
         if missing:
             problems.append(f"expected safety events that did not happen: {', '.join(missing)}")
+        unexpected = sorted(seen - set(self.expect_events) - ACTION_EVENTS)
+        if unexpected:
+            problems.append(f"safety events the scenario does not expect: {', '.join(unexpected)}")
+        if actions is not None:
+            problems += actions.judge(self.expect_actions)
+        elif self.expect_actions:
+            problems.append("the operator's actions were not watched")
         if self.impedance_above_kohm is not None:
             highest = max(
                 (s.mean_impedance_kohm or 0.0 for s in summary.steps) if summary else [0.0],
@@ -139,12 +161,17 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{source}: not valid TOML: {error}") from None
     problems: list[str] = []
-    for key in ("title", "goal", "protocol", "expect"):
+    for key in ("title", "goal", "trainee_action", "protocol", "expect"):
         if key not in data:
-            problems.append(f"missing field {key!r}")
+            hint = (
+                ' (what the trainee must do, in words, e.g. "Re-apply gel when the console asks")'
+                if key == "trainee_action"
+                else ""
+            )
+            problems.append(f"missing field {key!r}{hint}")
     if problems:
         raise ScenarioError(f"{source}: " + "; ".join(problems))
-    for key in ("title", "goal", "protocol"):
+    for key in ("title", "goal", "trainee_action", "protocol"):
         if not isinstance(data[key], str) or not data[key].strip():
             problems.append(f"{key} must be non-empty text")
     faults = []
@@ -167,12 +194,26 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
         problems.append(f"resume_after_s must be zero or more seconds, got {resume!r}")
     client = data.get("client", {})
     client_values: dict[str, float] = {}
+    skin_type = SkinType.NORMAL
     if not isinstance(client, Mapping):
         problems.append("client must be a table")
     else:
         for key, value in client.items():
+            if key in RETIRED_CLIENT_FIELDS:
+                problems.append(
+                    f"client.{key} is no longer a client field; use {RETIRED_CLIENT_FIELDS[key]}"
+                )
+                continue
+            if key == "skin_type":
+                try:
+                    skin_type = SkinType(value)
+                except ValueError:
+                    known_types = ", ".join(t.value for t in SkinType)
+                    problems.append(f"client.skin_type must be one of {known_types}, got {value!r}")
+                continue
             if key not in CLIENT_FIELDS:
-                problems.append(f"client.{key} is not a client field ({', '.join(CLIENT_FIELDS)})")
+                fields = ", ".join(["skin_type", *CLIENT_FIELDS])
+                problems.append(f"client.{key} is not a client field ({fields})")
                 continue
             low, high = CLIENT_FIELDS[key]
             if (
@@ -187,6 +228,7 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
                 client_values[key] = float(value)
     expect = data["expect"]
     outcome, events, impedance, below, reactions = "finished", [], None, None, []
+    actions: list[OperatorAction] = []
     if not isinstance(expect, Mapping):
         problems.append("expect must be a table")
     else:
@@ -216,12 +258,19 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
         ]
         if "twitch" in reactions and "twitch_above_ua" not in client_values:
             problems.append("expect.reactions has 'twitch' but client.twitch_above_ua is not set")
+        for raw in _list(expect, "actions", problems):
+            try:
+                actions.append(OperatorAction(str(raw)))
+            except ValueError:
+                known_actions = ", ".join(a.value for a in OperatorAction)
+                problems.append(f"expect.actions: {raw!r} is not an action ({known_actions})")
     if problems:
         raise ScenarioError(f"{source}: " + "; ".join(problems))
     return Scenario(
         id=scenario_id,
         title=data["title"].strip(),
         goal=data["goal"].strip(),
+        trainee_action=data["trainee_action"].strip(),
         protocol=data["protocol"].strip(),
         faults=tuple(faults),
         contraindications=tuple(conditions),
@@ -230,17 +279,19 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
         expect_events=tuple(events),
         impedance_above_kohm=None if impedance is None else float(impedance),
         source=source,
-        skin=_skin(client_values),
+        skin=_skin(skin_type, client_values) if client else None,
         twitch_above_ua=client_values.get("twitch_above_ua"),
         expect_reactions=tuple(reactions),
         impedance_below_kohm=None if below is None else float(below),
+        expect_actions=tuple(actions),
     )
 
 
-def _skin(client: Mapping[str, float]) -> SkinParameters | None:
-    """The client's skin, if the scenario changes it from the simulator's usual one."""
-    resistances = {k: v for k, v in client.items() if k.endswith("_resistance_ohm")}
-    return SkinParameters(**resistances) if resistances else None
+def _skin(skin_type: SkinType, client: Mapping[str, float]) -> SkinParameters:
+    """The scenario client's skin."""
+    return SkinParameters(
+        skin_type=skin_type, stratum_corneum_ohm_cm2=client.get("skin_resistance_ohm_cm2")
+    )
 
 
 def load_scenarios(folder: Path | None = None) -> tuple[dict[str, Scenario], list[str]]:

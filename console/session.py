@@ -40,7 +40,7 @@ from console.engine.dispatch import Subscriber
 from console.engine.events import EngineEvent, EngineState, SessionInfo
 from console.engine.runner import TreatmentEngine
 from console.engine.safety import SafetyLimits
-from console.faults import FaultInjector, FaultSpec
+from console.faults import FaultInjector, FaultSpec, SimulatedClient
 from console.plugins import PluginHost
 from console.protocols import Protocol
 from console.screening import ScreeningResult
@@ -197,11 +197,29 @@ class Console:
                 assert engine.session is not None
                 recorder.begin(engine.session, start)
                 engine.subscribe(recorder)
+            if isinstance(self._driver, SimulatedClient):
+                self._driver.new_client()  # the client lies down; the probes are gelled
             for fault in faults:
                 assert isinstance(self._driver, FaultInjector)
                 self._driver.schedule_fault(fault.name, start + fault.at_s, fault.duration_s)
             engine.start()
             return start
+
+    def reapply_gel(self, engine: TreatmentEngine) -> None:
+        """The operator re-applies gel: the session pauses (output off) and records it; the
+        simulated client's skin gets the fresh gel (on a client, the practitioner's hands do)."""
+        engine.reapply_gel()
+        # No lock: an engine's subscriber may call this while another thread holds the lock
+        # waiting for that engine's events to be delivered.
+        driver = self._driver if engine is self.engine else None
+        if isinstance(driver, SimulatedClient):
+            driver.apply_gel()
+
+    @property
+    def simulated_client(self) -> SimulatedClient | None:
+        """The simulated machine's client, when the connected machine simulates one."""
+        driver = self._driver
+        return driver if isinstance(driver, SimulatedClient) else None
 
     @property
     def time_control(self) -> TrainerClock | None:

@@ -64,7 +64,9 @@ class SimFault(enum.StrEnum):
     DRIVER_ERROR = "driver_error"  #: the next driver call raises
     OVER_CURRENT = "over_current"  #: the measured current runs above the setting
     STALL = "stall"  #: driver calls hang (a stuck port); only stop_output and close still work
-    GEL_DRY = "gel_dry"  #: the gel has dried out: gel resistance several times its fresh value
+    GEL_DRY = (
+        "gel_dry"  #: the gel dries fast (a thin layer, a warm room): re-apply it, or lose contact
+    )
     POLARITY_STUCK = "polarity_stuck"  #: the output stage no longer reverses: positive only
 
 
@@ -112,6 +114,7 @@ class SimulatedMachine(Driver):
         self._pending: list[SampleBlock] = []
         self._last_heard_s = 0.0
         self._last_command_s = 0.0
+        self._switched_off = False
 
     # -- the Driver interface --------------------------------------------------------------
 
@@ -122,7 +125,6 @@ class SimulatedMachine(Driver):
             # Never behind the last sample sent before a close: no sample twice.
             self._next_index = max(self._next_index, int(np.ceil(now * self.sample_rate_hz)))
             self._last_heard_s = self._last_command_s = now
-            self.skin.reapply_gel(now)
 
     def close(self) -> None:
         with self._lock:
@@ -232,6 +234,44 @@ class SimulatedMachine(Driver):
             ) from None
         self.schedule(fault, at_s, duration_s)
 
+    # -- the simulated client (what the operator does with their hands) --------------------
+
+    def apply_gel(self) -> None:
+        """The operator puts fresh gel on the probes now (the drying is undone)."""
+        with self._lock:
+            self._advance()
+            self.skin.apply_gel(self.clock.now())
+
+    def new_client(self) -> None:
+        """A new client lies down: fresh gel on skin that has not soaked it up yet."""
+        with self._lock:
+            self._advance()
+            self.skin.new_client(self.clock.now())
+            if self._switched_off:
+                self._switched_off = False
+                self._faults.discard(SimFault.DISCONNECT)
+            self._place_probes()
+
+    def lift_probes(self) -> None:
+        """The operator takes both probes off the skin (an open circuit until the next client)."""
+        with self._lock:
+            self._advance()
+            self.skin.contact = ContactState.LIFTED
+
+    def switch_off(self) -> None:
+        """The power switch: the output stage is dead and the machine answers nothing."""
+        with self._lock:
+            self._advance()
+            self._output_on = False
+            self._amplitude_ua = 0.0
+            self._switched_off = True
+            self._faults.add(SimFault.DISCONNECT)
+
+    @property
+    def switched_off(self) -> bool:
+        """True once the operator switched the machine off (until the next client)."""
+        return self._switched_off
+
     @property
     def active_faults(self) -> frozenset[SimFault]:
         """Faults in force now."""
@@ -263,22 +303,25 @@ class SimulatedMachine(Driver):
         else:
             self._faults.discard(fault)
         if fault in (SimFault.CONTACT_LOSS, SimFault.SHORT_CIRCUIT):
-            if SimFault.CONTACT_LOSS in self._faults:
-                self.skin.contact = ContactState.LIFTED
-            elif SimFault.SHORT_CIRCUIT in self._faults:
-                self.skin.contact = ContactState.SHORTED
-            else:
-                self.skin.contact = ContactState.GOOD
+            self._place_probes()
         elif fault is SimFault.GEL_DRY:
-            # Dried-out gel behaves like four hours of drying (tens of kΩ, still in contact);
-            # clearing the fault is a fresh layer of gel.
-            now = self.clock.now()
-            self.skin.reapply_gel(now - 4 * 3600.0 if active else now)
+            # The gel dries ten times faster until the fault clears: the load climbs minute by
+            # minute toward the contact window until the operator re-applies gel.
+            self.skin.set_fast_drying(active, self.clock.now())
         elif fault is SimFault.STALL:
             if active:
                 self._unstalled.clear()
             else:
                 self._unstalled.set()
+
+    def _place_probes(self) -> None:
+        """The probes' contact as the faults in force make it."""
+        if SimFault.CONTACT_LOSS in self._faults:
+            self.skin.contact = ContactState.LIFTED
+        elif SimFault.SHORT_CIRCUIT in self._faults:
+            self.skin.contact = ContactState.SHORTED
+        else:
+            self.skin.contact = ContactState.GOOD
 
     def _enter_call(self) -> bool:
         """Fault behaviour shared by every host command except stop/close.

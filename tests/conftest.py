@@ -20,6 +20,7 @@ from console.protocols import Protocol
 from console.records.store import RecordStore
 from device_drivers.simulator import SimulatedMachine
 from device_drivers.simulator_plugin import register_drivers
+from device_drivers.skin import SkinParameters
 from support import make_protocol
 
 __all__ = ["make_protocol"]
@@ -111,10 +112,12 @@ def make_engine(clock: VirtualClock, simulator_info: DriverInfo) -> Iterator[Eng
     engines: list[TreatmentEngine] = []
 
     def factory(
-        engine_clock: VirtualClock | None = None, **engine_options: object
+        engine_clock: VirtualClock | None = None,
+        skin: SkinParameters | None = None,
+        **engine_options: object,
     ) -> tuple[TreatmentEngine, SimulatedMachine, EventLog]:
         use_clock = engine_clock or clock
-        machine = SimulatedMachine(use_clock, seed=7)
+        machine = SimulatedMachine(use_clock, seed=7, skin=skin)
         engine = TreatmentEngine(machine, simulator_info, use_clock, **engine_options)  # type: ignore[arg-type]
         log = EventLog()
         engine.subscribe(log)

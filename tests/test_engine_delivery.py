@@ -6,7 +6,6 @@ import pytest
 
 from console.engine.events import EngineState, Progress, StepEnded
 from console.waveforms import Polarity, WaveShape
-from device_drivers.simulator import SimFault
 from support import make_protocol
 
 
@@ -35,29 +34,34 @@ def test_charge_per_step_matches_current_times_time(make_engine, shape, frequenc
         assert delivery.mean_current_ua == pytest.approx(expected_mean, rel=0.03)
 
 
-def test_charge_is_lower_when_the_gel_has_dried_and_the_source_hits_its_rail(make_engine) -> None:
-    """600 µA into dried gel needs more than the 15 V compliance: the measured dose drops."""
-    engine, machine, _ = make_engine()
+def test_charge_is_lower_when_the_source_hits_its_rail(make_engine) -> None:
+    """600 µA into tens of kΩ of gelled skin needs more than the 15 V compliance: the measured
+    dose is what 15 V pushes through the measured load, under the plan."""
+    engine, _, _ = make_engine()
     protocol = make_protocol(steps=1, duration_s=60.0, current_ua=600.0, frequency_hz=10.0)
-    engine.prepare(protocol)  # opens the machine
-    machine.inject(SimFault.GEL_DRY)
+    engine.prepare(protocol)
     summary = engine.run(timeout=60)
     delivery = summary.steps[0]
     assert summary.state is EngineState.FINISHED
-    assert delivery.mean_impedance_kohm is not None and 30.0 < delivery.mean_impedance_kohm < 60.0
-    # 15 V / ~36.5 kΩ ≈ 410 µA: about two thirds of the 600 µA asked for.
-    assert delivery.charge_uc < 0.8 * protocol.steps[0].planned_charge_uc
-    assert delivery.mean_current_ua == pytest.approx(0.5 * 15.0 / 36.5e3 * 1e6, rel=0.05)
+    impedance_kohm = delivery.mean_impedance_kohm
+    assert impedance_kohm is not None and 20.0 < impedance_kohm < 60.0
+    assert delivery.charge_uc < 0.92 * protocol.steps[0].planned_charge_uc
+    # A 50 % square at the rail: half of 15 V / load.
+    assert delivery.mean_current_ua == pytest.approx(0.5 * 15.0 / impedance_kohm * 1e3, rel=0.05)
 
 
-def test_impedance_is_a_few_kilo_ohm_and_rises_as_gel_dries(make_engine) -> None:
+def test_impedance_falls_as_the_gel_soaks_in_then_rises_as_it_dries(make_engine) -> None:
+    """Two-minute steps over 20 minutes: tens of kΩ throughout, lowest after a few minutes."""
     engine, _, _ = make_engine()
-    protocol = make_protocol(steps=6, duration_s=120.0, current_ua=300.0, frequency_hz=2.0)
+    protocol = make_protocol(steps=10, duration_s=120.0, current_ua=300.0, frequency_hz=2.0)
     engine.prepare(protocol)
     summary = engine.run(timeout=60)
     impedances = [d.mean_impedance_kohm for d in summary.steps]
-    assert all(imp is not None and 3.0 < imp < 20.0 for imp in impedances)
-    assert impedances == sorted(impedances)  # each later step sees drier gel
+    assert all(imp is not None and 20.0 < imp < 50.0 for imp in impedances)
+    lowest = impedances.index(min(impedances))
+    assert 1 <= lowest <= 6
+    assert impedances[:lowest] == sorted(impedances[:lowest], reverse=True)  # soaking in
+    assert impedances[lowest:] == sorted(impedances[lowest:])  # each later step drier
 
 
 def test_step_ended_events_carry_the_delivery(make_engine) -> None:

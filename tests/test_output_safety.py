@@ -26,7 +26,7 @@ from console.waveforms import Polarity, Waveform, WaveShape
 from console.zones import zone_catalog
 from device_drivers import simulator
 from device_drivers.simulator import SimFault, SimulatedMachine
-from device_drivers.skin import SkinParameters
+from device_drivers.skin import SkinParameters, SkinType
 from plugins.circulation import circulation_protocol
 from plugins.lifting import lifting_protocol
 from plugins.toning import toning_protocol
@@ -313,7 +313,8 @@ def test_a_machine_running_above_its_setting_is_stopped_from_twelve_percent(
     make_engine, monkeypatch: pytest.MonkeyPatch, factor: float, trips: bool
 ) -> None:
     monkeypatch.setattr(simulator, "OVER_CURRENT_FACTOR", factor)
-    engine, machine, _ = make_engine()
+    # Oily skin: even 1.192 × 600 µA stays inside the machine's 15 V, so the over-current shows.
+    engine, machine, _ = make_engine(skin=SkinParameters(skin_type=SkinType.OILY))
     protocol = make_protocol(steps=1, duration_s=40.0, current_ua=600.0)  # the cheek's most
     engine.prepare(protocol)
     machine.inject(SimFault.OVER_CURRENT)
@@ -357,8 +358,8 @@ def run_on_skin(
 def test_a_machine_held_at_its_compliance_voltage_is_announced_once_and_the_output_goes_on(
     simulator_info: DriverInfo,
 ) -> None:
-    """40 kΩ of dry gel: 400 µA would need 17.6 V of the machine's 15."""
-    skin = SkinParameters(gel_resistance_ohm=40_000.0, drying_per_minute=0.0)
+    """Dry skin under fresh gel, about 40 kΩ: 400 µA would need some 16 V of the machine's 15."""
+    skin = SkinParameters(skin_type=SkinType.DRY, drying_per_minute=0.0)
     summary = run_on_skin(skin, simulator_info, current_ua=400.0)
     assert summary.state is EngineState.FINISHED
     events = summary.events
@@ -371,12 +372,18 @@ def test_a_machine_held_at_its_compliance_voltage_is_announced_once_and_the_outp
     assert first.step_index == 0 and events[1].step_index == 1
     # Told within the first seconds of steady output (2 s ramp, then a 3 s window).
     assert first.at_s - summary.started_at_s < 6.0
-    # 15 V / 44 kΩ is 341 µA: the dose really is short.
+    # 15 V / ~40 kΩ is under 380 µA: the dose really is short.
     assert summary.steps[0].mean_current_ua < 0.9 * 400.0 * 0.5
 
 
-def test_healthy_skin_raises_no_under_delivery(simulator_info: DriverInfo) -> None:
-    summary = run_on_skin(SkinParameters(), simulator_info, current_ua=600.0)
+@pytest.mark.parametrize(
+    ("skin_type", "current_ua"), [(SkinType.NORMAL, 400.0), (SkinType.OILY, 600.0)]
+)
+def test_skin_the_machine_can_drive_raises_no_under_delivery(
+    simulator_info: DriverInfo, skin_type: SkinType, current_ua: float
+) -> None:
+    """Normal skin at the protocols' strongest setting, oily skin at the cheek's most."""
+    summary = run_on_skin(SkinParameters(skin_type=skin_type), simulator_info, current_ua)
     assert summary.state is EngineState.FINISHED
     assert summary.events == ()
 
@@ -427,7 +434,7 @@ def test_under_delivery_and_net_charge_are_kept_in_the_records(
 ) -> None:
     from console.records.recorder import SessionRecorder
 
-    skin = SkinParameters(gel_resistance_ohm=40_000.0, drying_per_minute=0.0)
+    skin = SkinParameters(skin_type=SkinType.DRY, drying_per_minute=0.0)
     engine, _ = engine_on_skin(skin, simulator_info)
     recorder = SessionRecorder(store, "Pat Practitioner", None, retry_s=0.02)
     try:

@@ -9,6 +9,7 @@ import pytest
 
 from console import cli
 from console.scenarios import OUTCOMES, ScenarioError, load_scenarios, parse_scenario
+from device_drivers.skin import SkinType
 from support import make_protocol
 
 SHIPPED = [
@@ -58,7 +59,7 @@ def test_a_scenario_that_does_not_play_as_designed_exits_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "calm-session.toml").write_text(
-        'title = "Promises a contact loss that never comes"\ngoal = "g"\nprotocol = "toning"\n'
+        'title = "Promises a contact loss that never comes"\ngoal = "g"\ntrainee_action = "t"\nprotocol = "toning"\n'
         '[expect]\noutcome = "finished"\nevents = ["contact_lost"]\n'
     )
     status = cli.main(
@@ -73,49 +74,53 @@ def test_a_scenario_that_does_not_play_as_designed_exits_1(
 
 BROKEN = {
     "bad-toml": ('title = "x\ngoal = "y"\n', "not valid TOML", "line 1"),
-    "missing": ('title = "x"\ngoal = "y"\n[expect]\n', "missing field 'protocol'", ""),
+    "missing": (
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\n[expect]\n',
+        "missing field 'protocol'",
+        "",
+    ),
     "unknown-fault": (
-        'title = "x"\ngoal = "y"\nprotocol = "toning"\nfaults = ["probe_fell@10"]\n[expect]\n',
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\nfaults = ["probe_fell@10"]\n[expect]\n',
         "unknown fault 'probe_fell'",
         "contact_loss",
     ),
     "bad-time": (
-        'title = "x"\ngoal = "y"\nprotocol = "toning"\nfaults = ["contact_loss@soon"]\n[expect]\n',
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\nfaults = ["contact_loss@soon"]\n[expect]\n',
         "is not a time",
         "",
     ),
     "unknown-condition": (
-        'title = "x"\ngoal = "y"\nprotocol = "toning"\ncontraindications = ["flu"]\n[expect]\n',
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\ncontraindications = ["flu"]\n[expect]\n',
         "unknown contraindication 'flu'",
         "implanted_electronics",
     ),
     "bad-outcome": (
-        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[expect]\noutcome = "great"\n',
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\n[expect]\noutcome = "great"\n',
         "expect.outcome 'great' is not one of " + ", ".join(OUTCOMES),
         "",
     ),
     "bad-event": (
-        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[expect]\nevents = ["sparks"]\n',
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\n[expect]\nevents = ["sparks"]\n',
         "expect.events: 'sparks' is not a safety event",
         "",
     ),
     "unknown-client-field": (
-        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[client]\nfreckles = 3\n[expect]\n',
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\n[client]\nfreckles = 3\n[expect]\n',
         "client.freckles is not a client field",
         "twitch_above_ua",
     ),
     "twitch-out-of-range": (
-        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[client]\ntwitch_above_ua = 2000\n[expect]\n',
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\n[client]\ntwitch_above_ua = 2000\n[expect]\n',
         "client.twitch_above_ua must be a number from 10 to 1000, got 2000",
         "",
     ),
     "unknown-reaction": (
-        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[expect]\nreactions = ["giggle"]\n',
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\n[expect]\nreactions = ["giggle"]\n',
         "expect.reactions: 'giggle' is not a client reaction (twitch)",
         "",
     ),
     "twitch-without-threshold": (
-        'title = "x"\ngoal = "y"\nprotocol = "toning"\n[expect]\nreactions = ["twitch"]\n',
+        'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\n[expect]\nreactions = ["twitch"]\n',
         "client.twitch_above_ua is not set",
         "",
     ),
@@ -137,7 +142,7 @@ def test_a_broken_file_does_not_stop_the_others(
 ) -> None:
     (tmp_path / "broken.toml").write_text(BROKEN["unknown-fault"][0])
     (tmp_path / "mine.toml").write_text(
-        'title = "Mine"\ngoal = "g"\nprotocol = "circulation"\n[expect]\n'
+        'title = "Mine"\ngoal = "g"\ntrainee_action = "t"\nprotocol = "circulation"\n[expect]\n'
     )
     scenarios, problems = load_scenarios(tmp_path)
     assert "mine" in scenarios and set(SHIPPED) <= set(scenarios)
@@ -159,7 +164,7 @@ def test_the_sensitive_client_has_her_own_skin_and_threshold() -> None:
     scenarios, _ = load_scenarios()
     sensitive = scenarios["sensitive-client"]
     assert sensitive.twitch_above_ua == 300.0
-    assert sensitive.skin is not None and sensitive.skin.gel_resistance_ohm == 1200.0
+    assert sensitive.skin is not None and sensitive.skin.skin_type is SkinType.OILY
     assert sensitive.expect_reactions == ("twitch",)
     assert scenarios["calm-session"].skin is None
     assert scenarios["calm-session"].client_reactions(make_protocol()) is None
@@ -171,7 +176,9 @@ def test_the_scripted_operator_lowers_a_twitching_current_to_the_threshold(
     status = cli.main(["run", "--scenario", "sensitive-client", "--speed", "max"])
     out = capsys.readouterr().out
     assert status == 0
-    assert out.count("CLIENT: The client's muscle twitches visibly") == 2
+    # She twitches once, on the first zone above her threshold: from then on no zone runs
+    # above the level the trainee chose, and zones set lower keep their own setting.
+    assert out.count("CLIENT: The client's muscle twitches visibly") == 1
     table = out.split("zone ", 1)[1]
     rows = {
         line[:24].strip(): line.split()

@@ -202,11 +202,12 @@ def test_each_shape_reaches_the_commanded_peak_and_never_exceeds_it(
 def test_each_shape_with_noise_stays_within_the_noise_of_the_setting(
     machine: SimulatedMachine, clock: VirtualClock, shape: WaveShape
 ) -> None:
-    """With the noisy skin the peak is still the setting, give or take the noise."""
-    start(machine, waveform(shape, current_ua=600.0))
+    """With the noisy skin the peak is still the setting, give or take the noise (400 µA into
+    fresh gel needs about 13 V of the machine's 15)."""
+    start(machine, waveform(shape, current_ua=400.0))
     block = run(machine, clock, 1.0)
     peak = float(np.max(np.abs(block.current_ua)))
-    assert 600.0 * (1 - PEAK_TOLERANCE) <= peak <= 600.0 + NOISE_BOUND_UA
+    assert 400.0 * (1 - PEAK_TOLERANCE) <= peak <= 400.0 + NOISE_BOUND_UA
 
 
 @pytest.mark.parametrize("shape", [WaveShape.SQUARE, WaveShape.SINE, WaveShape.RAMPED])
@@ -255,55 +256,76 @@ def test_alternating_polarity_reverses_at_each_interval(
 # -- the load ----------------------------------------------------------------------------------
 
 
-def test_load_is_a_few_kilohms_with_fresh_gel(quiet: SimulatedMachine, clock: VirtualClock) -> None:
-    """V/I during a long pulse is gel + tissue resistance: a few kΩ, as the skin model states."""
+def test_the_load_is_the_skin_models_and_tens_of_kilohms_on_fresh_gel(
+    quiet: SimulatedMachine, clock: VirtualClock
+) -> None:
+    """V/I during a long pulse is the stratum corneum and the deep tissue in series: the
+    published tens of kΩ at low frequency, not a few kΩ."""
     start(quiet, waveform(frequency_hz=0.5, current_ua=300.0))  # 1 s pulses
     block = run(quiet, clock, 0.9)
-    settled = block.t > 0.05  # the tissue capacitance charges in a few ms
+    settled = block.t > 0.05  # the stratum corneum's capacitance charges in a millisecond
     load = load_ohm(block, settled)
-    assert 2_000.0 <= load <= 10_000.0
+    assert 20_000.0 <= load <= 60_000.0
     assert load == pytest.approx(quiet.skin.impedance_ohm(clock.now()), rel=0.01)
-    assert load == pytest.approx(2_500.0 + 4_000.0, rel=0.01)
+    params = quiet.skin.params
+    fresh = params.deep_tissue_ohm + params.soaked_ohm * params.fresh_gel_factor
+    assert load == pytest.approx(fresh, rel=0.02)
 
 
-def test_load_rises_as_the_gel_dries(quiet: SimulatedMachine, clock: VirtualClock) -> None:
-    """Measured once a minute for five minutes, the load rises every time (5 % of gel a minute)."""
+def test_the_load_falls_as_the_gel_soaks_in_then_rises_as_it_dries(
+    quiet: SimulatedMachine, clock: VirtualClock
+) -> None:
+    """Measured once a minute: lower for the first minutes (the skin takes up the gel), then
+    higher every minute (the gel dries), as practitioners see on their contact meter."""
     start(quiet, waveform(frequency_hz=0.5, current_ua=300.0))
     loads = []
-    for minute in range(6):
+    for minute in range(21):
         block = run(quiet, clock, 60.0 * minute + 0.9 - clock.now())
         in_pulse = block.t > 60.0 * minute + 0.05
         loads.append(load_ohm(block, in_pulse))
-    assert all(later > earlier for earlier, later in itertools.pairwise(loads))
-    assert loads[-1] == pytest.approx(2_500.0 * 1.25 + 4_000.0, rel=0.01)
+        clock.advance(0.0)
+    lowest = loads.index(min(loads))
+    assert 3 <= lowest <= 12
+    assert all(later < earlier for earlier, later in itertools.pairwise(loads[: lowest - 1]))
+    assert all(later > earlier for earlier, later in itertools.pairwise(loads[lowest + 1 :]))
+    assert loads[0] > 1.3 * loads[lowest]
+    assert loads[-1] < 60_000.0  # 20 minutes of ordinary drying stays in contact
 
 
-def test_dried_gel_is_tens_of_kilohms_and_fresh_gel_restores_the_load(
+def test_fast_drying_gel_climbs_toward_the_contact_window_and_fresh_gel_restores_it(
     quiet: SimulatedMachine, clock: VirtualClock
 ) -> None:
-    """The gel_dry fault raises the load to tens of kΩ; clearing it (fresh gel) brings it back."""
-    start(quiet, waveform(frequency_hz=0.5, current_ua=300.0))
+    """The gel_dry fault: ten times the drying, so minutes later the load nears 60 kΩ; fresh
+    gel brings it back to what the (by now soaked) skin gives."""
+    start(quiet, waveform(frequency_hz=0.5, current_ua=100.0))
+    run(quiet, clock, 300.0)  # soaked in
+    before = quiet.skin.impedance_ohm(clock.now())
     quiet.inject(SimFault.GEL_DRY)
+    clock.advance(6 * 60.0 - 0.1)
+    quiet.read_samples()
     dried = run(quiet, clock, 0.9)
-    dried_load = load_ohm(dried, dried.t > 0.05)
-    assert 20_000.0 <= dried_load <= 100_000.0
-    quiet.clear(SimFault.GEL_DRY)
+    dried_load = load_ohm(dried, dried.t > clock.now() - 0.8)
+    assert dried_load > 1.8 * before
+    assert dried_load > 45_000.0
+    quiet.apply_gel()
     clock.advance(2.0 - 0.9)  # the next pulse
     quiet.read_samples()
     fresh = run(quiet, clock, 0.9)
-    assert load_ohm(fresh, fresh.t > 2.05) == pytest.approx(6_500.0, rel=0.01)
+    restored = load_ohm(fresh, fresh.t > clock.now() - 0.8)
+    assert restored == pytest.approx(quiet.skin.impedance_ohm(clock.now()), rel=0.01)
+    assert restored < before  # soaked in by now, and no longer dry
 
 
 def test_into_dried_gel_the_source_hits_its_compliance_rail(
     quiet: SimulatedMachine, clock: VirtualClock
 ) -> None:
-    """1000 µA into ~36 kΩ needs 36 V: the current drops to what 15 V pushes, never above."""
-    quiet.inject(SimFault.GEL_DRY)
+    """1000 µA into ~32 kΩ of fresh gel needs 32 V: the current drops to what 15 V pushes,
+    never above."""
     start(quiet, waveform(frequency_hz=0.5, current_ua=1000.0))
     block = run(quiet, clock, 0.9)
     limit_ua = quiet.capabilities.compliance_v / quiet.skin.impedance_ohm(clock.now()) * 1e6
     assert limit_ua < 1000.0
-    assert block.current_ua.max() == pytest.approx(limit_ua, rel=1e-6)
+    assert block.current_ua.max() == pytest.approx(limit_ua, rel=0.01)
     assert block.voltage_v.max() <= quiet.capabilities.compliance_v + 1e-6
 
 
@@ -333,7 +355,7 @@ def test_contact_loss_is_an_open_circuit_until_it_clears(
     rms_ua = float(np.sqrt(np.mean(block.current_ua[lifted] ** 2)))
     assert float(np.median(np.abs(block.voltage_v[lifted]))) / (rms_ua * 1e-6) > 1e6
     assert np.all(np.abs(block.current_ua[touching][1:]) >= 300.0 - NOISE_BOUND_UA)
-    assert load_ohm(block, touching & (block.t > 0.05)) < 10_000.0
+    assert load_ohm(block, touching & (block.t > 0.05)) < 60_000.0
 
 
 def test_schedule_fault_by_name_and_unknown_names(
@@ -431,14 +453,14 @@ def test_over_current_makes_the_measured_current_exceed_the_setting(
     quiet: SimulatedMachine, clock: VirtualClock
 ) -> None:
     """During an over-current fault the peak runs 1.6× the setting; cleared, it is the setting."""
-    start(quiet, waveform(current_ua=500.0))
+    start(quiet, waveform(current_ua=250.0))
     quiet.inject(SimFault.OVER_CURRENT)
     faulty = run(quiet, clock, 1.0)
-    assert faulty.current_ua.max() > 500.0 + NOISE_BOUND_UA
-    assert faulty.current_ua.max() == pytest.approx(500.0 * OVER_CURRENT_FACTOR, rel=1e-6)
+    assert faulty.current_ua.max() > 250.0 + NOISE_BOUND_UA
+    assert faulty.current_ua.max() == pytest.approx(250.0 * OVER_CURRENT_FACTOR, rel=1e-6)
     quiet.clear(SimFault.OVER_CURRENT)
     normal = run(quiet, clock, 1.0)
-    assert normal.current_ua.max() == pytest.approx(500.0, rel=1e-6)
+    assert normal.current_ua.max() == pytest.approx(250.0, rel=1e-6)
 
 
 # -- samples -----------------------------------------------------------------------------------
@@ -466,16 +488,16 @@ def test_samples_are_evenly_spaced_at_the_declared_rate_across_reads(rate_hz: fl
 def test_output_never_flows_before_output_on_or_after_output_off(
     quiet: SimulatedMachine, clock: VirtualClock
 ) -> None:
-    """Configured and set to 500 µA but not started: nothing flows; after stop: nothing flows."""
-    quiet.configure(waveform(WaveShape.BIPHASIC, current_ua=500.0))
-    quiet.set_amplitude(500.0)
+    """Configured and set to 400 µA but not started: nothing flows; after stop: nothing flows."""
+    quiet.configure(waveform(WaveShape.BIPHASIC, current_ua=400.0))
+    quiet.set_amplitude(400.0)
     idle = run(quiet, clock, 1.0)
     assert len(idle) == 2001
     assert not quiet.output_on
     assert np.all(idle.current_ua == 0.0)
     quiet.start_output()
     on = run(quiet, clock, 1.0)
-    assert np.all(np.abs(on.current_ua) == pytest.approx(500.0))
+    assert np.all(np.abs(on.current_ua) == pytest.approx(400.0))
     quiet.stop_output()
     off = run(quiet, clock, 1.0)
     assert not quiet.output_on

@@ -17,7 +17,7 @@ from console.session import Console
 from console.ui.app import make_application
 from console.ui.scenario_dialog import ScenarioDialog, describe_scenario
 from console.workflow import Stage
-from device_drivers.skin import SkinParameters
+from device_drivers.skin import SkinParameters, SkinType
 from support import make_protocol
 
 pytestmark = pytest.mark.timeout(60)
@@ -27,6 +27,7 @@ SHORT_LIFT = Scenario(
     id="short-lift",
     title="A probe lifts early",
     goal="Resume after contact loss.",
+    trainee_action="Put the probe back on gelled skin, then resume.",
     protocol="test-protocol",
     faults=(FaultSpec("contact_loss", 3.0, 2.0),),
     contraindications=(),
@@ -140,7 +141,10 @@ def test_the_description_gives_the_goal_the_timeline_and_the_expectation() -> No
     assert "at 4:10: contact loss for 8 s" in text
     assert "<i>finished</i>" in text and "contact lost" in text
     sensitive = describe_scenario(scenarios["sensitive-client"])
-    assert "muscles twitch visibly above 300 µA" in sensitive and "gel 1.2 kΩ" in sensitive
+    assert (
+        "muscles twitch visibly above 300 µA" in sensitive and "oily skin, 12 kΩ·cm²" in sensitive
+    )
+    assert "lower the intensity when the client twitches" in sensitive
     assert "client twitch" in sensitive
     pacemaker = describe_scenario(scenarios["pacemaker"])
     assert "The client answers yes to" in pacemaker and "Pacemaker" in pacemaker
@@ -151,18 +155,18 @@ SENSITIVE = replace(
     id="short-sensitive",
     title="A sensitive client",
     faults=(),
-    skin=SkinParameters(gel_resistance_ohm=1200.0, tissue_resistance_ohm=1800.0),
+    skin=SkinParameters(skin_type=SkinType.OILY),
     twitch_above_ua=250.0,
     expect_events=(),
     expect_reactions=("twitch",),
-    impedance_below_kohm=5.0,
+    impedance_below_kohm=20.0,
 )
 
 
 def test_the_client_twitches_and_the_trainee_lowers_the_intensity(qtbot, window) -> None:
     window.play_scenario(SENSITIVE)
     machine = window.console.driver
-    assert machine.skin.params.gel_resistance_ohm == 1200.0  # the scenario client's own skin
+    assert machine.skin.params.skin_type is SkinType.OILY  # the scenario client's own skin
     window.time_control.set_speed(30.0)
     window.start_session()
     engine = window.engine

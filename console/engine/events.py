@@ -50,6 +50,8 @@ class SafetyKind(enum.StrEnum):
     EMERGENCY_STOP = "emergency_stop"  #: the operator pressed the emergency stop
     ZONE_LIMIT = "zone_limit"  #: a zone's limit (net charge) was reached; output off
     UNDER_DELIVERY = "under_delivery"  #: the machine cannot reach the setting (a warning)
+    CONTACT_HIGH = "contact_high"  #: the load nears the contact window's top: re-apply gel
+    GEL_REAPPLIED = "gel_reapplied"  #: the operator paused the output to re-apply gel
     OPERATOR_STOP = "operator_stop"  #: the operator ended the session early
     RECORDS_FAILURE = "records_failure"  #: the records could not be saved: the session was ended
 

@@ -29,9 +29,9 @@ class BlockStats:
     sum_abs_current_ua: float
     sum_current_ua: float  #: signed: what flowed one way more than the other
     peak_abs_current_ua: float
-    driving_n: int
-    driving_sum_i2: float  #: Σ i² over the block, A²
-    driving_sum_v2: float  #: Σ v² over the block, V²
+    driving_n: int  #: samples that carry evidence about the contact (see :meth:`of`)
+    driving_sum_i2: float  #: Σ i² over those samples, A²
+    driving_sum_v2: float  #: Σ v² over those samples, V²
     at_rail_n: int = 0  #: samples at or above the rail voltage asked for (under-delivery)
 
     @property
@@ -45,12 +45,15 @@ class BlockStats:
 
     @staticmethod
     def of(block: SampleBlock, rail_v: float | None = None) -> BlockStats:
-        """Reduce a block (an empty block gives zeros); ``rail_v``: count the samples at or
-        above this voltage (a machine at its compliance limit).
+        """Reduce a block (an empty block gives zeros); ``rail_v``: the voltage from which a
+        sample is at the machine's compliance rail.
 
-        The sums of squares run over every sample: samples that do not drive (the off half of a
-        monophasic pulse) hold only noise, micro-amperes and millivolts, negligible against a
-        pulse. ``driving_n`` counts the samples that carry evidence about the contact.
+        The contact sums (``driving_*``) run over the samples that carry evidence about the
+        contact: those where current flows, and — with ``rail_v`` — those where the source sits
+        at its rail (a lifted probe: no current, all the volts). A current source's voltage
+        without current below the rail is the skin's capacitance discharging after a pulse or
+        after the output went off: judged as if driven it would read as a lifted probe.
+        Without ``rail_v`` a clearly raised voltage counts as evidence too.
         """
         n = len(block)
         if n == 0:
@@ -59,19 +62,26 @@ class BlockStats:
         voltage = block.voltage_v
         abs_current = np.abs(current)
         abs_voltage = np.abs(voltage)
-        driving_n = np.count_nonzero(
-            np.logical_or(abs_current > DRIVING_CURRENT_UA, abs_voltage > DRIVING_VOLTAGE_V)
-        )
+        at_rail = abs_voltage >= rail_v if rail_v is not None else abs_voltage > DRIVING_VOLTAGE_V
+        evidence = np.logical_or(abs_current > DRIVING_CURRENT_UA, at_rail)
+        driving_n = int(np.count_nonzero(evidence))
+        if driving_n == n:
+            sum_i2, sum_v2 = float(np.dot(current, current)), float(np.dot(voltage, voltage))
+        elif driving_n:
+            driven_i, driven_v = current[evidence], voltage[evidence]
+            sum_i2, sum_v2 = float(np.dot(driven_i, driven_i)), float(np.dot(driven_v, driven_v))
+        else:
+            sum_i2 = sum_v2 = 0.0
         return BlockStats(
             n=n,
             t_end=float(block.t[-1]),
             sum_abs_current_ua=float(np.add.reduce(abs_current)),
             sum_current_ua=float(np.add.reduce(current)),
             peak_abs_current_ua=float(np.maximum.reduce(abs_current)),
-            driving_n=int(driving_n),
-            driving_sum_i2=float(np.dot(current, current)) * 1e-12,
-            driving_sum_v2=float(np.dot(voltage, voltage)),
-            at_rail_n=(int(np.count_nonzero(abs_voltage >= rail_v)) if rail_v is not None else 0),
+            driving_n=driving_n,
+            driving_sum_i2=sum_i2 * 1e-12,
+            driving_sum_v2=sum_v2,
+            at_rail_n=int(np.count_nonzero(at_rail)) if rail_v is not None else 0,
         )
 
 

@@ -68,6 +68,7 @@ from console.engine.measure import BlockStats, StepMeter
 from console.engine.ringbuffer import SampleRing
 from console.engine.safety import (
     ContactMonitor,
+    ContactTrend,
     DeliveryMonitor,
     HangTimer,
     PreflightError,
@@ -234,7 +235,9 @@ class TreatmentEngine:
         # A fast clock or a busy computer moves the clock between the two; a machine on a port
         # also reports its samples a little later.
         self._setpoints: deque[tuple[float, float]] = deque([(0.0, 0.0)], maxlen=4096)
-        self._intensity_offset_ua = 0.0
+        # The client's tolerance, set by the operator's intensity changes: no zone runs above
+        # it; a zone whose own setting is lower runs at its setting (None: no limit set).
+        self._intensity_ceiling_ua: float | None = None
         self._delivering = False
         self._last_heard_s = 0.0
         self._last_tick_s = 0.0
@@ -244,6 +247,7 @@ class TreatmentEngine:
         self._reversals_seen = 0
         self._reversal_origin_s = 0.0  # step time of the last configure (a new polarity cycle)
         self._contact = ContactMonitor(self.limits, rate)
+        self._contact_trend = ContactTrend(self.limits)
         self._delivery = DeliveryMonitor(self.limits, self.capabilities.compliance_v)
         self._under_delivery_told = False  # announced in this step (once, until it recovers)
 
@@ -402,8 +406,23 @@ class TreatmentEngine:
         self._max_pause_s = max_pause_s
 
     def adjust_intensity(self, delta_ua: float) -> None:
-        """Lower (negative) or raise the current; never above the step's setting, always ramped up."""
+        """Lower (negative) or raise the current from what the running step delivers now.
+
+        A lower current is the client's limit from then on: no later zone runs above it, while
+        a zone whose own setting is lower keeps its setting (a limit, not an offset). Never
+        above a step's setting; a rise always ramps.
+        """
         self._commands.put(_Command("intensity", float(delta_ua)))
+        self._wake.set()
+
+    def reapply_gel(self) -> None:
+        """The operator re-applies gel: the output goes off now (the probes leave the skin) and
+        the session pauses until :meth:`resume`, which ramps up from zero. Recorded in the
+        session's log; while already paused (after a contact loss) only recorded."""
+        if self.state.output_may_be_on:
+            self._hold.set()
+            self._safe_off()
+        self._commands.put(_Command("gel"))
         self._wake.set()
 
     # -- read-only views -------------------------------------------------------------------
@@ -559,6 +578,8 @@ class TreatmentEngine:
             return True
         problem = self._contact.feed(stats)
         if problem is None:
+            if self._contact_trend.feed(self._contact.impedance_ohm, now):
+                self._ask_for_gel(now)
             return False
         kind, ohm = problem
         self._output_allowed.clear()
@@ -582,6 +603,20 @@ class TreatmentEngine:
             )
         self._set_state(EngineState.PAUSED, event.message)
         return True
+
+    def _ask_for_gel(self, now: float) -> None:
+        """The contact is getting poor: ask for gel before it is lost (the output goes on)."""
+        assert self.protocol is not None and self._contact.impedance_ohm is not None
+        zone = zone_catalog().get(self.protocol.steps[self._step_index].zone)
+        where = f" on {zone.name}" if zone is not None else ""
+        self._safety(
+            SafetyKind.CONTACT_HIGH,
+            f"Contact is getting poor{where} ({describe_ohm(self._contact.impedance_ohm)}, lost "
+            f"above {describe_ohm(self.limits.contact_max_ohm)}): the gel is drying. Re-apply gel "
+            "now (the output pauses while you do); the output goes on meanwhile.",
+            "warning, output continues",
+            now,
+        )
 
     def _zone_net_reached(self, now: float) -> bool:
         """Safety rule 9: the signed charge left on the step's zone, measured, stays under the
@@ -765,6 +800,7 @@ class TreatmentEngine:
         """Zero, configure, turn on, and let the ramp bring the current up."""
         self._setpoint_ua = 0.0
         self._contact.reset()
+        self._contact_trend.reset()
         self._delivery.reset()
         self.driver.set_amplitude(0.0)
         self._note_setpoint(self.clock.now())  # lower: in force once the machine took it
@@ -876,7 +912,9 @@ class TreatmentEngine:
         """The step's setting with the operator's offset, never above the zone's limit (rule 8,
         checked before start; held here too)."""
         floor = self.capabilities.current_ua[0]
-        target = max(floor, step.waveform.current_ua + self._intensity_offset_ua)
+        target = step.waveform.current_ua
+        if self._intensity_ceiling_ua is not None:
+            target = max(floor, min(target, self._intensity_ceiling_ua))
         zone = zone_catalog().get(step.zone)
         return min(target, zone.limits.max_current_ua) if zone is not None else target
 
@@ -927,6 +965,8 @@ class TreatmentEngine:
                 )
             elif command.name == "intensity":
                 self._change_intensity(command.value)
+            elif command.name == "gel":
+                self._pause_for_gel(now)
 
     def _apply_pause_policy(self, now: float) -> None:
         paused_for = now - self._paused_at_s
@@ -951,10 +991,39 @@ class TreatmentEngine:
             return
         step = self.protocol.steps[self._step_index]
         floor = self.capabilities.current_ua[0]
-        lowest_offset = floor - step.waveform.current_ua
-        self._intensity_offset_ua = min(
-            0.0, max(lowest_offset, self._intensity_offset_ua + delta_ua)
-        )
+        wanted = self._target_ua(step) + delta_ua
+        if delta_ua < 0:
+            self._intensity_ceiling_ua = max(floor, wanted)
+        elif self._intensity_ceiling_ua is not None:
+            highest = max(s.waveform.current_ua for s in self.protocol.steps)
+            self._intensity_ceiling_ua = None if wanted >= highest else wanted
+
+    def _pause_for_gel(self, now: float) -> None:
+        """The operator's gel: output off and paused (or, already paused, only recorded)."""
+        if self.protocol is None or self._step_index < 0 or self.state is EngineState.READY:
+            return
+        zone = zone_catalog().get(self.protocol.steps[self._step_index].zone)
+        where = f" on {zone.name}" if zone is not None else ""
+        if self.state.output_may_be_on:
+            self._hold.set()
+            self._safe_off()
+            self._delivering = False
+            event = self._safety(
+                SafetyKind.GEL_REAPPLIED,
+                f"Re-applying gel{where}: output off. Put both probes back on the freshly "
+                "gelled skin, then resume; the current ramps up from zero.",
+                "output off, paused",
+                now,
+            )
+            self._set_state(EngineState.PAUSED, event.message)
+        else:
+            self._safety(
+                SafetyKind.GEL_REAPPLIED,
+                f"Gel re-applied{where} while the output was off.",
+                "recorded",
+                now,
+            )
+        self._contact_trend.told = False
 
     def _trip(
         self,

@@ -25,6 +25,12 @@ class SafetyLimits:
     #: Contact window: above this the probe has lifted (or the gel is gone); below, a short.
     contact_max_ohm: float = 60_000.0
     contact_min_ohm: float = 250.0
+    #: Contact getting poor (gel drying): above this, held for ``contact_high_window_s``, the
+    #: operator is asked to re-apply gel before the contact is lost; the output goes on.
+    contact_high_ohm: float = 50_000.0
+    contact_high_window_s: float = 2.0
+    #: ...and asked again only after the load has fallen below this fraction of it.
+    contact_high_clear_fraction: float = 0.9
     #: Over-current: measured peak above ``setting × factor + margin`` trips the output
     #: (docs/safety.md, rule 4: the machine's own accuracy tolerance, a few percent, plus
     #: the noise of its current measurement, is well inside it).
@@ -129,6 +135,36 @@ class ContactMonitor:
         return None
 
 
+class ContactTrend:
+    """Whether the contact has been poor (above ``contact_high_ohm``) for long enough to ask
+    the operator to re-apply gel: once, and again only after it recovered."""
+
+    def __init__(self, limits: SafetyLimits) -> None:
+        self.limits = limits
+        self.told = False
+        self._high_since: float | None = None
+
+    def reset(self) -> None:
+        """The output went off or the step changed: the next stretch is judged afresh."""
+        self._high_since = None
+
+    def feed(self, impedance_ohm: float | None, now: float) -> bool:
+        """A contact reading at ``now``; True when the operator should be asked now."""
+        if impedance_ohm is None:
+            return False
+        if impedance_ohm <= self.limits.contact_high_ohm * self.limits.contact_high_clear_fraction:
+            self.told = False
+        if impedance_ohm <= self.limits.contact_high_ohm:
+            self._high_since = None
+            return False
+        if self._high_since is None:
+            self._high_since = now
+        if self.told or now - self._high_since < self.limits.contact_high_window_s:
+            return False
+        self.told = True
+        return True
+
+
 class DeliveryMonitor:
     """How much of the pulse time the machine spends at its compliance voltage (rule 10).
 
@@ -173,16 +209,20 @@ class ContactQuality(enum.StrEnum):
 
     UNKNOWN = "—"
     GOOD = "good"
+    HIGH = "poor — re-apply gel"
     LOST = "lost"
     SHORT = "short"
 
 
 def contact_quality(impedance_ohm: float | None, limits: SafetyLimits) -> ContactQuality:
-    """Good inside the contact window, lost above it (a lifted probe), short below it."""
+    """Good inside the contact window, poor near its top (gel drying), lost above it (a lifted
+    probe), short below it."""
     if impedance_ohm is None:
         return ContactQuality.UNKNOWN
     if impedance_ohm > limits.contact_max_ohm:
         return ContactQuality.LOST
+    if impedance_ohm > limits.contact_high_ohm:
+        return ContactQuality.HIGH
     if impedance_ohm < limits.contact_min_ohm:
         return ContactQuality.SHORT
     return ContactQuality.GOOD

@@ -28,6 +28,7 @@ def describe_scenario(scenario: Scenario) -> str:
     parts = [
         f"<h3>{e(scenario.title)}</h3>",
         f"<p><b>Teaching goal.</b> {e(scenario.goal)}</p>",
+        f"<p><b>The trainee must:</b> {e(scenario.trainee_action)}</p>",
         f"<p><b>Protocol:</b> {e(scenario.protocol)}</p>",
     ]
     if scenario.contraindications:
@@ -52,10 +53,7 @@ def describe_scenario(scenario: Scenario) -> str:
         )
     client = []
     if scenario.skin is not None:
-        client.append(
-            f"skin: gel {scenario.skin.gel_resistance_ohm / 1000:g} kΩ, "
-            f"tissue {scenario.skin.tissue_resistance_ohm / 1000:g} kΩ"
-        )
+        client.append(scenario.skin.describe())
     if scenario.twitch_above_ua is not None:
         client.append(f"muscles twitch visibly above {scenario.twitch_above_ua:g} µA")
     if client:
@@ -67,9 +65,10 @@ def describe_scenario(scenario: Scenario) -> str:
         )
         or "none"
     )
+    actions = "; ".join(a.describe for a in scenario.expect_actions) or "none"
     parts.append(
         f"<p><b>Expected:</b> the session ends <i>{e(scenario.expect_outcome)}</i>; "
-        f"events to meet: {e(events)}.</p>"
+        f"events to meet: {e(events)}; the trainee's actions checked: {e(actions)}.</p>"
     )
     parts.append(f"<p style='color:#607d8b'>File: {e(scenario.source)}</p>")
     return "".join(parts)
