@@ -1,6 +1,18 @@
 """Built-in protocol plugin: **toning** (muscle tone and definition), 12 steps, 18 minutes.
 
-Why these settings (common professional microcurrent practice):
+The practice it follows, and where the placements come from:
+
+* **Common professional microcurrent practice** for the settings and the moving technique below
+  (the trade's training, not a standard: no published trial fixes these numbers).
+* **IEC 60601-2-10**'s placement warnings for nerve and muscle stimulators: never across or
+  through the head, never directly on the eyes, never over the mouth, never on the front of the
+  neck. So the eye area is worked on the orbital bone only, never the lid; the upper lip and the
+  chin on the skin above and below the lips, never on the lips or the gums; and the brow,
+  cheek, fold and jaw with both probes on one side of the face. The face map's keep-outs hold
+  the same rules (``resources/face_zones.json``) and every step's placement is checked against
+  them (docs/safety.md lists the sources).
+
+Why these settings:
 
 * **Biphasic pulses at 10 Hz** — charge-balanced pulses at a moderate rate for firming work:
   each pulse is short (50 ms) and the technique moves, instead of holding as in lifting.
@@ -99,7 +111,9 @@ def toning_protocol() -> Protocol:
             category="toning",
             description=(
                 "Firming with biphasic 10 Hz pulses and moving technique (short strokes, "
-                "pinch-and-release) on brow, eye area, cheeks, folds, lip, jawline and chin."
+                "pinch-and-release) on brow, eye area, cheeks, folds, lip, jawline and chin. "
+                "Common professional microcurrent practice; placements follow IEC 60601-2-10's "
+                "warnings (never on the eyes or the lips, never across the head)."
             ),
             version="1.0",
             steps=tuple(steps),

@@ -55,19 +55,26 @@ def test_every_shipped_step_has_a_placement_that_keeps_the_keep_outs(protocol: P
         assert motion is not None and motion.kind is step.placement.motion
 
 
-def test_the_lifting_neck_step_stays_low_and_behind_the_carotid() -> None:
+def test_the_lifting_neck_step_glides_low_and_behind_the_carotid() -> None:
+    """No hold on the neck: a glide, lateral to the carotid sinus and below its level all the
+    way (tests/test_protocol_practice.py checks the path against the keep-outs)."""
     catalog = zone_catalog()
     for step in lifting_protocol().steps:
         if step.zone.startswith("neck"):
+            assert step.placement.motion is MotionKind.GLIDE
             motion = motion_for_step(step)
-            assert motion is not None
+            assert motion is not None and motion.kind is MotionKind.GLIDE
             carotid = next(k for k in catalog.keep_outs if k.id == "carotid_" + step.zone[5:])
             xs = [x for x, _ in carotid.polygon]
-            # Every point the probes take is further from the midline than the carotid sinus.
+            lowest = max(y for _, y in carotid.polygon)
+            # Every point the probes take is further from the midline than the carotid sinus,
+            # or below it.
             for phase in (i / 50 for i in range(50)):
-                for x, _ in motion.probes_at(phase):
+                for x, y in motion.probes_at(phase):
                     assert abs(x - 0.5) > min(abs(v - 0.5) for v in xs)
-            assert "never over the pulse" in step.technique
+                    assert y > lowest
+            assert "behind the pulse" in step.technique
+            assert "hold" not in step.technique and "lift" not in step.technique
 
 
 # -- the keep-out rules ------------------------------------------------------------------------

@@ -116,8 +116,9 @@ def test_directions_follow_the_placements() -> None:
     lifting, toning, circulation = PROTOCOLS
     forehead = motion_for_step(_step(lifting, "forehead_left"))
     assert forehead.toward == "hairline" and forehead.end[1] < forehead.start[1] - 0.05
-    neck_lift = motion_for_step(_step(lifting, "neck_right"))
-    assert neck_lift.toward == "jaw angle" and neck_lift.end[1] < neck_lift.start[1]
+    neck_glide = motion_for_step(_step(lifting, "neck_right"))
+    assert neck_glide.kind is MotionKind.GLIDE  # never a hold on the neck
+    assert neck_glide.toward == "collarbone" and neck_glide.end[1] > neck_glide.start[1]
     jaw = motion_for_step(_step(lifting, "jawline_left"))
     assert jaw.origin == "chin and jaw angle" and jaw.toward == "ear"
     assert _outward(jaw) > 0 and jaw.end[1] < jaw.start[1]

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import plugins.circulation
 import plugins.lifting
 import plugins.toning
-from console.placement import placement_to_mapping
+from console.placement import MotionKind, placement_to_mapping
 from console.plugins import PluginHost
 from console.protocols import (
     Protocol,
@@ -687,7 +687,8 @@ def test_current_above_the_comfort_level_is_noted_with_its_step() -> None:
     [
         (plugins.lifting.lifting_protocol, ["forehead", "neck"]),
         (plugins.toning.toning_protocol, ["eye", "upper_lip"]),
-        (plugins.circulation.circulation_protocol, ["forehead", "eye", "neck"]),
+        # The neck first (Vodder's order), then the face from the jaw up.
+        (plugins.circulation.circulation_protocol, ["neck", "eye", "forehead"]),
     ],
 )
 def test_built_in_protocols_get_one_note_per_placement_warning(
@@ -849,9 +850,16 @@ def test_built_in_ids_are_distinct() -> None:
     assert len(set(ids)) == 3
 
 
-def test_lifting_uses_low_frequency() -> None:
+def test_lifting_uses_low_frequency_for_its_lifts_and_a_faster_pulse_for_the_neck_glide() -> None:
+    """0.5 Hz pulses serve the hold; the neck is glided, not held, so its pulses are short
+    (square still, so a machine that runs the lifts runs the neck)."""
     lifting = plugins.lifting.lifting_protocol()
-    assert all(step.waveform.frequency_hz <= 1.0 for step in lifting.steps)
+    lifts = [s for s in lifting.steps if s.placement.motion is MotionKind.HOLD_AND_LIFT]
+    glides = [s for s in lifting.steps if s.placement.motion is MotionKind.GLIDE]
+    assert len(lifts) == 10 and all(step.waveform.frequency_hz <= 1.0 for step in lifts)
+    assert [step.zone for step in glides] == ["neck_right", "neck_left"]
+    assert all(step.waveform.frequency_hz == 10.0 for step in glides)
+    assert {step.waveform.shape for step in lifting.steps} == {WaveShape.SQUARE}
 
 
 def test_circulation_uses_a_higher_frequency_than_lifting() -> None:
