@@ -11,6 +11,7 @@ from console.drivers import Transport
 from console.engine.clock import TrainerClock
 from console.engine.events import EngineState
 from console.faults import FaultSpec
+from console.operator_actions import OperatorAction
 from console.plugins import load_plugins
 from console.scenarios import Scenario, load_scenarios
 from console.session import Console
@@ -43,6 +44,9 @@ SHORT_LIFT = Scenario(
 def window(open_window):
     host = load_plugins()
     host.protocols["test-protocol"] = make_protocol(steps=2, duration_s=10.0)
+    host.protocols["long-protocol"] = make_protocol(
+        steps=2, duration_s=480.0, current_ua=200.0, protocol_id="long-protocol"
+    )
     host.drivers["bench"] = replace(
         host.drivers["simulator"], id="bench", simulated=False, transport=Transport.SERIAL
     )
@@ -197,3 +201,58 @@ def test_no_scenario_while_a_machine_is_being_connected(window) -> None:
     assert not window.play_scenario(SHORT_LIFT)
     assert window.scenario is None
     assert window.console.connection is None
+
+
+DRYING = replace(
+    SHORT_LIFT,
+    id="short-drying",
+    title="Gel dries",
+    trainee_action="Re-apply gel when asked, then resume.",
+    faults=(FaultSpec("gel_dry", 1.0),),
+    expect_events=("contact_high",),
+    expect_actions=(OperatorAction.REAPPLY_GEL, OperatorAction.RESUME),
+)
+
+
+def test_the_trainee_reapplies_gel_with_the_button_and_the_debrief_sees_it(qtbot, window) -> None:
+    window.play_scenario(replace(DRYING, protocol="long-protocol"))
+    window.time_control.set_speed(120.0)
+    window.start_session()
+    engine = window.engine
+    qtbot.waitUntil(lambda: "Contact is getting poor" in window.alert.text(), timeout=20_000)
+    assert window.alert.property("level") == "warning"
+    assert window.controls.gel_button.isEnabled()
+    window.controls.gel_button.click()
+    qtbot.waitUntil(lambda: engine.state is EngineState.PAUSED, timeout=5000)
+    assert "Re-applying gel" in window.alert.text()
+    window.resume()
+    qtbot.waitUntil(lambda: engine.state.terminal, timeout=20_000)
+    qtbot.waitUntil(lambda: "Scenario debrief" in window.alert.text(), timeout=5000)
+    assert "played as designed" in window.alert.text(), window.alert.text()
+
+
+def test_after_a_disconnect_the_debrief_waits_for_the_probes_lifted_and_the_machine_off(
+    qtbot, window
+) -> None:
+    scenario = replace(
+        SHORT_LIFT,
+        id="short-disconnect",
+        faults=(FaultSpec("disconnect", 3.0),),
+        expect_outcome="interrupted",
+        expect_events=("watchdog",),
+        expect_actions=(OperatorAction.SECURE_MACHINE,),
+    )
+    window.play_scenario(scenario)
+    window.time_control.set_speed(5.0)
+    window.start_session()
+    engine = window.engine
+    qtbot.waitUntil(lambda: engine.state.terminal, timeout=20_000)
+    qtbot.waitUntil(lambda: window.controls.secure_button.isVisible(), timeout=5000)
+    assert "Scenario debrief" not in window.alert.text()
+    assert "switch the machine off at its power switch" in window.alert.text()
+    machine = window.console.driver
+    window.controls.secure_button.click()
+    assert machine.switched_off and machine.skin.contact.value == "lifted"
+    assert "Scenario debrief" in window.alert.text()
+    assert "played as designed" in window.alert.text(), window.alert.text()
+    assert not window.controls.secure_button.isVisible()

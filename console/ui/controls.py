@@ -22,6 +22,8 @@ class ControlPanel(QtWidgets.QFrame):
     stop_requested = QtCore.Signal()
     emergency_stop_requested = QtCore.Signal()
     intensity_requested = QtCore.Signal(float)
+    gel_requested = QtCore.Signal()
+    secured = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,6 +45,18 @@ class ControlPanel(QtWidgets.QFrame):
         self.up_button.setToolTip(
             "Raise the intensity by 10 µA, ramped, never above the step's setting (+)"
         )
+        self.gel_button = QtWidgets.QPushButton("Re-apply gel")
+        self.gel_button.setObjectName("gelButton")
+        self.gel_button.setToolTip(
+            "Output off while you re-apply gel; then resume: the current ramps up from zero (G)"
+        )
+        self.secure_button = QtWidgets.QPushButton("Probes lifted, machine switched off")
+        self.secure_button.setObjectName("secureButton")
+        self.secure_button.setToolTip(
+            "The console could not confirm the output is off: record that you lifted both "
+            "probes off the skin and switched the machine off at its power switch"
+        )
+        self.secure_button.hide()
         self.estop_button = QtWidgets.QPushButton("EMERGENCY\nSTOP")
         self.estop_button.setObjectName("emergencyStop")
         self.estop_button.setToolTip("Output off now, from any state (Esc)")
@@ -54,6 +68,8 @@ class ControlPanel(QtWidgets.QFrame):
         self.stop_button.clicked.connect(self.stop_requested)
         self.down_button.clicked.connect(lambda: self.intensity_requested.emit(-10.0))
         self.up_button.clicked.connect(lambda: self.intensity_requested.emit(+10.0))
+        self.gel_button.clicked.connect(self.gel_requested)
+        self.secure_button.clicked.connect(self.secured)
         # pressed, not clicked: the stop happens on the press, not on the release.
         self.estop_button.pressed.connect(self.emergency_stop_requested)
 
@@ -75,6 +91,9 @@ class ControlPanel(QtWidgets.QFrame):
         buttons.addWidget(self.down_button)
         buttons.addWidget(self.setpoint)
         buttons.addWidget(self.up_button)
+        buttons.addSpacing(16)
+        buttons.addWidget(self.gel_button)
+        buttons.addWidget(self.secure_button)
         progress = QtWidgets.QGridLayout()
         progress.addWidget(self.step_label, 0, 0)
         progress.addWidget(self.step_progress, 0, 1)
@@ -111,6 +130,7 @@ class ControlPanel(QtWidgets.QFrame):
         self.stop_button.setEnabled(treating or state is EngineState.PAUSED)
         self.up_button.setEnabled(treating)
         self.down_button.setEnabled(treating)
+        self.gel_button.setEnabled(treating or state is EngineState.PAUSED)
         self.estop_button.setEnabled(True)
 
     def show_progress(

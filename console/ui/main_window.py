@@ -30,9 +30,10 @@ from console.engine.events import (
     StepEnded,
     StepStarted,
 )
-from console.engine.runner import TreatmentEngine
+from console.engine.runner import UNCONFIRMED_STOP, TreatmentEngine
 from console.engine.safety import PreflightError, contact_quality, describe_ohm
 from console.faults import FaultInjector, FaultSpec
+from console.operator_actions import ActionLog, OperatorAction
 from console.plugins import broken_packs
 from console.protocols import Protocol
 from console.records.recorder import RecordsTrouble, SessionRecorder
@@ -128,6 +129,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.stop_requested.connect(self.stop_session)
         self.controls.emergency_stop_requested.connect(self.emergency_stop)
         self.controls.intensity_requested.connect(self.adjust_intensity)
+        self.controls.gel_requested.connect(self.reapply_gel)
+        self.controls.secured.connect(self.machine_secured)
 
         self.banner = QtWidgets.QLabel("")
         self.banner.setObjectName("modeBanner")
@@ -144,6 +147,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.time_control.changed.connect(lambda: self._update_banner(self.console.connection))
         #: The training scenario this visit plays (Simulation ▸ Training scenario…), if any.
         self.scenario: Scenario | None = None
+        #: What the trainee did in the scenario's session (judged at its debrief).
+        self.action_log: ActionLog | None = None
         self._connecting = False  # a connect worker is opening a machine
         self.client_reactions: ClientReactions | None = None
         self.client_reacted.connect(self._on_client_reaction)
@@ -404,6 +409,13 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda: self.adjust_intensity(-10.0),
             "−10 µA, at once",
         )
+        self._action(
+            treatment,
+            "Re-apply &gel",
+            "G",
+            self.reapply_gel,
+            "Output off while you re-apply gel; resume ramps up from zero",
+        )
         treatment.addSeparator()
         estop = self._action(
             treatment, "&EMERGENCY STOP", "Esc", self.emergency_stop, "Output off now"
@@ -640,6 +652,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.visit.stage is not Stage.APPLICATION and not self.workflow.go_to(Stage.APPLICATION):
             dialogs.warn(self, "Application cannot start", self.workflow.blockers.text())
             return
+        self.controls.secure_button.hide()
         if self._treating():
             return
         if self.records_problem:
@@ -811,6 +824,36 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.engine is not None and self.engine.state.output_may_be_on:
             self.engine.adjust_intensity(delta_ua)
 
+    def reapply_gel(self) -> None:
+        """G: output off and paused while the operator re-applies gel (recorded)."""
+        engine = self.engine
+        if engine is not None and (
+            engine.state.output_may_be_on or engine.state is EngineState.PAUSED
+        ):
+            self.console.reapply_gel(engine)
+
+    def machine_secured(self) -> None:
+        """The operator lifted the probes and switched off a machine the console cannot reach."""
+        self.controls.secure_button.hide()
+        client = self.console.simulated_client
+        if client is not None:
+            client.lift_probes()
+            client.switch_off()
+        at_s = self.console.clock.now()
+        if self.action_log is not None:
+            self.action_log.record(
+                OperatorAction.SECURE_MACHINE, at_s, "probes lifted, machine switched off"
+            )
+        summary = self.engine.summary() if self.engine is not None else None
+        if self.scenario is not None and summary is not None:
+            self._debrief(summary)
+        else:
+            self._show_alert(
+                "Recorded: probes lifted, machine switched off. Check the cable and the machine "
+                "before reconnecting it.",
+                "warning",
+            )
+
     def _treating(self) -> bool:
         return (
             self.engine is not None
@@ -853,7 +896,13 @@ class MainWindow(QtWidgets.QMainWindow):
             level = (
                 "warning"
                 if safety.kind
-                in (SafetyKind.CONTACT_LOST, SafetyKind.SHORT_CIRCUIT, SafetyKind.UNDER_DELIVERY)
+                in (
+                    SafetyKind.CONTACT_LOST,
+                    SafetyKind.SHORT_CIRCUIT,
+                    SafetyKind.UNDER_DELIVERY,
+                    SafetyKind.CONTACT_HIGH,
+                    SafetyKind.GEL_REAPPLIED,
+                )
                 else "danger"
             )
             self._show_alert(safety.message, level)
@@ -872,6 +921,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._finishing_recorders.append(self.recorder)
                 self.recorder = None
             self.visit.record_application(event.summary)
+            unreachable = any(e.action.startswith(UNCONFIRMED_STOP) for e in event.summary.events)
+            self.controls.secure_button.setVisible(unreachable)
             if self.records is not None:
                 self.records.refresh()
             self._refresh_map()
@@ -1152,6 +1203,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _end_scenario(self) -> None:
         self.scenario = None
         self.client_reactions = None
+        self.action_log = None
         self.scenario_label.hide()
 
     def _connect_simulator(self, scenario: Scenario) -> bool:
@@ -1174,10 +1226,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _scenario_faults(self) -> tuple[FaultSpec, ...]:
         """The playing scenario's faults (the console plans them from Start), after its client's
-        reactions are watched."""
+        reactions and the trainee's actions are watched."""
         if self.scenario is None or not isinstance(self.console.driver, FaultInjector):
             return ()
         assert self.engine is not None and self.session_protocol is not None
+        self.action_log = ActionLog()
+        self.engine.subscribe(self.action_log)
         self.client_reactions = self.scenario.client_reactions(
             self.session_protocol, self.client_reacted.emit
         )
@@ -1194,7 +1248,22 @@ class MainWindow(QtWidgets.QMainWindow):
         """Tell the trainer how the session compares with what the scenario expects."""
         assert self.scenario is not None
         outcome = outcome_of(summary)
-        problems = self.scenario.judge(outcome, summary, self.client_reactions)
+        waiting_for_hands = (
+            OperatorAction.SECURE_MACHINE in self.scenario.expect_actions
+            and self.action_log is not None
+            and not self.action_log.did(OperatorAction.SECURE_MACHINE)
+            and self.controls.secure_button.isVisible()
+        )
+        if waiting_for_hands:
+            # The debrief follows the trainee's "Probes lifted, machine switched off".
+            self._show_alert(
+                "The console cannot reach the machine, so it cannot confirm the output is off. "
+                "Lift both probes off the skin, switch the machine off at its power switch, then "
+                "press “Probes lifted, machine switched off”.",
+                "danger",
+            )
+            return
+        problems = self.scenario.judge(outcome, summary, self.client_reactions, self.action_log)
         if problems:
             self._show_alert(
                 f"Scenario debrief — {self.scenario.title}: " + "; ".join(problems) + ".",
