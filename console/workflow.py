@@ -116,7 +116,17 @@ class Visit:
     stage: Stage = Stage.CONSULTATION
     observers: list[VisitObserver] = field(default_factory=list, repr=False)
 
+    def __post_init__(self) -> None:
+        self._sync_date_of_birth()
+
     # -- entries ---------------------------------------------------------------------------
+
+    def give_date_of_birth(self, born: date | None) -> None:
+        """The client's date of birth, which the screening's age rule reads (None: not given,
+        which blocks). Refused in the future or implausibly long ago (``ScreeningError``)."""
+        self.screening.give_date_of_birth(born)
+        self.client.date_of_birth = born
+        self._changed("date of birth")
 
     def record_consent(self, given_by: str) -> None:
         """The client consented to the treatment (after the screening was explained)."""
@@ -162,6 +172,7 @@ class Visit:
     @property
     def screening_result(self) -> ScreeningResult:
         """The current decision of the screening."""
+        self._sync_date_of_birth()
         return self.screening.evaluate()
 
     def blockers(self, stage: Stage) -> list[str]:
@@ -208,6 +219,11 @@ class Visit:
         if stage is Stage.MOISTURIZATION:
             return self.moisturization
         raise WorkflowError(f"{stage.title} has no checklist")
+
+    def _sync_date_of_birth(self) -> None:
+        """A screening put in place without the date of birth takes the client's."""
+        if self.screening.date_of_birth is None and self.client.date_of_birth is not None:
+            self.screening.date_of_birth = self.client.date_of_birth
 
     def _changed(self, what: str) -> None:
         for observer in list(self.observers):

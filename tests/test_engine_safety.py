@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 from dataclasses import replace
+from datetime import date, timedelta
 
 import pytest
 
@@ -177,12 +178,12 @@ def test_absolute_contraindication_blocks_the_application(clock, simulator_info)
 
 def test_relative_contraindication_needs_a_recorded_override(clock, simulator_info) -> None:
     screening = Screening.all_clear()
-    screening.answer("retinoids", True)
+    screening.answer("retinoids", True, date.today() - timedelta(days=20))  # 1 day to go
     engine, _, _ = recording_engine(clock, simulator_info)
     with pytest.raises(PreflightError, match="needs a professional override"):
         engine.prepare(make_protocol(), screening.evaluate())
     screening.override(
-        "retinoids", "Stopped tretinoin 6 weeks ago; low intensity.", "A. Practitioner"
+        "retinoids", "Stopped tretinoin 20 days ago; low intensity.", "A. Practitioner"
     )
     engine.prepare(make_protocol(), screening.evaluate())
     assert engine.state is EngineState.READY

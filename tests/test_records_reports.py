@@ -18,7 +18,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -52,7 +52,7 @@ from support import make_protocol
 CLIENT = "Élodie Martin"
 OTHER_CLIENT = "Bruno Stone"
 PRACTITIONER = "Anna Berg"
-OVERRIDE_REASON = "Stopped tretinoin three weeks ago; skin intact on inspection."
+OVERRIDE_REASON = "Stopped tretinoin 20 days ago; skin intact on inspection."
 NOTE = "Mild redness on both cheeks, gone after 15 minutes."
 
 pytestmark = pytest.mark.timeout(60)
@@ -77,7 +77,7 @@ def recorded(tmp_path: Path, make_engine, clock) -> Recorded:
     client_id = store.add_client(CLIENT, PRACTITIONER, birth_year=1984)
     screening = Screening.all_clear(PRACTITIONER)
     screening.at = datetime.now(UTC) - timedelta(minutes=5)
-    screening.answer("retinoids", True)
+    screening.answer("retinoids", True, date.today() - timedelta(days=20))
     screening.override("retinoids", OVERRIDE_REASON, PRACTITIONER)
     store.record_screening(client_id, screening, PRACTITIONER)
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -120,10 +120,20 @@ def seeded(store: RecordStore, protocols: dict[str, Protocol]) -> dict[str, int]
     bernd = store.add_client("Bernd Anders", PRACTITIONER, birth_year=1965)
     carla = store.add_client("Carla Andersen", PRACTITIONER)
 
-    first = Screening(answers=dict.fromkeys(contraindications(), False), at=now - timedelta(30))
-    first.answer("fillers_or_botox", True)
+    born = date(1978, 3, 2)
+    first = Screening(
+        answers=dict.fromkeys(contraindications(), False),
+        at=now - timedelta(30),
+        date_of_birth=born,
+    )
+    # Injected two days before that screening: inside the 30-day wait.
+    first.answer("fillers_or_botox", True, (now - timedelta(32)).date())
     store.record_screening(anna, first, PRACTITIONER)
-    second = Screening(answers=dict.fromkeys(contraindications(), False), at=now - timedelta(22))
+    second = Screening(
+        answers=dict.fromkeys(contraindications(), False),
+        at=now - timedelta(22),
+        date_of_birth=born,
+    )
     second.answer("metal_implants", True)
     second.override(
         "metal_implants", "Two dental implants only; probes kept on the cheekbone.", PRACTITIONER
@@ -186,11 +196,12 @@ def test_search_filters_the_list_as_you_type(qtbot, panel, store) -> None:
     row = panel.client_list.topLevelItem(0)
     assert [row.text(c) for c in range(4)] == [
         "Anna Berger",
-        "1978",
+        "1978-03-02",  # the full date, from her screening
         "4",
         local_time(anna.last_visit),
     ]
-    assert panel.client_list.topLevelItem(2).text(1) == "—"  # no birth year given
+    assert panel.client_list.topLevelItem(1).text(1) == "1965"  # recorded with the year only
+    assert panel.client_list.topLevelItem(2).text(1) == "—"  # no date of birth given
     assert panel.client_list.topLevelItem(2).text(3) == "—"  # never treated
 
     qtbot.keyClicks(panel.search, "and")
@@ -229,7 +240,7 @@ def test_selecting_a_client_shows_screenings_and_the_session_timeline(
     qtbot.waitUntil(lambda: panel.pages.currentWidget() is panel.client_page, timeout=3000)
     record = store.client(seeded["anna"])
     assert panel.name_label.text() == "Anna Berger"
-    assert "Born 1978" in panel.details_label.text()
+    assert "Born 1978-03-02" in panel.details_label.text()  # the screening gave the full date
     assert "anna.berger@example.org" in panel.details_label.text()
     assert "wedding" in panel.goals_label.text()
 
@@ -239,6 +250,9 @@ def test_selecting_a_client_shows_screenings_and_the_session_timeline(
     assert "Cleared" in history and "Not cleared" in history
     assert "relative contraindication needs a professional override" in history
     assert contraindications()["fillers_or_botox"].question in history
+    injected = (datetime.now(UTC).replace(microsecond=0) - timedelta(32)).date()
+    assert f"fillers or botulinum toxin on {injected.isoformat()}: wait until " in history
+    assert "(questions v2)" in history
     assert f"Override — {contraindications()['metal_implants'].question}" in history
     assert "Two dental implants only; probes kept on the cheekbone." in history
     assert PRACTITIONER in history
@@ -345,7 +359,7 @@ def test_new_client_dialog_shows_errors_beside_their_fields_and_keeps_the_entry(
     assert dialog is not None
     qtbot.waitExposed(dialog)
     assert dialog.practitioner.text() == PRACTITIONER
-    qtbot.keyClicks(dialog.birth_year, "1985")
+    qtbot.keyClicks(dialog.date_of_birth, "1985-04-12")
     qtbot.keyClicks(dialog.phone, "+49 171 5550199")
     qtbot.keyClicks(dialog.email, "dora@example.org")
     qtbot.keyClicks(dialog.goals, "Brighter skin tone")
@@ -361,8 +375,8 @@ def test_new_client_dialog_shows_errors_beside_their_fields_and_keeps_the_entry(
     assert 0 <= at.y() - below.y() < 12 and at.x() == below.x()
     assert not any(label.isVisible() for field, label in dialog.errors.items() if field != "name")
     assert dialog.isVisible()
-    assert (dialog.birth_year.text(), dialog.phone.text(), dialog.email.text()) == (
-        "1985",
+    assert (dialog.date_of_birth.text(), dialog.phone.text(), dialog.email.text()) == (
+        "1985-04-12",
         "+49 171 5550199",
         "dora@example.org",
     )
@@ -380,8 +394,9 @@ def test_new_client_dialog_shows_errors_beside_their_fields_and_keeps_the_entry(
     with qtbot.waitSignal(panel.client_added, timeout=3000) as added:
         qtbot.mouseClick(dialog.add_button, QtCore.Qt.MouseButton.LeftButton)
     client = store.client(added.args[0])
-    assert (client.name, client.birth_year, client.phone, client.goals) == (
+    assert (client.name, client.date_of_birth, client.birth_year, client.phone, client.goals) == (
         "Dora Fischer",
+        date(1985, 4, 12),
         1985,
         "+49 171 5550199",
         "Brighter skin tone",

@@ -6,6 +6,7 @@ Covers ``console/screening.py`` and the data it reads, ``resources/contraindicat
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from importlib import resources
 from typing import Any
 
@@ -32,15 +33,26 @@ ABSOLUTE_IDS = [
     "thrombosis",
     "haemophilia",
     "open_wounds",
-    "under_18",
+    "cold_sore",
+    "impaired_sensation",
+    "alcohol_or_drugs",
 ]
 RELATIVE_IDS = [
+    "body_worn_devices",
+    "breastfeeding",
+    "eczema_psoriasis",
+    "facial_injury",
     "metal_implants",
+    "braces_or_piercings",
     "recent_facial_surgery",
     "fillers_or_botox",
+    "thread_lift",
     "retinoids",
+    "isotretinoin",
     "skin_sensitivity",
 ]
+#: An adult's date of birth, for screenings built from nothing.
+ADULT = date(1980, 1, 1)
 GOOD_REASON = "Surgeon's written clearance seen and filed"
 
 
@@ -51,22 +63,25 @@ def raw_data() -> dict[str, Any]:
 
 
 def screening_with(**answers: bool) -> Screening:
-    """Every question answered 'no', except the ones given."""
+    """Every question answered 'no', except the ones given; a yes to a question with a wait is
+    dated yesterday (inside its wait)."""
     screening = Screening.all_clear(screened_by="Anna")
+    yesterday = date.today() - timedelta(days=1)
     for contraindication_id, applies in answers.items():
-        screening.answer(contraindication_id, applies)
+        timed = applies and contraindications()[contraindication_id].wait is not None
+        screening.answer(contraindication_id, applies, yesterday if timed else None)
     return screening
 
 
 # -- the data file -----------------------------------------------------------------------------
 
 
-def test_data_file_has_nine_absolute_and_five_relative_items() -> None:
+def test_data_file_has_eleven_absolute_and_twelve_relative_items() -> None:
     items = raw_data()["contraindications"]
     severities = [item["severity"] for item in items]
-    assert severities.count("absolute") == 9
-    assert severities.count("relative") == 5
-    assert len(items) == 14
+    assert severities.count("absolute") == 11
+    assert severities.count("relative") == 12
+    assert len(items) == 23
     assert [item["id"] for item in items if item["severity"] == "absolute"] == ABSOLUTE_IDS
     assert [item["id"] for item in items if item["severity"] == "relative"] == RELATIVE_IDS
 
@@ -120,12 +135,13 @@ def test_an_empty_screening_blocks_with_every_question_unanswered() -> None:
     assert result.cleared is False
     assert [item.id for item in result.unanswered] == list(contraindications())
     reasons = result.reasons()
-    assert len(reasons) == 14
-    assert all(reason.startswith("not answered: ") for reason in reasons)
+    assert len(reasons) == 1 + 23
+    assert reasons[0].startswith("date of birth not given")
+    assert all(reason.startswith("not answered: ") for reason in reasons[1:])
 
 
 def test_one_unanswered_question_blocks_and_is_named() -> None:
-    screening = Screening()
+    screening = Screening(date_of_birth=ADULT)
     for contraindication_id in contraindications():
         if contraindication_id != "pregnancy":
             screening.answer(contraindication_id, False)
@@ -210,9 +226,12 @@ def test_a_relative_item_blocks_until_overridden(contraindication_id: str) -> No
     before = screening.evaluate()
     assert before.cleared is False
     assert before.relative_unresolved == (item,)
-    assert before.reasons() == [
+    (reason,) = before.reasons()
+    assert reason.startswith(
         f"relative contraindication needs a professional override: {item.question}"
-    ]
+    )
+    if item.wait is not None:  # dated yesterday: the wait is said
+        assert f"{item.event} on {date.today() - timedelta(days=1)}: wait until " in reason
 
     screening.override(contraindication_id, GOOD_REASON, "Dr. Weber")
 
@@ -281,16 +300,16 @@ def test_each_relative_item_needs_its_own_override() -> None:
 
 
 def test_reasons_list_absolute_then_relative_then_unanswered() -> None:
-    screening = Screening()
+    screening = Screening(date_of_birth=ADULT)
     screening.answer("epilepsy", True)
-    screening.answer("retinoids", True)
+    screening.answer("retinoids", True, date.today())
     result = screening.evaluate()
     reasons = result.reasons()
     assert reasons[0].startswith("absolute contraindication: Epilepsy")
     assert reasons[1].startswith("relative contraindication needs a professional override: ")
-    assert "Retinoids" in reasons[1]
+    assert "Retinoid creams" in reasons[1]
     assert all(reason.startswith("not answered: ") for reason in reasons[2:])
-    assert len(reasons) == 2 + 12
+    assert len(reasons) == 2 + 21
 
 
 # -- the engine honours the verdict -------------------------------------------------------------

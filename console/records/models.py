@@ -7,11 +7,12 @@ delete on PostgreSQL and an ORM delete on SQLite behave the same).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -73,7 +74,11 @@ class Client(Base):
     #: The name's search form (case-folded, no accents: console.records.names), indexed, for
     #: fast search on every backend; never cut short, so it is unbounded text.
     search_name: Mapped[str] = mapped_column(Text, index=True)
+    #: The year alone: what clients recorded before revision 0006 have (and kept beside the
+    #: full date for the client list).
     birth_year: Mapped[int | None] = mapped_column(Integer)
+    #: The full date (revision 0006): the screening's age rule reads it.
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(120), default="")
     goals: Mapped[str] = mapped_column(Text, default="")
@@ -112,6 +117,12 @@ class Screening(Base):
     overrides: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     cleared: Mapped[bool] = mapped_column(Boolean)
     summary: Mapped[str] = mapped_column(Text, default="")
+    #: The version of the question set asked (revision 0006; None before it: version 1).
+    question_version: Mapped[int | None] = mapped_column(Integer)
+    #: {contraindication id: "YYYY-MM-DD"}, the dates given with time-limited yes answers.
+    dates: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: The date of birth the age rule was applied to.
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
 
     client: Mapped[Client] = relationship(back_populates="screenings")
 

@@ -40,7 +40,7 @@ from console.records.store import (
     StepRow,
 )
 from console.report import format_duration, format_net_charge
-from console.screening import contraindications
+from console.screening import age_on, contraindications, question_version
 from console.zones import zone_catalog
 
 if TYPE_CHECKING:
@@ -306,8 +306,8 @@ def _facts_html(session: SessionRow, client: ClientRecord | None) -> str:
     e = html.escape
     if client is not None:
         who = e(client.name)
-        if client.birth_year is not None:
-            who += f' <span class="muted">(born {client.birth_year})</span>'
+        if client.born:
+            who += f' <span class="muted">(born {e(client.born)})</span>'
     elif session.client_name:
         who = e(session.client_name)
     else:
@@ -348,7 +348,8 @@ def _screening_html(session: SessionRow, client: ClientRecord) -> str:
     screening = latest_screening(client, session.started_at)
     if screening is None:
         return '<h2>Screening</h2><p class="muted">No screening recorded before this session.</p>'
-    head = f"Screened {e(_local(screening.at))} by {e(screening.practitioner)}: "
+    head = f"Screened {e(_local(screening.at))} by {e(screening.practitioner)}"
+    head += f' <span class="muted">(questions v{screening.question_version})</span>: '
     if screening.cleared:
         head += '<span class="ok">cleared</span>'
         reasons = ""
@@ -365,7 +366,33 @@ def _screening_html(session: SessionRow, client: ClientRecord) -> str:
             for key, reason in sorted(screening.overrides.items())
         ]
         overrides = "<p>Professional overrides:</p><ul>" + "".join(items) + "</ul>"
-    return f"<h2>Screening</h2><p>{head}</p>{reasons}{overrides}"
+    return f"<h2>Screening</h2><p>{head}</p>{reasons}{_screening_facts(screening)}{overrides}"
+
+
+def _screening_facts(screening: ScreeningRow) -> str:
+    """The age the screening confirmed and the dates of time-limited answers, with the end of
+    each wait (read against the questions only if they are the set the screening was asked)."""
+    e = html.escape
+    screened_on = screening.at.astimezone().date()
+    facts = []
+    if screening.date_of_birth is not None:
+        age = age_on(screening.date_of_birth, screened_on)
+        facts.append(f"Date of birth {screening.date_of_birth.isoformat()} (age {age} then)")
+    questions = contraindications() if screening.question_version == question_version() else {}
+    for key, on in sorted(screening.dates.items(), key=lambda kv: kv[1]):
+        item = questions.get(key)
+        if item is None or item.wait is None:
+            facts.append(f"{key.replace('_', ' ')} on {on.isoformat()}")
+            continue
+        until = item.wait.end(on)
+        state = "over" if until <= screened_on else "not over"
+        facts.append(
+            f"{item.event.capitalize()} on {on.isoformat()}: {item.wait.describe()} wait until "
+            f"{until.isoformat()} ({state} at the screening)"
+        )
+    if not facts:
+        return ""
+    return "<ul>" + "".join(f"<li>{e(fact)}</li>" for fact in facts) + "</ul>"
 
 
 def _steps_html(steps: Sequence[StepRow]) -> str:

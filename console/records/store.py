@@ -20,8 +20,8 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from itertools import groupby
@@ -65,6 +65,7 @@ from console.records.models import (
 )
 from console.records.names import MAX_NAME, composed, search_form, unprintable
 from console.screening import Screening as ScreeningForm
+from console.screening import ScreeningError, check_date_of_birth
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ MIGRATION_WAIT_S = 60.0
 MIGRATION_RETRY_S = 0.2
 #: The newest migration this console knows (the last script in ``migrations/versions``;
 #: ``tests/test_records_store.py`` checks the two agree).
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 #: The execution option that makes a SQLite transaction take the write lock at BEGIN.
 _IMMEDIATE = "mc_begin_immediate"
 
@@ -130,6 +131,8 @@ class ClientSummary:
     birth_year: int | None
     sessions: int
     last_visit: datetime | None
+    #: The full date, for clients recorded with one (revision 0006 on).
+    date_of_birth: date | None = None
 
 
 class StepRow(NamedTuple):
@@ -247,6 +250,13 @@ class ScreeningRow:
     summary: str
     answers: dict[str, bool]
     overrides: dict[str, str]
+    #: The version of the question set asked (screenings recorded before versions were kept
+    #: were all asked from version 1).
+    question_version: int = 1
+    #: The dates given with time-limited yes answers, by question.
+    dates: dict[str, date] = field(default_factory=dict)
+    #: The date of birth the age rule was applied to (None: not given, or an older record).
+    date_of_birth: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +283,16 @@ class ClientRecord:
     sessions: tuple[SessionRow, ...]
     notes: tuple[NoteRow, ...]
     follow_ups: tuple[FollowUpRow, ...]
+    #: The full date of birth (None: not given, or only the year, for clients recorded before).
+    date_of_birth: date | None = None
+
+    @property
+    def born(self) -> str:
+        """``1978-03-02``, or ``1978`` for a client whose record has the year only; empty if
+        neither was given."""
+        if self.date_of_birth is not None:
+            return self.date_of_birth.isoformat()
+        return str(self.birth_year) if self.birth_year is not None else ""
 
 
 # -- the store ---------------------------------------------------------------------------------
@@ -350,7 +370,7 @@ class RecordStore:
                 # but the first after an update) does not pay for it.
                 from alembic import command
 
-                with self._locked("migration") as connection:
+                with self._locked("migration", foreign_keys_off=True) as connection:
                     current = _revision_of(connection)
                     if current == target:
                         return  # another console migrated it while this one waited
@@ -379,19 +399,43 @@ class RecordStore:
         log.info("records database migrated from %s to %s", current, target)
 
     @contextmanager
-    def _locked(self, lock: str | None = None) -> Iterator[Connection]:
+    def _locked(
+        self, lock: str | None = None, *, foreign_keys_off: bool = False
+    ) -> Iterator[Connection]:
         """A connection in a transaction that holds the write lock from its start on SQLite
         (``BEGIN IMMEDIATE``) and, with ``lock``, a PostgreSQL advisory lock of that name:
-        consoles asking for the same lock take turns."""
+        consoles asking for the same lock take turns.
+
+        ``foreign_keys_off`` (SQLite, for migrations): SQLite alters a table by copying it and
+        dropping the original, and dropping ``clients`` with foreign keys enforced deletes, by
+        cascade, every screening, session and note of every client. Enforcement is off for the
+        transaction (it can only be switched between transactions), the keys are checked
+        before the commit (a violation rolls everything back), and it is on again after."""
         with self.engine.connect() as connection:
+            raw = None
             if self.is_sqlite:
                 connection.execution_options(**{_IMMEDIATE: True})
-            with connection.begin():
-                if lock is not None and not self.is_sqlite:
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": lock}
-                    )
-                yield connection
+                if foreign_keys_off:
+                    raw = connection.connection.driver_connection
+                    assert raw is not None
+                    raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    if lock is not None and not self.is_sqlite:
+                        connection.execute(
+                            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": lock}
+                        )
+                    yield connection
+                    if raw is not None:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RecordRejectedError(
+                                f"the migration would leave {len(broken)} record(s) pointing "
+                                "at nothing; nothing was changed"
+                            )
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     def _refuse_newer(self, current: str | None) -> None:
         if current is not None and current not in _known_revisions():
@@ -484,12 +528,28 @@ class RecordStore:
         practitioner: str,
         *,
         birth_year: int | None = None,
+        date_of_birth: date | None = None,
         phone: str = "",
         email: str = "",
         goals: str = "",
     ) -> int:
-        """A new client; returns their id. Every field is checked, each error names its field."""
+        """A new client; returns their id. Every field is checked, each error names its field.
+
+        ``date_of_birth`` is what the screening's age rule needs; ``birth_year`` alone (older
+        callers) is kept, and follows from the date when both are given."""
         name = _required("name", name)
+        if date_of_birth is not None:
+            try:
+                check_date_of_birth(date_of_birth)
+            except ScreeningError as error:
+                raise FieldError("date_of_birth", str(error)) from None
+            if birth_year is not None and birth_year != date_of_birth.year:
+                raise FieldError(
+                    "birth_year",
+                    f"birth year {birth_year} differs from the date of birth "
+                    f"{date_of_birth.isoformat()}",
+                )
+            birth_year = date_of_birth.year
         if birth_year is not None and not (1900 <= birth_year <= datetime.now(UTC).year):
             raise FieldError("birth_year", f"birth year {birth_year} is not a plausible year")
         phone = phone.strip()
@@ -508,6 +568,7 @@ class RecordStore:
                 name=name,
                 search_name=_searchable(name),
                 birth_year=birth_year,
+                date_of_birth=date_of_birth,
                 phone=phone,
                 email=email,
                 goals=goals.strip(),
@@ -540,7 +601,7 @@ class RecordStore:
         """Clients whose name contains ``query`` (any case), names starting with it first."""
         needle = search_form(query)
         with self._transaction() as db:
-            statement = select(Client.id, Client.name, Client.birth_year)
+            statement = select(Client.id, Client.name, Client.birth_year, Client.date_of_birth)
             if needle:
                 pattern = "%" + _like(needle) + "%"
                 starts = _like(needle) + "%"
@@ -568,7 +629,9 @@ class RecordStore:
             count, last = visits.get(row.id, (0, None))
             if last is not None and last.tzinfo is None:
                 last = last.replace(tzinfo=UTC)
-            out.append(ClientSummary(row.id, row.name, row.birth_year, int(count), last))
+            out.append(
+                ClientSummary(row.id, row.name, row.birth_year, int(count), last, row.date_of_birth)
+            )
         return out
 
     def client(self, client_id: int) -> ClientRecord:
@@ -592,19 +655,13 @@ class RecordStore:
                 id=row.id,
                 name=row.name,
                 birth_year=row.birth_year,
+                date_of_birth=row.date_of_birth,
                 phone=row.phone,
                 email=row.email,
                 goals=row.goals,
                 created_at=row.created_at,
                 screenings=tuple(
-                    ScreeningRow(
-                        s.at,
-                        names.get(s.practitioner_id, "?"),
-                        s.cleared,
-                        s.summary,
-                        dict(s.answers),
-                        dict(s.overrides),
-                    )
+                    _screening_row(s, names)
                     for s in sorted(row.screenings, key=lambda s: s.at, reverse=True)
                 ),
                 sessions=tuple(
@@ -627,11 +684,22 @@ class RecordStore:
             db.delete(row)
 
     def record_screening(self, client_id: int, screening: ScreeningForm, practitioner: str) -> None:
-        """Store a screening as answered, with its overrides and the decision."""
+        """Store a screening as answered: the question set's version, the answers with the
+        dates given, the date of birth, the overrides and the decision. A client whose record
+        has no date of birth yet takes the screening's (unless the record's birth year says
+        otherwise: then the record is left as it is and the screening keeps what it was told)."""
         practitioner_id = self.practitioner(practitioner)
-        result = screening.evaluate()
+        result = screening.evaluate(screening.at.astimezone().date())  # as it was decided
         with self._transaction() as db:
-            _existing_client(db, client_id)
+            client = _existing_client(db, client_id)
+            born = screening.date_of_birth
+            if (
+                born is not None
+                and client.date_of_birth is None
+                and client.birth_year in (None, born.year)
+            ):
+                client.date_of_birth = born
+                client.birth_year = born.year
             db.add(
                 Screening(
                     client_id=client_id,
@@ -641,6 +709,9 @@ class RecordStore:
                     overrides={k: o.reason for k, o in screening.overrides.items()},
                     cleared=result.cleared,
                     summary="cleared" if result.cleared else "; ".join(result.reasons()),
+                    question_version=screening.version,
+                    dates={k: d.isoformat() for k, d in screening.dates.items()},
+                    date_of_birth=born,
                 )
             )
 
@@ -1218,6 +1289,20 @@ def _event_row(e: Any) -> EventRow:
 
 def _machine(model: str, serial: str, firmware: str) -> str:
     return f"{model} (serial {serial}, firmware {firmware})"
+
+
+def _screening_row(row: Screening, names: dict[int, str]) -> ScreeningRow:
+    return ScreeningRow(
+        row.at,
+        names.get(row.practitioner_id, "?"),
+        row.cleared,
+        row.summary,
+        dict(row.answers),
+        dict(row.overrides),
+        question_version=row.question_version or 1,  # NULL: recorded before versions (set 1)
+        dates={k: date.fromisoformat(v) for k, v in (row.dates or {}).items()},
+        date_of_birth=row.date_of_birth,
+    )
 
 
 def _note_row(note: Note, names: dict[int, str]) -> NoteRow:

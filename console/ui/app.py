@@ -174,7 +174,8 @@ def prepare_demo_visit(  # type: ignore[no-untyped-def]
     consultation.name.setText(client)
     consultation.goals.setPlainText("Lift the jawline and cheeks")
     consultation.practitioner.setText("Trainer")
-    window.visit.screening = Screening.all_clear("Trainer")
+    window.visit.screening = Screening.all_clear("Trainer")  # an adult, every answer no
+    consultation.set_date_of_birth(window.visit.screening.date_of_birth)
     for condition, (yes, no) in consultation.answers.items():
         (yes if condition in conditions else no).setChecked(True)
     consultation.consent.setChecked(True)

@@ -319,6 +319,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.visit.client.name = name
         self.visit.client.reference = str(client_id)
         self.workflow.consultation.name.setText(name)
+        record = self.records.current_client if self.records is not None else None
+        if record is not None and record.id == client_id:
+            # The screening's age rule reads the date of birth; a record with the year only
+            # says so, and the full date is asked.
+            self.workflow.consultation.set_date_of_birth(record.date_of_birth, record.birth_year)
         self.workflow.go_to(Stage.CONSULTATION)
         self.tabs.setCurrentIndex(0)
 

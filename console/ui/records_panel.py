@@ -1,8 +1,8 @@
 """The client records panel: find a client, see their screenings, sessions and course, act on them.
 
 A view over :class:`console.records.store.RecordStore`. The store decides what is valid and keeps
-the data; this panel lists and shows it, checks the shape of what the operator types (a birth year
-is a number) and sends it in. Every store call goes through :meth:`RecordsPanel._call`, so a
+the data; this panel lists and shows it, checks the shape of what the operator types (a date of
+birth is a date) and sends it in. Every store call goes through :meth:`RecordsPanel._call`, so a
 database that cannot be reached (drive removed, server down, file locked) becomes a banner inside
 the panel, never an exception in the Qt event loop: the panel keeps working, and Retry reloads.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 import numpy as np
@@ -33,7 +33,7 @@ from console.records.store import (
     SessionRow,
     StoreUnavailableError,
 )
-from console.screening import contraindications
+from console.screening import REASON_STARTS, contraindications, question_version
 from console.ui import dialogs
 from console.ui.restyle import repolish
 from console.zones import Side, zone_catalog
@@ -97,9 +97,7 @@ ul { margin: 0 0 10px 0; }
 """
 #: Where one screening reason ends and the next begins in a stored summary (reasons themselves may
 #: hold "; ", so the split is on the phrases console.screening starts them with).
-_REASON_SPLIT = re.compile(
-    r"; (?=absolute contraindication|relative contraindication|not answered)"
-)
+_REASON_SPLIT = re.compile("; (?=" + "|".join(re.escape(start) for start in REASON_STARTS) + ")")
 
 
 class _Unavailable:
@@ -118,14 +116,14 @@ def local_time(moment: datetime, fmt: str = TIME_FORMAT) -> str:
 
 
 class NewClientDialog(QtWidgets.QDialog):
-    """Name, birth year, phone, e-mail, goals and practitioner of a new client.
+    """Name, date of birth, phone, e-mail, goals and practitioner of a new client.
 
     "Add client" sends the form to the store. Each :class:`FieldError` appears in red under the
     field it names and the dialog stays open with everything typed; on success ``client_id`` holds
     the new client's id and the dialog is accepted.
     """
 
-    FIELDS = ("name", "birth_year", "phone", "email", "goals", "practitioner")
+    FIELDS = ("name", "date_of_birth", "phone", "email", "goals", "practitioner")
 
     def __init__(
         self,
@@ -144,10 +142,20 @@ class NewClientDialog(QtWidgets.QDialog):
         self.name = QtWidgets.QLineEdit(name)
         self.name.setPlaceholderText("First and last name")
         self.name.setMaxLength(120)
-        self.birth_year = QtWidgets.QLineEdit()
-        self.birth_year.setPlaceholderText("e.g. 1978 (optional)")
-        self.birth_year.setValidator(QtGui.QIntValidator(0, 9999, self.birth_year))
-        self.birth_year.setMaximumWidth(160)
+        self.date_of_birth = QtWidgets.QLineEdit()
+        self.date_of_birth.setPlaceholderText("YYYY-MM-DD")
+        self.date_of_birth.setToolTip(
+            "The full date: the screening needs it to confirm the client is an adult "
+            "(it can also be given at their first consultation)"
+        )
+        self.date_of_birth.setValidator(
+            QtGui.QRegularExpressionValidator(
+                QtCore.QRegularExpression(r"[0-9]{0,4}(-[0-9]{0,2}(-[0-9]{0,2})?)?"),
+                self.date_of_birth,
+            )
+        )
+        self.date_of_birth.setMaxLength(10)
+        self.date_of_birth.setMaximumWidth(160)
         self.phone = QtWidgets.QLineEdit()
         self.phone.setPlaceholderText("optional")
         self.phone.setMaxLength(40)
@@ -171,7 +179,7 @@ class NewClientDialog(QtWidgets.QDialog):
         form.setLabelAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
         editors: dict[str, QtWidgets.QWidget] = {
             "name": self.name,
-            "birth_year": self.birth_year,
+            "date_of_birth": self.date_of_birth,
             "phone": self.phone,
             "email": self.email,
             "goals": self.goals,
@@ -179,7 +187,7 @@ class NewClientDialog(QtWidgets.QDialog):
         }
         captions = {
             "name": "Name",
-            "birth_year": "Birth year",
+            "date_of_birth": "Date of birth",
             "phone": "Phone",
             "email": "E-mail",
             "goals": "Goals",
@@ -233,16 +241,23 @@ class NewClientDialog(QtWidgets.QDialog):
     def submit(self) -> bool:
         """Send the form to the store; True when the client was added (the dialog accepts)."""
         self.clear_errors()
-        year_text = self.birth_year.text().strip()
-        birth_year = int(year_text) if year_text.isdigit() else None
-        if year_text and birth_year is None:
-            self.show_error("birth_year", "birth year must be a number such as 1978")
-            return False
+        born_text = self.date_of_birth.text().strip()
+        born: date | None = None
+        if born_text:
+            try:
+                born = date.fromisoformat(born_text) if len(born_text) == 10 else None
+            except ValueError:
+                born = None
+            if born is None:
+                self.show_error(
+                    "date_of_birth", "the date of birth must be a date such as 1978-03-02"
+                )
+                return False
         try:
             self.client_id = self.store.add_client(
                 self.name.text(),
                 self.practitioner.text(),
-                birth_year=birth_year,
+                date_of_birth=born,
                 phone=self.phone.text(),
                 email=self.email.text(),
                 goals=self.goals.toPlainText(),
@@ -671,7 +686,7 @@ class RecordsPanel(QtWidgets.QWidget):
                 item = QtWidgets.QTreeWidgetItem(
                     [
                         summary.name,
-                        str(summary.birth_year) if summary.birth_year else "—",
+                        _born(summary.date_of_birth, summary.birth_year) or "—",
                         str(summary.sessions),
                         local_time(summary.last_visit) if summary.last_visit else "—",
                     ]
@@ -739,7 +754,7 @@ class RecordsPanel(QtWidgets.QWidget):
 
     def _show_details(self, record: ClientRecord) -> None:
         self.name_label.setText(record.name)
-        parts = [f"Born {record.birth_year}" if record.birth_year else "Birth year not given"]
+        parts = [f"Born {record.born}" if record.born else "Date of birth not given"]
         parts += [part for part in (record.phone, record.email) if part]
         parts.append(f"client since {local_time(record.created_at, DATE_FORMAT)}")
         now = datetime.now().astimezone()
@@ -755,6 +770,7 @@ class RecordsPanel(QtWidgets.QWidget):
             self.screenings.setHtml("<p class='muted'>No screening recorded yet.</p>")
             return
         questions = contraindications()
+        version = question_version()
         blocks = []
         for row in screenings:
             verdict = (
@@ -765,6 +781,12 @@ class RecordsPanel(QtWidgets.QWidget):
             lines = []
             if not row.cleared:
                 lines += [html.escape(reason) for reason in _REASON_SPLIT.split(row.summary)]
+            for cid, on in sorted(row.dates.items()):
+                item = questions.get(cid) if row.question_version == version else None
+                event = item.event if item is not None else cid.replace("_", " ")
+                lines.append(
+                    f"<span class='muted'>{html.escape(event.capitalize())} on {on.isoformat()}</span>"
+                )
             for cid, reason in row.overrides.items():
                 item = questions.get(cid)
                 question = item.question if item else cid.replace("_", " ")
@@ -773,9 +795,10 @@ class RecordsPanel(QtWidgets.QWidget):
                     f"“{html.escape(reason)}”"
                 )
             items = "".join(f"<li>{line}</li>" for line in lines)
+            asked = f" <span class='muted'>(questions v{row.question_version})</span>"
             blocks.append(
-                f"<p><b>{local_time(row.at)}</b> · {html.escape(row.practitioner)} — {verdict}</p>"
-                + (f"<ul>{items}</ul>" if items else "<p></p>")
+                f"<p><b>{local_time(row.at)}</b> · {html.escape(row.practitioner)} — {verdict}"
+                f"{asked}</p>" + (f"<ul>{items}</ul>" if items else "<p></p>")
             )
         self.screenings.setHtml("".join(blocks))
 
@@ -939,6 +962,13 @@ def _session_numbers(sessions: Sequence[SessionRow], starts: Sequence[datetime])
         numbers.append(position + 1)
         cursor = position + 1
     return numbers
+
+
+def _born(date_of_birth: date | None, birth_year: int | None) -> str:
+    """The full date of birth, or the year for a client recorded with the year only."""
+    if date_of_birth is not None:
+        return date_of_birth.isoformat()
+    return str(birth_year) if birth_year else ""
 
 
 def _counted(count: int, noun: str) -> str:
