@@ -19,6 +19,7 @@ from console.engine.clock import VirtualClock
 from console.engine.events import EngineState, SafetyKind
 from console.engine.measure import BlockStats
 from console.engine.runner import TreatmentEngine
+from console.faults import FaultSpec
 from console.plugins import load_plugins
 from console.session import Console
 from device_drivers.simulator import SimulatedMachine
@@ -101,33 +102,34 @@ def test_a_lifted_probe_is_still_caught_within_the_contact_window(
     assert lost and lost[0].at_s - lift_at <= 0.06  # the first engine tick after the lift
 
 
-def gel_console(protocol_s: float = 600.0):
-    host = load_plugins()
-    console = Console(host)
+def drying_gel_session(protocol_s: float, regel: bool, resume_after_s: float | None):
+    """A session of ``protocol_s`` on the simulated machine whose gel dries fast from 5 s; with
+    ``regel`` the operator re-applies gel at the first prompt. Returns the summary."""
+    console = Console(load_plugins())
     console.connect("simulator", speed=0)  # a virtual clock, as fast as the computer can
     protocol = make_protocol(steps=2, duration_s=protocol_s / 2, current_ua=200.0)
-    return console, protocol
-
-
-def test_drying_gel_prompts_before_contact_is_lost_and_fresh_gel_saves_the_session() -> None:
-    console, protocol = gel_console()
     try:
         engine = console.new_session(protocol, None)
-        prompts = []
+        prompted = []
 
         def on_event(event) -> None:
             safety = getattr(event, "event", None)
-            if safety is not None and safety.kind is SafetyKind.CONTACT_HIGH and not prompts:
-                prompts.append(safety)
+            high = safety is not None and safety.kind is SafetyKind.CONTACT_HIGH
+            if regel and high and not prompted:
+                prompted.append(safety)
                 console.reapply_gel(engine)
 
         engine.subscribe(on_event)
-        engine.set_pause_policy(10.0, 60.0)  # the hands go back on after 10 s
-        console.start_session(engine, faults=[_fault("gel_dry", 5.0)])
+        engine.set_pause_policy(resume_after_s, 60.0)
+        console.start_session(engine, faults=[FaultSpec("gel_dry", 5.0)])
         assert engine.wait(60)
-        summary = engine.summary()
+        return engine.summary()
     finally:
         console.disconnect()
+
+
+def test_drying_gel_prompts_before_contact_is_lost_and_fresh_gel_saves_the_session() -> None:
+    summary = drying_gel_session(600.0, regel=True, resume_after_s=10.0)  # hands back in 10 s
     kinds = [e.kind for e in summary.events]
     assert SafetyKind.CONTACT_LOST not in kinds
     assert kinds[:2] == [SafetyKind.CONTACT_HIGH, SafetyKind.GEL_REAPPLIED]
@@ -141,15 +143,7 @@ def test_drying_gel_prompts_before_contact_is_lost_and_fresh_gel_saves_the_sessi
 
 
 def test_left_alone_drying_gel_loses_the_contact_after_the_prompt() -> None:
-    console, protocol = gel_console(protocol_s=900.0)
-    try:
-        engine = console.new_session(protocol, None)
-        engine.set_pause_policy(None, 5.0)
-        console.start_session(engine, faults=[_fault("gel_dry", 5.0)])
-        assert engine.wait(60)
-        summary = engine.summary()
-    finally:
-        console.disconnect()
+    summary = drying_gel_session(900.0, regel=False, resume_after_s=None)
     kinds = [e.kind for e in summary.events]
     assert kinds[:2] == [SafetyKind.CONTACT_HIGH, SafetyKind.CONTACT_LOST]
     assert summary.events[1].at_s - summary.events[0].at_s > 30.0  # time enough to re-gel
@@ -208,12 +202,6 @@ def test_lowering_the_intensity_is_a_limit_for_later_zones_not_an_offset(make_en
     peaks = [2 * step.mean_current_ua for step in summary.steps]  # 50 % square: mean = peak / 2
     assert peaks[1] == pytest.approx(300.0, rel=0.03)
     assert peaks[2] == pytest.approx(200.0, rel=0.03)
-
-
-def _fault(name: str, at_s: float):
-    from console.faults import FaultSpec
-
-    return FaultSpec(name, at_s)
 
 
 # -- scenarios: each checks the trainee's action, and fails without it -------------------------
