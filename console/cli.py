@@ -42,7 +42,7 @@ from console.report import (
     format_table,
     zone_summary_rows,
 )
-from console.scenarios import Scenario, load_scenarios, outcome_of
+from console.scenarios import ACTION_EVENTS, Scenario, load_scenarios, outcome_of
 from console.session import Console, ConsoleError
 from console.zones import zone_catalog
 
@@ -538,7 +538,7 @@ def _operator_orders(
             "--reapply-gel is for the simulated machine: on a client, the practitioner re-applies "
             "gel (type g and Enter on a terminal to record it)"
         )
-    return frozenset({OperatorAction.REAPPLY_GEL})
+    return frozenset({OperatorAction.REAPPLY_GEL, OperatorAction.RESUME})
 
 
 def _watch_client(
@@ -576,6 +576,7 @@ def _judge_scenario(
     handled = [
         (event.at_s, f"{event.kind.value}: {event.message}")
         for event in (summary.events if summary else ())
+        if event.kind.value not in ACTION_EVENTS  # the trainee's own actions, listed below
     ] + [
         (r.at_s, f"client {r.kind}: {r.message}")
         for r in (reactions.reactions if reactions else [])

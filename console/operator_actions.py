@@ -124,7 +124,8 @@ class ScriptedOperator:
     """Engine subscriber that takes a scenario's expected actions in a headless run.
 
     ``orders``: the actions it takes. Re-applying gel answers the console's "contact is getting
-    poor" prompt, resumes after :data:`GEL_TIME_S` on the engine's clock; securing the machine
+    poor" prompt and, with :attr:`OperatorAction.RESUME` in its orders, resumes after
+    :data:`GEL_TIME_S` on the engine's clock; securing the machine
     answers a session interrupted by a machine that no longer answers (the console cannot know
     its output is off), on the simulated client. Lowering the intensity answers the client's
     twitch: call :meth:`client_twitched`.
@@ -159,8 +160,9 @@ class ScriptedOperator:
         elif isinstance(event, Progress) and self._gelled_at is not None:
             if event.at_s - self._gelled_at >= GEL_TIME_S:
                 self._gelled_at = None
-                self._say("OPERATOR: probes back on the freshly gelled skin; resumes.")
-                self._resume()
+                if OperatorAction.RESUME in self.orders:
+                    self._say("OPERATOR: probes back on the freshly gelled skin; resumes.")
+                    self._resume()
         elif isinstance(event, SessionEnded):
             self._gelled_at = None
             if self._machine_unreachable(event) and OperatorAction.SECURE_MACHINE in self.orders:

@@ -222,6 +222,7 @@ def test_lowering_the_intensity_is_a_limit_for_later_zones_not_an_offset(make_en
             "the trainee did not lift the probes and switch the machine off",
         ),
         ("probe-lift", "resume", "the trainee did not put the probes back and resume"),
+        ("drying-gel", "resume", "the trainee did not put the probes back and resume"),
     ],
 )
 def test_a_scenario_passes_with_the_trainees_action_and_fails_without_it(
@@ -266,3 +267,29 @@ def test_leave_out_needs_a_scenario_that_expects_the_action(
     assert "the scenario does not expect it" in capsys.readouterr().err
     assert cli.main(["run", "--scenario", "drying-gel", "--leave-out", "dance"]) == 2
     assert "'dance' is not an action" in capsys.readouterr().err
+
+
+def test_a_raise_lifts_the_clients_limit_and_never_lowers_it(make_engine) -> None:
+    """Limit 300 µA set on a 350 µA step; + pressed on a later 200 µA step lifts the limit to
+    310, so a 400 µA step after it runs at 310, not 210."""
+    base = make_protocol(steps=1, duration_s=20.0)
+    step = base.steps[0]
+    steps = tuple(
+        replace(step, zone=zone, waveform=replace(step.waveform, current_ua=current))
+        for zone, current in (("cheek_left", 350.0), ("cheek_right", 200.0), ("cheek_left", 400.0))
+    )
+    engine, _, _ = make_engine()
+    engine.prepare(replace(base, steps=steps))
+    pressed: set[int] = set()
+
+    def operator(event) -> None:
+        index = getattr(event, "step_index", None)
+        if index in (0, 1) and index not in pressed and getattr(event, "setpoint_ua", 0) > 0:
+            pressed.add(index)
+            engine.adjust_intensity(-50.0 if index == 0 else +10.0)
+
+    engine.subscribe(operator)
+    summary = engine.run(timeout=30)
+    peaks = [2 * s.mean_current_ua for s in summary.steps]
+    assert peaks[1] == pytest.approx(200.0, rel=0.03)
+    assert peaks[2] == pytest.approx(310.0, rel=0.03)

@@ -612,8 +612,9 @@ class TreatmentEngine:
         self._safety(
             SafetyKind.CONTACT_HIGH,
             f"Contact is getting poor{where} ({describe_ohm(self._contact.impedance_ohm)}, lost "
-            f"above {describe_ohm(self.limits.contact_max_ohm)}): the gel is drying. Re-apply gel "
-            "now (the output pauses while you do); the output goes on meanwhile.",
+            f"above {describe_ohm(self.limits.contact_max_ohm)}): the gel is drying, or the skin "
+            "has not taken it up yet. Re-apply gel now (the output pauses while you do); the "
+            "output goes on meanwhile.",
             "warning, output continues",
             now,
         )
@@ -909,8 +910,8 @@ class TreatmentEngine:
             self._note_setpoint(now if rising else self.clock.now())
 
     def _target_ua(self, step: Step) -> float:
-        """The step's setting with the operator's offset, never above the zone's limit (rule 8,
-        checked before start; held here too)."""
+        """The step's setting under the client's limit the operator set, never above the
+        zone's limit (rule 8, checked before start; held here too)."""
         floor = self.capabilities.current_ua[0]
         target = step.waveform.current_ua
         if self._intensity_ceiling_ua is not None:
@@ -991,12 +992,14 @@ class TreatmentEngine:
             return
         step = self.protocol.steps[self._step_index]
         floor = self.capabilities.current_ua[0]
-        wanted = self._target_ua(step) + delta_ua
         if delta_ua < 0:
-            self._intensity_ceiling_ua = max(floor, wanted)
+            # Lower from what runs now: that is what the client feels.
+            self._intensity_ceiling_ua = max(floor, self._target_ua(step) + delta_ua)
         elif self._intensity_ceiling_ua is not None:
+            # A raise lifts the limit itself (in a zone set below it, the zone is unchanged).
+            raised = self._intensity_ceiling_ua + delta_ua
             highest = max(s.waveform.current_ua for s in self.protocol.steps)
-            self._intensity_ceiling_ua = None if wanted >= highest else wanted
+            self._intensity_ceiling_ua = None if raised >= highest else raised
 
     def _pause_for_gel(self, now: float) -> None:
         """The operator's gel: output off and paused (or, already paused, only recorded)."""
