@@ -8,7 +8,7 @@ operator's entries in; the records store (a later issue) saves it through :class
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -60,7 +60,6 @@ MOISTURIZATION_CHECKLIST = (
 class Reaction(enum.StrEnum):
     """Reactions worth recording after microcurrent (redness is the common, expected one)."""
 
-    NONE = "none"
     REDNESS = "redness"
     TINGLING = "tingling"
     METALLIC_TASTE = "metallic taste"
@@ -68,6 +67,36 @@ class Reaction(enum.StrEnum):
     IRRITATION = "irritation"
     HEADACHE = "headache"
     LIGHT_FLASHES = "light flashes"  #: current near the eyes: stay on the orbital bone
+
+
+class ReactionSeverity(enum.StrEnum):
+    """How strong a reaction was, as the practitioner judged it."""
+
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+class ReactionDuration(enum.StrEnum):
+    """How long a reaction lasted, as far as the visit saw it."""
+
+    DURING = "only during the treatment"
+    MINUTES = "faded within minutes"
+    HOURS = "lasted hours"
+    STILL_PRESENT = "still present at the end of the visit"
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedReaction:
+    """One reaction seen at the visit: what, how strong, how long."""
+
+    reaction: Reaction
+    severity: ReactionSeverity
+    duration: ReactionDuration
+
+    def describe(self) -> str:
+        """``redness — mild, faded within minutes``."""
+        return f"{self.reaction.value} — {self.severity.value}, {self.duration.value}"
 
 
 @dataclass
@@ -82,11 +111,18 @@ class Client:
 
 @dataclass
 class FollowUp:
-    """What the operator records after the treatment."""
+    """What the operator records after the treatment (``recorded_at`` None: not yet; recorded
+    with no reactions: none was seen)."""
 
-    reactions: set[Reaction] = field(default_factory=set)
+    reactions: tuple[ObservedReaction, ...] = ()
     notes: str = ""
     next_appointment: datetime | None = None
+    recorded_at: datetime | None = None
+
+    @property
+    def lingering(self) -> tuple[ObservedReaction, ...]:
+        """The reactions still present when the client left."""
+        return tuple(r for r in self.reactions if r.duration is ReactionDuration.STILL_PRESENT)
 
 
 class WorkflowError(ValueError):
@@ -151,20 +187,34 @@ class Visit:
 
     def record_follow_up(
         self,
-        reactions: set[Reaction],
+        reactions: Iterable[ObservedReaction],
         notes: str,
         next_appointment: datetime | None,
     ) -> None:
-        """Reactions seen, notes, and the next appointment (which must be in the future)."""
-        if Reaction.NONE in reactions and len(reactions) > 1:
-            raise WorkflowError("'none' cannot be recorded together with a reaction")
+        """Reactions seen, each with how strong and how long (none: an empty list), notes, and
+        the next appointment (which must be in the future)."""
+        reactions = tuple(reactions)
+        for entry in reactions:
+            if not isinstance(entry, ObservedReaction):
+                raise WorkflowError(
+                    f"{entry!s}: record how strong the reaction was and how long it lasted"
+                )
+        kinds = [entry.reaction for entry in reactions]
+        twice = sorted({k.value for k in kinds if kinds.count(k) > 1})
+        if twice:
+            raise WorkflowError(f"{', '.join(twice)} recorded twice")
         if next_appointment is not None and next_appointment.tzinfo is None:
             raise WorkflowError(
                 "the next appointment needs a time zone (a local time is ambiguous)"
             )
         if next_appointment is not None and next_appointment <= datetime.now(UTC):
             raise WorkflowError("the next appointment must be in the future")
-        self.follow_up = FollowUp(set(reactions), notes.strip(), next_appointment)
+        self.follow_up = FollowUp(
+            tuple(sorted(reactions, key=lambda r: list(Reaction).index(r.reaction))),
+            notes.strip(),
+            next_appointment,
+            datetime.now(UTC),
+        )
         self._changed("follow-up")
 
     # -- rules -----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from console.records.store import (
     ClientRecord,
     EventRow,
     NoteRow,
+    ReactionRow,
     RecordStore,
     ScreeningRow,
     SessionRow,
@@ -190,7 +191,7 @@ def test_pdf_of_a_busy_twelve_step_session_fits_one_page(qapp, tmp_path: Path) -
             NoteRow(
                 start + timedelta(minutes=20),
                 PRACTITIONER,
-                ("redness", "tingling"),
+                (ReactionRow("redness", "mild", "faded within minutes"), ReactionRow("tingling")),
                 "Redness on the jaw line, gone after a quarter of an hour. " * 4 + "Last words.",
             ),
         ),
@@ -227,6 +228,7 @@ def test_pdf_of_a_busy_twelve_step_session_fits_one_page(qapp, tmp_path: Path) -
     assert text.count("contact lost") == 10
     assert OVERRIDE_REASON in text
     assert "Last words." in text
+    assert "Reactions: redness — mild, faded within minutes; tingling" in text
     runs = placed_text(path)
     footer_y = next(y for run, y in runs if run.startswith("Generated"))
     body_bottom = min(y for run, y in runs if run.endswith("Last words."))

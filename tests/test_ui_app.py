@@ -633,12 +633,19 @@ def test_workflow_reaches_follow_up_and_records_reaction_and_appointment(
     page = workflow.follow_up
     assert workflow.pages.currentWidget() is page
 
-    # An appointment in the past is refused, and nothing is recorded.
+    # A reaction is recorded with how strong and how long: ticked alone, it is asked for.
     page.reactions[Reaction.REDNESS].setChecked(True)
+    assert page.severities[Reaction.REDNESS].isEnabled()
+    qtbot.mouseClick(page.save_button, QtCore.Qt.MouseButton.LeftButton)
+    assert "Redness: choose how strong it was and how long it lasted" in page.message.text()
+    page.severities[Reaction.REDNESS].setCurrentIndex(1)  # mild
+    page.durations[Reaction.REDNESS].setCurrentIndex(2)  # faded within minutes
+    # An appointment in the past is refused, and nothing is recorded.
     page.next_appointment.setDateTime(QtCore.QDateTime.currentDateTime().addDays(-1))
     qtbot.mouseClick(page.save_button, QtCore.Qt.MouseButton.LeftButton)
     assert "future" in page.message.text()
-    assert window.visit.follow_up.reactions == set()
+    assert window.visit.follow_up.recorded_at is None
+    assert not page.aftercare_button.isEnabled()
 
     when = QtCore.QDateTime.currentDateTime().addDays(14)
     page.next_appointment.setDateTime(when)
@@ -646,7 +653,8 @@ def test_workflow_reaches_follow_up_and_records_reaction_and_appointment(
     qtbot.mouseClick(page.save_button, QtCore.Qt.MouseButton.LeftButton)
     assert page.message.text().startswith("Saved at")
     follow_up = window.visit.follow_up
-    assert follow_up.reactions == {Reaction.REDNESS}
+    assert [r.describe() for r in follow_up.reactions] == ["redness — mild, faded within minutes"]
+    assert page.aftercare_button.isEnabled()
     assert follow_up.notes == "Mild redness on the right brow, gone after 10 minutes."
     assert follow_up.next_appointment is not None
     expected = datetime.now(UTC) + timedelta(days=14)

@@ -17,11 +17,22 @@ from console.engine.events import EngineState, SafetyKind
 from console.plugins import load_plugins
 from console.records.journal import JournalError, SessionJournal
 from console.records.opening import open_records
-from console.records.store import RecordStore, StoreUnavailableError, session_state
+from console.records.store import (
+    ReactionRow,
+    RecordStore,
+    StoreUnavailableError,
+    session_state,
+)
 from console.session import Console
 from console.ui import dialogs as boxes
 from console.ui.app import prepare_demo_visit
-from console.workflow import Reaction, Stage
+from console.workflow import (
+    ObservedReaction,
+    Reaction,
+    ReactionDuration,
+    ReactionSeverity,
+    Stage,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -67,9 +78,11 @@ def test_follow_up_is_saved_in_the_records(qtbot: Any, window, store) -> None:  
     for item in visit.moisturization:
         visit.check(Stage.MOISTURIZATION, item)
     when = datetime.now(UTC) + timedelta(days=14)
-    visit.record_follow_up({Reaction.REDNESS}, "Mild redness, gone in 20 min", when)
+    redness = ObservedReaction(Reaction.REDNESS, ReactionSeverity.MILD, ReactionDuration.MINUTES)
+    visit.record_follow_up([redness], "Mild redness, gone in 20 min", when)
     client = store.client(int(visit.client.reference))
-    assert client.notes[0].reactions == ("redness",)
+    assert client.notes[0].reactions == (ReactionRow("redness", "mild", "faded within minutes"),)
+    assert client.notes[0].reactions[0].describe() == "redness — mild, faded within minutes"
     assert client.notes[0].text == "Mild redness, gone in 20 min"
     assert client.follow_ups[0].due_at == when.replace(microsecond=when.microsecond)
     assert client.sessions[0].notes[0].text == "Mild redness, gone in 20 min"

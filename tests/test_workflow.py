@@ -21,7 +21,10 @@ from console.workflow import (
     CLEANSING_CHECKLIST,
     MOISTURIZATION_CHECKLIST,
     Client,
+    ObservedReaction,
     Reaction,
+    ReactionDuration,
+    ReactionSeverity,
     Stage,
     Visit,
     WorkflowError,
@@ -30,6 +33,9 @@ from console.zone_progress import ZoneState, zone_states
 from console.zones import zone_catalog
 from device_drivers.simulator import SimulatedMachine
 from support import make_protocol
+
+#: The common, expected reaction, as a practitioner records it.
+REDNESS = ObservedReaction(Reaction.REDNESS, ReactionSeverity.MILD, ReactionDuration.MINUTES)
 
 EngineFactory = Callable[..., tuple[TreatmentEngine, SimulatedMachine, EventLog]]
 
@@ -106,7 +112,8 @@ def test_a_new_visit_starts_at_consultation_with_nothing_recorded() -> None:
     assert visit.consent_by is None and visit.application is None
     assert visit.cleansing == dict.fromkeys(CLEANSING_CHECKLIST, False)
     assert visit.moisturization == dict.fromkeys(MOISTURIZATION_CHECKLIST, False)
-    assert visit.follow_up.reactions == set()
+    assert visit.follow_up.reactions == ()
+    assert visit.follow_up.recorded_at is None
 
 
 def test_walk_through_all_five_stages() -> None:
@@ -300,34 +307,65 @@ def test_application_ended_cleanly_only_when_finished(state: EngineState, clean:
 def test_redness_and_the_next_appointment_are_recorded() -> None:
     visit = applied_visit()
     when = future()
-    visit.record_follow_up({Reaction.REDNESS}, "  Mild redness, gone after 20 min \n", when)
-    assert visit.follow_up.reactions == {Reaction.REDNESS}
+    visit.record_follow_up([REDNESS], "  Mild redness, gone after 20 min \n", when)
+    assert visit.follow_up.reactions == (REDNESS,)
     assert visit.follow_up.notes == "Mild redness, gone after 20 min"
     assert visit.follow_up.next_appointment == when
+    assert visit.follow_up.recorded_at is not None
 
 
 def test_several_reactions_are_recorded_and_copied() -> None:
     visit = applied_visit()
-    reactions = {Reaction.TINGLING, Reaction.METALLIC_TASTE}
+    tingling = ObservedReaction(Reaction.TINGLING, ReactionSeverity.MILD, ReactionDuration.DURING)
+    taste = ObservedReaction(
+        Reaction.METALLIC_TASTE, ReactionSeverity.MILD, ReactionDuration.DURING
+    )
+    reactions = [taste, tingling]
     visit.record_follow_up(reactions, "", None)
-    reactions.add(Reaction.HEADACHE)
-    assert visit.follow_up.reactions == {Reaction.TINGLING, Reaction.METALLIC_TASTE}
+    reactions.append(REDNESS)
+    assert visit.follow_up.reactions == (tingling, taste)  # in the list's order
     assert visit.follow_up.next_appointment is None
 
 
-def test_none_together_with_a_reaction_is_refused() -> None:
+def test_a_reaction_without_its_severity_and_duration_is_refused() -> None:
     visit = applied_visit()
-    with pytest.raises(WorkflowError, match="'none' cannot be recorded together with a reaction"):
-        visit.record_follow_up({Reaction.NONE, Reaction.REDNESS}, "", None)
-    assert visit.follow_up.reactions == set()
+    with pytest.raises(WorkflowError, match="record how strong the reaction was and how long"):
+        visit.record_follow_up([Reaction.REDNESS], "", None)  # type: ignore[list-item]
+    assert visit.follow_up.recorded_at is None
+
+
+def test_the_same_reaction_twice_is_refused() -> None:
+    visit = applied_visit()
+    stronger = ObservedReaction(
+        Reaction.REDNESS, ReactionSeverity.MODERATE, ReactionDuration.STILL_PRESENT
+    )
+    with pytest.raises(WorkflowError, match="redness recorded twice"):
+        visit.record_follow_up([REDNESS, stronger], "", None)
+
+
+def test_no_reaction_is_recorded_as_an_empty_list() -> None:
+    visit = applied_visit()
+    visit.record_follow_up([], "fine", None)
+    assert visit.follow_up.reactions == ()
+    assert visit.follow_up.recorded_at is not None
+
+
+def test_a_reaction_still_present_at_the_end_is_told_apart() -> None:
+    visit = applied_visit()
+    lasting = ObservedReaction(
+        Reaction.IRRITATION, ReactionSeverity.MODERATE, ReactionDuration.STILL_PRESENT
+    )
+    visit.record_follow_up([REDNESS, lasting], "", None)
+    assert visit.follow_up.lingering == (lasting,)
+    assert lasting.describe() == "irritation — moderate, still present at the end of the visit"
 
 
 def test_a_next_appointment_in_the_past_is_refused() -> None:
     visit = applied_visit()
-    visit.record_follow_up({Reaction.NONE}, "fine", future())
+    visit.record_follow_up([], "fine", future())
     with pytest.raises(WorkflowError, match="must be in the future"):
-        visit.record_follow_up({Reaction.REDNESS}, "later", datetime.now(UTC) - timedelta(hours=1))
-    assert visit.follow_up.reactions == {Reaction.NONE}
+        visit.record_follow_up([REDNESS], "later", datetime.now(UTC) - timedelta(hours=1))
+    assert visit.follow_up.reactions == ()
     assert visit.follow_up.notes == "fine"
 
 
@@ -335,7 +373,7 @@ def test_a_next_appointment_without_a_time_zone_is_refused_clearly() -> None:
     visit = applied_visit()
     naive = datetime.now() + timedelta(days=7)  # naive on purpose
     with pytest.raises(WorkflowError, match="needs a time zone"):
-        visit.record_follow_up({Reaction.NONE}, "fine", naive)
+        visit.record_follow_up([], "fine", naive)
     assert visit.follow_up.notes == ""  # nothing recorded from the refused entry
 
 
@@ -353,7 +391,7 @@ def test_observers_hear_every_change() -> None:
     visit.record_consent("Maria Rossi")
     visit.go_to(Stage.CLEANSING)
     visit.check(Stage.CLEANSING, CLEANSING_CHECKLIST[0])
-    visit.record_follow_up({Reaction.REDNESS}, "", None)
+    visit.record_follow_up([REDNESS], "", None)
     with pytest.raises(WorkflowError):
         visit.go_to(Stage.APPLICATION)
     assert heard == [

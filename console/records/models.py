@@ -249,7 +249,8 @@ class Note(Base):
     )
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
-    reactions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Names (notes recorded before severities were kept), or {kind, severity, duration}.
+    reactions: Mapped[list[str | dict[str, str]]] = mapped_column(JSON, default=list)
     text: Mapped[str] = mapped_column(Text, default="")
 
     client: Mapped[Client] = relationship(back_populates="notes")

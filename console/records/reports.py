@@ -22,7 +22,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import isfinite
@@ -105,9 +105,13 @@ def write_session_pdf(session: SessionRow, client: ClientRecord | None, path: Pa
     """
     path = Path(path)
     generated_at = datetime.now(UTC)
-    _ensure_gui_application()
+    _ensure_gui_application()  # fonts are looked up through Qt
     missing = unprintable(_report_html(session, client, FONT_SIZES_PT[0], []))
-    pdf = _render_pdf(session, client, _footer_html(session, generated_at), missing)
+    pdf = render_one_page_pdf(
+        lambda size: _report_html(session, client, size, missing),
+        _footer_html(session, generated_at),
+        REPORT_TITLE,
+    )
     _write_atomically(path, pdf, what="the PDF report")
     return missing
 
@@ -123,17 +127,19 @@ def unprintable_note(missing: list[str]) -> str:
     )
 
 
-def _render_pdf(
-    session: SessionRow, client: ClientRecord | None, footer: str, missing: list[str]
-) -> bytes:
-    """Lay the report out on one A4 page and return the PDF file's bytes."""
+def render_one_page_pdf(markup: Callable[[float], str], footer: str, title: str) -> bytes:
+    """Lay a document out on one A4 page and return the PDF file's bytes: ``markup(size)`` is
+    its HTML at a base font size in points (tried from :data:`FONT_SIZES_PT` down until it
+    fits), ``footer`` sits at the bottom of the page. The session report and the client's
+    aftercare sheet are both made by it."""
     from PySide6 import QtCore, QtGui
 
+    _ensure_gui_application()
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     writer = QtGui.QPdfWriter(buffer)
     writer.setResolution(PDF_DPI)
-    writer.setTitle(REPORT_TITLE)
+    writer.setTitle(title)
     writer.setCreator("Microcurrent Console")
     writer.setPageLayout(
         QtGui.QPageLayout(
@@ -153,7 +159,7 @@ def _render_pdf(
     # Shrink the type until everything fits; a pathological session (hundreds of events)
     # that still does not fit is scaled down as a whole, so the report stays one page.
     for size in FONT_SIZES_PT:
-        doc = _document(writer, _report_html(session, client, size, missing), size, width)
+        doc = _document(writer, markup(size), size, width)
         if doc.size().height() <= room:
             break
     scale = _fitting_scale(doc, width, room)
@@ -514,7 +520,7 @@ def _notes_html(notes: Sequence[NoteRow]) -> str:
         return '<h2>Notes of the visit</h2><p class="muted">No notes recorded for this visit.</p>'
     items = []
     for note in sorted(notes, key=lambda n: n.at):
-        reactions = ", ".join(r for r in note.reactions if r) or "none"
+        reactions = "; ".join(r.describe() for r in note.reactions if r.kind) or "none"
         text = e(note.text).replace("\n", "<br />") if note.text else ""
         items.append(
             f'<p><span class="muted">{e(_local(note.at))}, {e(note.practitioner)}</span> — '

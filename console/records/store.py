@@ -230,13 +230,50 @@ class ExportedSession(SessionFacts):
         return cls(**facts, steps=[(row.id, *step) for step in row.steps])
 
 
+#: How strong a recorded reaction may be (``console.workflow.ReactionSeverity``'s values).
+REACTION_SEVERITIES = ("mild", "moderate", "severe")
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionRow:
+    """A reaction recorded at a visit: what, how strong and how long (the last two None for
+    notes recorded before they were kept, whose reactions are names only)."""
+
+    kind: str
+    severity: str | None = None
+    duration: str | None = None
+
+    def describe(self) -> str:
+        """``redness — mild, faded within minutes``, or ``redness`` for an older record."""
+        detail = ", ".join(part for part in (self.severity, self.duration) if part)
+        return f"{self.kind} — {detail}" if detail else self.kind
+
+    def stored(self) -> str | dict[str, str]:
+        """As the ``notes.reactions`` JSON keeps it: a name alone, or kind, severity and
+        duration."""
+        if self.severity is None and self.duration is None:
+            return self.kind
+        return {"kind": self.kind, "severity": self.severity or "", "duration": self.duration or ""}
+
+    @classmethod
+    def read(cls, stored: object) -> ReactionRow:
+        """From the JSON: a name (older notes) or the structured entry."""
+        if isinstance(stored, dict):
+            return cls(
+                str(stored.get("kind", "")),
+                str(stored["severity"]) if stored.get("severity") else None,
+                str(stored["duration"]) if stored.get("duration") else None,
+            )
+        return cls(str(stored))
+
+
 @dataclass(frozen=True, slots=True)
 class NoteRow:
     """Follow-up notes of a visit."""
 
     at: datetime
     practitioner: str
-    reactions: tuple[str, ...]
+    reactions: tuple[ReactionRow, ...]
     text: str
 
 
@@ -880,11 +917,22 @@ class RecordStore:
         self,
         client_id: int,
         practitioner: str,
-        reactions: Sequence[str],
+        reactions: Sequence[str | ReactionRow],
         note_text: str,
         session_id: str | None = None,
     ) -> None:
-        """Reactions seen (e.g. redness) and notes after a visit."""
+        """Reactions seen (e.g. redness, mild, faded within minutes; a bare name is kept as
+        older consoles wrote it) and notes after a visit."""
+        rows = [r if isinstance(r, ReactionRow) else ReactionRow(str(r)) for r in reactions]
+        for row in rows:
+            if not row.kind.strip():
+                raise FieldError("reactions", "a reaction needs its name")
+            if row.severity is not None and row.severity not in REACTION_SEVERITIES:
+                raise FieldError(
+                    "reactions",
+                    f"{row.kind}: severity {row.severity!r} is not one of "
+                    + ", ".join(REACTION_SEVERITIES),
+                )
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
             _existing_client(db, client_id)
@@ -893,7 +941,7 @@ class RecordStore:
                     client_id=client_id,
                     session_id=session_id,
                     practitioner_id=practitioner_id,
-                    reactions=sorted(reactions),
+                    reactions=[r.stored() for r in sorted(rows, key=lambda r: r.kind)],
                     text=note_text.strip(),
                 )
             )
@@ -1306,7 +1354,12 @@ def _screening_row(row: Screening, names: dict[int, str]) -> ScreeningRow:
 
 
 def _note_row(note: Note, names: dict[int, str]) -> NoteRow:
-    return NoteRow(note.at, names.get(note.practitioner_id, "?"), tuple(note.reactions), note.text)
+    return NoteRow(
+        note.at,
+        names.get(note.practitioner_id, "?"),
+        tuple(ReactionRow.read(r) for r in note.reactions or ()),
+        note.text,
+    )
 
 
 def _searchable(name: str) -> str:

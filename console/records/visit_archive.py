@@ -8,12 +8,15 @@ on. Follow-up entries reach the records through the visit's observer hook. No Qt
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from console.course import CourseStatus
 from console.engine.runner import TreatmentEngine
+from console.protocols import Protocol
+from console.records.aftercare import course_after_visit
 from console.records.recorder import RecordsTrouble, SessionRecorder
-from console.records.store import RecordError, RecordStore
-from console.workflow import Reaction, Visit
+from console.records.store import ReactionRow, RecordError, RecordStore
+from console.workflow import Visit
 
 
 class VisitArchive:
@@ -66,12 +69,29 @@ class VisitArchive:
         self.session_id = engine.session.session_id
         return recorder
 
+    def course(self, visit: Visit, protocols: Mapping[str, Protocol]) -> CourseStatus | None:
+        """The course of the visit's client, this visit's session counted as it ended (its
+        end may still be on its way to the database). None for a visit with no client record;
+        raises :class:`RecordError` when the records cannot be read."""
+        if visit.client.reference is None:
+            return None
+        record = self.store.client(int(visit.client.reference))
+        return course_after_visit(
+            record.sessions,
+            protocols,
+            self.session_id if visit is self._visit else None,
+            visit.application_ended_cleanly,
+        )
+
     def _changed(self, visit: Visit, what: str) -> None:
         if what != "follow-up" or visit is not self._visit or visit.client.reference is None:
             return
         follow_up = visit.follow_up
         client_id = int(visit.client.reference)
-        reactions = [r.value for r in follow_up.reactions if r is not Reaction.NONE]
+        reactions = [
+            ReactionRow(r.reaction.value, r.severity.value, r.duration.value)
+            for r in follow_up.reactions
+        ]
         try:
             self.store.add_note(
                 client_id, visit.practitioner, reactions, follow_up.notes, self.session_id

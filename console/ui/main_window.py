@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from console import __version__
 from console.client_reactions import ClientReactions, Reaction
+from console.course import CourseStatus
 from console.drivers import DriverInfo
 from console.engine.events import (
     EngineEvent,
@@ -109,6 +110,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.archive is not None:
             self.archive.follow(self.visit)
         self.workflow = WorkflowPanel(self.visit, console.host.protocols)
+        self.workflow.follow_up.course_provider = self._visit_course  # for the aftercare sheet
         self.workflow.application.select(str(settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
         self.workflow.stage_changed.connect(self._stage_changed)
@@ -307,6 +309,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.setCurrentIndex(0 if showing else self.tabs.indexOf(self.records))
         if not showing:
             self.records.refresh()
+
+    def _visit_course(self) -> CourseStatus | None:
+        """The visit's client's course, this session counted (None without records)."""
+        if self.archive is None:
+            return None
+        return self.archive.course(self.visit, self.console.host.protocols)
 
     def start_visit_for(self, client_id: int, name: str) -> None:
         """A new visit for a client of the records (from the Clients panel)."""
@@ -1032,6 +1040,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.archive.follow(self.visit)
         old = self.workflow
         self.workflow = WorkflowPanel(self.visit, self.console.host.protocols)
+        self.workflow.follow_up.course_provider = self._visit_course  # for the aftercare sheet
         self.workflow.application.select(str(self.settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
         self.workflow.stage_changed.connect(self._stage_changed)
