@@ -490,7 +490,9 @@ def _run_connected(
 
 def _actions_left_out(names: list[str], scenario: Scenario | None) -> frozenset[OperatorAction]:
     """``--leave-out`` checked: known actions, and only with a scenario that expects them."""
-    if names and scenario is None:
+    if not names:
+        return frozenset()
+    if scenario is None:
         raise UsageError("--leave-out is for a training scenario (give --scenario ID)")
     left_out = set()
     for name in names:
@@ -499,10 +501,9 @@ def _actions_left_out(names: list[str], scenario: Scenario | None) -> frozenset[
         except ValueError:
             known = ", ".join(a.value for a in OperatorAction)
             raise UsageError(f"--leave-out {name!r} is not an action; actions: {known}") from None
-    assert scenario is not None or not left_out
-    strays = sorted(a.value for a in left_out if scenario and a not in scenario.expect_actions)
+    strays = sorted(a.value for a in left_out if a not in scenario.expect_actions)
     if strays:
-        expected = ", ".join(a.value for a in scenario.expect_actions) or "none"  # type: ignore[union-attr]
+        expected = ", ".join(a.value for a in scenario.expect_actions) or "none"
         raise UsageError(
             f"--leave-out {', '.join(strays)}: the scenario does not expect it (its actions: "
             f"{expected})"

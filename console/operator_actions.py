@@ -26,6 +26,7 @@ from console.engine.events import (
     SafetyEventRaised,
     SafetyKind,
     SessionEnded,
+    SessionSummary,
     StateChanged,
     StepStarted,
 )
@@ -35,6 +36,12 @@ from console.waveforms import CURRENT_STEP_UA
 
 #: Seconds the scripted operator takes to re-apply gel before resuming.
 GEL_TIME_S = 15.0
+
+
+def machine_unreachable(summary: SessionSummary) -> bool:
+    """The session ended with a stop the machine could not confirm: only the operator's hands
+    (probes off the skin, the machine's power switch) make sure the output is off."""
+    return any(e.action.startswith(UNCONFIRMED_STOP) for e in summary.events)
 
 
 class OperatorAction(enum.StrEnum):
@@ -165,7 +172,7 @@ class ScriptedOperator:
                     self._resume()
         elif isinstance(event, SessionEnded):
             self._gelled_at = None
-            if self._machine_unreachable(event) and OperatorAction.SECURE_MACHINE in self.orders:
+            if machine_unreachable(event.summary) and OperatorAction.SECURE_MACHINE in self.orders:
                 self._secure_machine(event)
 
     def client_twitched(self, current_ua: float, target_ua: float, threshold_ua: float) -> None:
@@ -176,11 +183,6 @@ class ScriptedOperator:
         steps = math.ceil(excess / CURRENT_STEP_UA - 1e-9)
         if steps > 0:
             self._adjust_intensity(-steps * CURRENT_STEP_UA)
-
-    @staticmethod
-    def _machine_unreachable(event: SessionEnded) -> bool:
-        """The session ended because the machine stopped answering."""
-        return any(e.action.startswith(UNCONFIRMED_STOP) for e in event.summary.events)
 
     def _secure_machine(self, event: SessionEnded) -> None:
         at_s = event.summary.started_at_s + event.summary.elapsed_s

@@ -143,7 +143,6 @@ class _Gel:
     dryness: float = 0.0  #: relative rise of resistance from drying, up to ``marked_s``
     marked_s: float = 0.0
     rate_per_minute: float = 0.0
-    fast: bool = False
 
 
 class SkinModel:
@@ -183,7 +182,6 @@ class SkinModel:
         gel = self._gel
         gel.dryness = self._dryness(at_s)
         gel.marked_s = at_s
-        gel.fast = fast
         factor = FAST_DRYING_FACTOR if fast else 1.0
         gel.rate_per_minute = self.params.drying_per_minute * factor
 

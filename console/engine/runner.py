@@ -369,11 +369,15 @@ class TreatmentEngine:
 
     def pause(self) -> None:
         """Output off now; the step clock stops until :meth:`resume`."""
+        self._hold_now()
+        self._commands.put(_Command("pause"))
+        self._wake.set()
+
+    def _hold_now(self) -> None:
+        """Output off in the caller's thread, held off until the engine thread pauses."""
         if self.state.output_may_be_on:
             self._hold.set()
             self._safe_off()
-        self._commands.put(_Command("pause"))
-        self._wake.set()
 
     def resume(self) -> None:
         """Turn the output back on after a pause, ramping up from zero (the operator's decision)."""
@@ -419,9 +423,7 @@ class TreatmentEngine:
         """The operator re-applies gel: the output goes off now (the probes leave the skin) and
         the session pauses until :meth:`resume`, which ramps up from zero. Recorded in the
         session's log; while already paused (after a contact loss) only recorded."""
-        if self.state.output_may_be_on:
-            self._hold.set()
-            self._safe_off()
+        self._hold_now()
         self._commands.put(_Command("gel"))
         self._wake.set()
 
@@ -606,12 +608,11 @@ class TreatmentEngine:
 
     def _ask_for_gel(self, now: float) -> None:
         """The contact is getting poor: ask for gel before it is lost (the output goes on)."""
-        assert self.protocol is not None and self._contact.impedance_ohm is not None
-        zone = zone_catalog().get(self.protocol.steps[self._step_index].zone)
-        where = f" on {zone.name}" if zone is not None else ""
+        assert self._contact.impedance_ohm is not None
         self._safety(
             SafetyKind.CONTACT_HIGH,
-            f"Contact is getting poor{where} ({describe_ohm(self._contact.impedance_ohm)}, lost "
+            f"Contact is getting poor on {self._zone_name()} "
+            f"({describe_ohm(self._contact.impedance_ohm)}, lost "
             f"above {describe_ohm(self.limits.contact_max_ohm)}): the gel is drying, or the skin "
             "has not taken it up yet. Re-apply gel now (the output pauses while you do); the "
             "output goes on meanwhile.",
@@ -658,13 +659,9 @@ class TreatmentEngine:
             self._under_delivery_told = False
         elif at_rail >= self.limits.under_delivery_fraction and not self._under_delivery_told:
             self._under_delivery_told = True
-            assert self.protocol is not None
-            step = self.protocol.steps[self._step_index]
-            zone = zone_catalog().get(step.zone)
-            name = zone.name if zone is not None else step.zone
             self._safety(
                 SafetyKind.UNDER_DELIVERY,
-                f"Under-delivery on {name}: the machine is at its "
+                f"Under-delivery on {self._zone_name()}: the machine is at its "
                 f"{self.capabilities.compliance_v:g} V limit for {at_rail:.0%} of the pulse time "
                 f"and cannot push the set {self._setpoint_ua:.0f} µA through the skin (gel drying "
                 "or a probe lifting at its edge), so the client receives less than planned. "
@@ -954,10 +951,7 @@ class TreatmentEngine:
                     now,
                 )
             elif command.name == "pause" and self.state.output_may_be_on:
-                self._hold.set()
-                self._safe_off()
-                self._delivering = False
-                self._set_state(EngineState.PAUSED, "paused by the operator")
+                self._pause_output("paused by the operator")
             elif command.name == "resume" and self.state is EngineState.PAUSED:
                 assert self.protocol is not None
                 self._hold.clear()
@@ -1005,28 +999,37 @@ class TreatmentEngine:
         """The operator's gel: output off and paused (or, already paused, only recorded)."""
         if self.protocol is None or self._step_index < 0 or self.state is EngineState.READY:
             return
-        zone = zone_catalog().get(self.protocol.steps[self._step_index].zone)
-        where = f" on {zone.name}" if zone is not None else ""
         if self.state.output_may_be_on:
-            self._hold.set()
-            self._safe_off()
-            self._delivering = False
             event = self._safety(
                 SafetyKind.GEL_REAPPLIED,
-                f"Re-applying gel{where}: output off. Put both probes back on the freshly "
-                "gelled skin, then resume; the current ramps up from zero.",
+                f"Re-applying gel on {self._zone_name()}: output off. Put both probes back on "
+                "the freshly gelled skin, then resume; the current ramps up from zero.",
                 "output off, paused",
                 now,
             )
-            self._set_state(EngineState.PAUSED, event.message)
+            self._pause_output(event.message)
         else:
             self._safety(
                 SafetyKind.GEL_REAPPLIED,
-                f"Gel re-applied{where} while the output was off.",
+                f"Gel re-applied on {self._zone_name()} while the output was off.",
                 "recorded",
                 now,
             )
         self._contact_trend.told = False
+
+    def _pause_output(self, reason: str) -> None:
+        """Output off and held; the session waits in PAUSED for the operator (engine thread)."""
+        self._hold.set()
+        self._safe_off()
+        self._delivering = False
+        self._set_state(EngineState.PAUSED, reason)
+
+    def _zone_name(self) -> str:
+        """The running step's zone, as the operator reads it."""
+        assert self.protocol is not None
+        step = self.protocol.steps[self._step_index]
+        zone = zone_catalog().get(step.zone)
+        return zone.name if zone is not None else step.zone
 
     def _trip(
         self,

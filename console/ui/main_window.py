@@ -31,10 +31,10 @@ from console.engine.events import (
     StepEnded,
     StepStarted,
 )
-from console.engine.runner import UNCONFIRMED_STOP, TreatmentEngine
+from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError, contact_quality, describe_ohm
 from console.faults import FaultInjector, FaultSpec
-from console.operator_actions import ActionLog, OperatorAction
+from console.operator_actions import ActionLog, OperatorAction, machine_unreachable
 from console.plugins import broken_packs
 from console.protocols import Protocol
 from console.records.recorder import RecordsTrouble, SessionRecorder
@@ -934,8 +934,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._finishing_recorders.append(self.recorder)
                 self.recorder = None
             self.visit.record_application(event.summary)
-            unreachable = any(e.action.startswith(UNCONFIRMED_STOP) for e in event.summary.events)
-            self.controls.secure_button.setVisible(unreachable)
+            self.controls.secure_button.setVisible(machine_unreachable(event.summary))
             if self.records is not None:
                 self.records.refresh()
             self._refresh_map()

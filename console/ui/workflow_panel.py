@@ -78,6 +78,16 @@ def date_field(placeholder: str = DATE_PLACEHOLDER) -> QtWidgets.QLineEdit:
     return field
 
 
+def fill_with_scrolling(page: QtWidgets.QWidget, body: QtWidgets.QWidget) -> None:
+    """Lay ``body`` out as the whole of ``page``, scrolling when the window is short."""
+    scroll = QtWidgets.QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(body)
+    layout = QtWidgets.QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(scroll)
+
+
 class ConsultationPage(QtWidgets.QWidget):
     """Client, date of birth, goals, the contraindication screening with the dates of
     time-limited answers and overrides, and consent."""
@@ -186,12 +196,7 @@ class ConsultationPage(QtWidgets.QWidget):
         body.addWidget(self.consent)
         body.addWidget(self.verdict)
         body.addStretch(1)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(scroll_body)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        fill_with_scrolling(self, scroll_body)
 
         self.name.textChanged.connect(self._client_changed)
         self.goals.textChanged.connect(self._client_changed)
@@ -603,13 +608,8 @@ class FollowUpPage(QtWidgets.QWidget):
         layout.addWidget(self.course)
         layout.addLayout(buttons)
         layout.addStretch(1)
-        # In a scroll area, like the consultation: the window keeps its small minimum height.
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body_widget)
-        outer = QtWidgets.QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        # Scrolling, like the consultation: the window keeps its small minimum height.
+        fill_with_scrolling(self, body_widget)
 
     def show_course(self, protocol: Protocol | None) -> None:
         """The recommended series of the protocol that ran."""
