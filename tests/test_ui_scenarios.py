@@ -224,7 +224,8 @@ def test_the_trainee_reapplies_gel_with_the_button_and_the_debrief_sees_it(qtbot
     assert window.controls.gel_button.isEnabled()
     window.controls.gel_button.click()
     qtbot.waitUntil(lambda: engine.state is EngineState.PAUSED, timeout=5000)
-    assert "Re-applying gel" in window.alert.text()
+    # The engine's state changes at once; its event reaches the window through the event loop.
+    qtbot.waitUntil(lambda: "Re-applying gel" in window.alert.text(), timeout=5000)
     window.resume()
     qtbot.waitUntil(lambda: engine.state.terminal, timeout=20_000)
     qtbot.waitUntil(lambda: "Scenario debrief" in window.alert.text(), timeout=5000)
