@@ -5,7 +5,7 @@ the course — as a one-page PDF made from the follow-up stage.
 
 Covers ``console/workflow.py`` (reactions), ``console/records/store.py`` (notes),
 ``console/records/reports.py``, ``console/records/aftercare.py``,
-``console/records/visit_archive.py`` and the follow-up page of ``console/ui/workflow_panel.py``.
+``console/records/visit_archive.py`` and the follow-up page (``console/ui/followup_page.py``).
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ def test_the_follow_up_page_records_reactions_and_makes_the_aftercare_sheet(
     from PySide6 import QtCore
 
     from console.ui import dialogs
-    from console.ui.workflow_panel import FollowUpPage
+    from console.ui.followup_page import FollowUpPage
 
     visit = Visit(Client("Maria Rossi"), practitioner="Anna Berg")
     page = FollowUpPage(visit)

@@ -4,7 +4,7 @@ and the version of the question set kept with every screening record (migration 
 
 Covers ``console/screening.py``, ``resources/contraindications.json``, the visit's date of birth
 (``console/workflow.py``), the store's screening record and migration 0006, and the
-consultation page's date fields (``console/ui/workflow_panel.py``).
+consultation page's date fields (``console/ui/consultation_page.py``).
 """
 
 from __future__ import annotations
@@ -579,7 +579,8 @@ def test_the_consultation_asks_the_date_of_birth_and_the_dates_of_time_limited_a
 ) -> None:
     from PySide6 import QtWidgets
 
-    from console.ui.workflow_panel import ConsultationPage, new_visit
+    from console.ui.consultation_page import ConsultationPage
+    from console.ui.workflow_panel import new_visit
 
     visit = new_visit("Anna Berg")
     page = ConsultationPage(visit)
