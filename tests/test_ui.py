@@ -12,6 +12,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from console.engine.events import EngineState, SafetyKind
+from console.engine.safety import ContactQuality
 from console.ui.app import prepare_demo_visit
 from console.ui.decimate import min_max_decimate
 from console.ui.main_window import MainWindow
@@ -79,7 +80,8 @@ def test_escape_stops_output_and_the_ui_shows_it(qtbot, window) -> None:
     assert machine.output_on is False  # off before the key handler returned
     window.clock.release()
     qtbot.waitUntil(lambda: window.engine.state is EngineState.ABORTED, timeout=5000)
-    qtbot.waitUntil(lambda: "aborted" in window.state_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Stopped" in window.state_label.text(), timeout=5000)
+    assert "OUTPUT OFF" in window.controls.output.text()
     assert "EMERGENCY STOP" in window.alert.text() or "Emergency stop" in window.alert.text()
     assert not window.controls.pause_button.isEnabled()
     assert window.controls.estop_button.isEnabled()
@@ -160,6 +162,9 @@ def test_touching_probes_read_as_a_short_not_as_a_lifted_probe(qtbot, window) ->
     machine.schedule(SimFault.SHORT_CIRCUIT, at_s=6.0)
     _advance(qtbot, window, 7.0)
     qtbot.waitUntil(lambda: window.engine.state is EngineState.PAUSED, timeout=5000)
-    qtbot.waitUntil(lambda: "short" in window.contact_label.text(), timeout=5000)
-    assert window.contact_label.property("quality") == "short"
-    assert "Short circuit" in window.alert.text()
+    meter = window.controls.contact
+    qtbot.waitUntil(lambda: "probes touching" in meter.text(), timeout=5000)
+    assert meter.reading is not None and meter.reading.quality is ContactQuality.SHORT
+    assert not meter.reading.measured_now  # the output is off: an old reading, said so
+    assert "probes are touching" in window.alert.text()
+    assert window.alert.property("level") == "danger"

@@ -463,9 +463,9 @@ def test_geometry_and_protocol_are_remembered(
     choice.setCurrentIndex(choice.findData("toning"))  # as the operator picks it
     # The offscreen screen is 800×800 and the window is wider than that at its minimum, so
     # restoreGeometry() clamps the width; the height (different from the 900 px default) is kept.
-    first.resize(first.width(), 700)
+    first.resize(first.width(), 760)
     qtbot.wait(50)
-    assert first.height() == 700
+    assert first.height() == 760
     assert first.close()
     first.settings.sync()
     assert settings_path.exists()
@@ -477,7 +477,7 @@ def test_geometry_and_protocol_are_remembered(
     protocol = second.workflow.application.protocol
     assert protocol is not None and protocol.id == "toning"
     assert second.workflow.application.choice.currentText() == "Toning"
-    assert second.height() == 700
+    assert second.height() == 760
     # The face map shows the remembered protocol's zones.
     assert second.face_map.states["upper_lip"] is ZoneState.PENDING
     assert second.face_map.states["forehead_right"] is ZoneState.NOT_IN_PROTOCOL
@@ -560,7 +560,7 @@ def test_machine_lost_mid_session_interrupts_and_the_window_keeps_working(
     assert window.clock.now() <= 4.7  # type: ignore[attr-defined]
     assert machine.output_on is False
 
-    qtbot.waitUntil(lambda: "interrupted" in window.state_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Interrupted" in window.state_label.text(), timeout=5000)
     qtbot.waitUntil(lambda: window.visit.application is not None, timeout=5000)
     assert window.alert.isVisible()
     assert "has not answered" in window.alert.text()
@@ -687,7 +687,7 @@ def test_space_pauses_and_resumes_the_session(qtbot: Any, window: MainWindow) ->
     qtbot.waitUntil(lambda: engine.state is EngineState.PAUSED, timeout=5000)
     qtbot.waitUntil(lambda: window.controls.pause_button.text() == "Resume", timeout=5000)
     assert "Paused" in window.alert.text() and window.alert.isVisible()
-    assert "paused" in window.state_label.text()
+    assert "Paused" in window.state_label.text()
     elapsed = engine.summary().elapsed_s
 
     qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)

@@ -444,6 +444,19 @@ class TreatmentEngine:
         """Latest impedance measured while driving (None before any)."""
         return self._contact.impedance_ohm
 
+    @property
+    def output_on(self) -> bool:
+        """The engine drives current now: ramping or running, and no pause, stop or contact
+        fault has turned the output off (those take effect in the caller's thread at once,
+        before the state changes in the engine's)."""
+        return self.state.output_may_be_on and self._may_drive()
+
+    @property
+    def contact_measured_now(self) -> bool:
+        """The output is on and :attr:`contact_ohm` was measured since it went on: the contact
+        as it is now (False: paused, stopped, or not measured yet since the output went on)."""
+        return self.output_on and self._contact.reading_is_current
+
     def summary(self) -> SessionSummary:
         """What happened so far (the final summary once the session ended)."""
         return SessionSummary(
@@ -798,6 +811,7 @@ class TreatmentEngine:
         """Zero, configure, turn on, and let the ramp bring the current up."""
         self._setpoint_ua = 0.0
         self._contact.reset()
+        self._contact.forget_reading()
         self._contact_trend.reset()
         self._delivery.reset()
         self.driver.set_amplitude(0.0)

@@ -109,7 +109,15 @@ class ContactMonitor:
         self.limits = limits
         self.min_samples = max(4, int(sample_rate_hz * window_s))
         self.impedance_ohm: float | None = None
+        #: ``impedance_ohm`` was measured since the output last went on: it is the contact
+        #: now, not a reading from before a pause (the probes may have moved since).
+        self.reading_is_current = False
         self.reset()
+
+    def forget_reading(self) -> None:
+        """The output goes on again: the last reading (kept for the record) is no longer the
+        contact now, until the next one."""
+        self.reading_is_current = False
 
     def reset(self) -> None:
         """Forget pooled samples (the output was turned off or reconfigured)."""
@@ -127,6 +135,7 @@ class ContactMonitor:
         impedance = math.sqrt(self._sum_v2 / self._sum_i2) if self._sum_i2 > 0 else math.inf
         self.reset()
         self.impedance_ohm = impedance
+        self.reading_is_current = True
         quality = contact_quality(impedance, self.limits)
         if quality is ContactQuality.LOST:
             return ("open", impedance)

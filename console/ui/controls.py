@@ -10,7 +10,10 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from console.engine.events import EngineState, Progress
+from console.engine.safety import SafetyLimits
+from console.readings import ContactReading, OutputReading
 from console.report import format_duration
+from console.ui.readouts import ContactMeter, OutputReadout
 
 
 class ControlPanel(QtWidgets.QFrame):
@@ -73,9 +76,8 @@ class ControlPanel(QtWidgets.QFrame):
         # pressed, not clicked: the stop happens on the press, not on the release.
         self.estop_button.pressed.connect(self.emergency_stop_requested)
 
-        self.setpoint = QtWidgets.QLabel("0 µA")
-        self.setpoint.setObjectName("setpointLabel")
-        self.setpoint.setToolTip("Current now / the step's setting")
+        self.output = OutputReadout()
+        self.contact = ContactMeter(SafetyLimits())
         self.step_label = QtWidgets.QLabel("Step —")
         self.step_progress = QtWidgets.QProgressBar()
         self.step_progress.setFormat("%p %")
@@ -89,7 +91,7 @@ class ControlPanel(QtWidgets.QFrame):
             buttons.addWidget(button)
         buttons.addSpacing(16)
         buttons.addWidget(self.down_button)
-        buttons.addWidget(self.setpoint)
+        buttons.addWidget(self.output)
         buttons.addWidget(self.up_button)
         buttons.addSpacing(16)
         buttons.addWidget(self.gel_button)
@@ -100,6 +102,7 @@ class ControlPanel(QtWidgets.QFrame):
         progress.addWidget(self.session_label, 1, 0)
         progress.addWidget(self.session_progress, 1, 1)
         progress.setColumnStretch(1, 1)
+        progress.addWidget(self.contact, 0, 2, 2, 1)
         left = QtWidgets.QVBoxLayout()
         left.addLayout(buttons)
         left.addLayout(progress)
@@ -136,8 +139,7 @@ class ControlPanel(QtWidgets.QFrame):
     def show_progress(
         self, progress: Progress, step_duration_s: float, session_duration_s: float
     ) -> None:
-        """Update bars, remaining times and the setpoint from a Progress event."""
-        self.setpoint.setText(f"{progress.setpoint_ua:.0f} / {progress.target_ua:.0f} µA")
+        """Update bars and remaining times from a Progress event."""
         step_done = 1.0 - progress.step_remaining_s / step_duration_s if step_duration_s else 0.0
         session_done = (
             1.0 - progress.session_remaining_s / session_duration_s if session_duration_s else 0.0
@@ -149,10 +151,14 @@ class ControlPanel(QtWidgets.QFrame):
         )
         self.session_label.setText(f"Session: {format_duration(progress.session_remaining_s)} left")
 
+    def show_readings(self, output: OutputReading, contact: ContactReading | None) -> None:
+        """The output and contact readouts (:mod:`console.readings` decides what they say)."""
+        self.output.show_reading(output)
+        self.contact.show_reading(contact)
+
     def reset_progress(self) -> None:
         """Clear the bars (a new session)."""
         self.step_progress.setValue(0)
         self.session_progress.setValue(0)
         self.step_label.setText("Step —")
         self.session_label.setText("Session —")
-        self.setpoint.setText("0 µA")

@@ -32,11 +32,19 @@ from console.engine.events import (
     StepStarted,
 )
 from console.engine.runner import TreatmentEngine
-from console.engine.safety import PreflightError, contact_quality, describe_ohm
+from console.engine.safety import PreflightError
 from console.faults import FaultInjector, FaultSpec
 from console.operator_actions import ActionLog, OperatorAction, machine_unreachable
 from console.plugins import broken_packs
 from console.protocols import Protocol
+from console.readings import (
+    STATE_WORDS,
+    contact_reading,
+    output_reading,
+    safety_tone,
+    safety_words,
+    state_words,
+)
 from console.records.recorder import RecordsTrouble, SessionRecorder
 from console.records.store import RecordError, RecordStore
 from console.records.visit_archive import VisitArchive
@@ -141,7 +149,7 @@ class MainWindow(QtWidgets.QMainWindow):
             True
         )  # shares its row with the time control; never widens the window
         self.banner.setMinimumWidth(240)
-        self.alert = QtWidgets.QLabel("")
+        self.alert = QtWidgets.QLabel(" ")  # one line tall when hidden (see below)
         self.alert.setObjectName("alertBanner")
         self.alert.setWordWrap(True)
         self.alert.hide()
@@ -164,10 +172,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scenario_label.setObjectName("scenarioBanner")
         self.scenario_label.setWordWrap(True)
         self.scenario_label.hide()
-        self.cue = QtWidgets.QLabel("")
+        self.cue = QtWidgets.QLabel(" ")
         self.cue.setObjectName("stepCue")
         self.cue.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.cue.setWordWrap(True)  # a long technique wraps; it never widens the window
         self.cue.hide()
+        # The cue and the alert keep their place when hidden: the scope and the controls do
+        # not jump whenever a message comes or goes.
+        for banner in (self.cue, self.alert):
+            policy = banner.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            banner.setSizePolicy(policy)
 
         right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         right.addWidget(self.face_map)
@@ -200,23 +215,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(self.tabs)
 
         self.machine_label = QtWidgets.QLabel("No machine")
-        self.contact_label = QtWidgets.QLabel("Contact —")
-        self.contact_label.setObjectName("contactLabel")
-        self.state_label = QtWidgets.QLabel("Idle")
+        self.state_label = QtWidgets.QLabel(state_words(EngineState.IDLE)[0])
         self.state_label.setObjectName("stateLabel")
         status = self.statusBar()
+        widest = max(STATE_WORDS.values(), key=self.state_label.fontMetrics().horizontalAdvance)
+        self.state_label.setMinimumWidth(
+            self.state_label.fontMetrics().horizontalAdvance(widest + " (engine: interrupted)")
+        )
         status.addWidget(self.machine_label, 1)
-        status.addPermanentWidget(self.contact_label)
         status.addPermanentWidget(self.state_label)
+        #: Show kΩ, µC and the engine's state names beside the plain words (View menu).
+        self.engineering_figures = _as_bool(settings.value("engineering_figures", False))
+        self.controls.contact.set_show_figures(self.engineering_figures)
 
         self._latest_progress: Progress | None = None
         self._progress_timer = QtCore.QTimer(self)
         self._progress_timer.setSingleShot(True)
         self._progress_timer.setInterval(round(1000 / PROGRESS_SHOWN_HZ))
         self._progress_timer.timeout.connect(self._show_latest_progress)
-        self._cue_timer = QtCore.QTimer(self)
-        self._cue_timer.setSingleShot(True)
-        self._cue_timer.timeout.connect(self.cue.hide)
         self.records: RecordsPanel | None = None
         if store is not None:
             self._build_records(store)
@@ -406,7 +422,9 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         treatment = menu.addMenu("&Treatment")
         self._action(treatment, "&Start", "Ctrl+Return", self.start_session, "Start the protocol")
-        self._action(
+        # Enabled only while a session runs or is paused (see _sync_controls): otherwise Space
+        # ticks the focused box or presses the focused button, as in any form.
+        self.pause_action = self._action(
             treatment, "&Pause / resume", "Space", self.toggle_pause, "Output off / ramp back up"
         )
         self._action(
@@ -500,6 +518,15 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_demonstration,
             "A large-type window for a projector: probe path, protocol and measured current",
         )
+        figures = self._action(
+            view,
+            "&Engineering figures",
+            "Ctrl+Shift+F",
+            lambda: self.set_engineering_figures(not self.engineering_figures),
+            "Show kΩ, µC and the engine's states beside the plain readings",
+        )
+        figures.setCheckable(True)
+        figures.setChecked(self.engineering_figures)
         view.addSeparator()
         self._action(
             view,
@@ -732,6 +759,8 @@ class MainWindow(QtWidgets.QMainWindow):
             1.2 * max(step.waveform.current_ua for step in protocol.steps),
             engine.capabilities.compliance_v,
         )
+        self.controls.contact.set_limits(engine.limits)
+        self._refresh_readouts()
         self.alert.hide()
         try:
             self.console.start_session(
@@ -806,11 +835,13 @@ class MainWindow(QtWidgets.QMainWindow):
         elif self.console.driver is not None:
             self.console.driver.stop_output()
         self._show_alert("EMERGENCY STOP — output is off.", "danger")
+        self._refresh_readouts()  # now, not at the engine's next event
 
     def pause(self) -> None:
         """Output off; resume ramps from zero."""
         if self.engine is not None:
             self.engine.pause()
+            self._refresh_readouts()  # off now, not at the engine's next event
 
     def resume(self) -> None:
         """The operator's resume after a pause or a contact loss."""
@@ -831,6 +862,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """End the session early."""
         if self.engine is not None and not self.engine.state.terminal:
             self.engine.stop()
+            self._refresh_readouts()
 
     def adjust_intensity(self, delta_ua: float) -> None:
         """± intensity within the step's setting (always ramped up)."""
@@ -844,6 +876,7 @@ class MainWindow(QtWidgets.QMainWindow):
             engine.state.output_may_be_on or engine.state is EngineState.PAUSED
         ):
             self.console.reapply_gel(engine)
+            self._refresh_readouts()
 
     def machine_secured(self) -> None:
         """The operator lifted the probes and switched off a machine the console cannot reach."""
@@ -883,14 +916,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.demo_view is not None:
             self.demo_view.on_engine_event(event)
         if isinstance(event, StateChanged):
-            self.state_label.setText(f"Engine: {event.state.value}")
-            self.state_label.setProperty("state", event.state.value)
-            repolish(self.state_label)
+            self._show_state(event.state)
             if event.state is EngineState.PAUSED and not self.alert.isVisible():
                 self._show_alert(
                     "Paused — output is off. Press Resume (Space) to ramp back up.", "warning"
                 )
             self._sync_controls()
+            self._refresh_readouts()
         elif isinstance(event, StepStarted):
             self.scope.add_marker(Marker(event.at_s, MarkerKind.STEP, f"step {event.index + 1}"))
             self.workflow.application.highlight_step(event.index)
@@ -906,19 +938,9 @@ class MainWindow(QtWidgets.QMainWindow):
         elif isinstance(event, SafetyEventRaised):
             safety = event.event
             self.scope.add_marker(Marker(safety.at_s, MarkerKind.SAFETY, safety.kind.value))
-            level = (
-                "warning"
-                if safety.kind
-                in (
-                    SafetyKind.CONTACT_LOST,
-                    SafetyKind.SHORT_CIRCUIT,
-                    SafetyKind.UNDER_DELIVERY,
-                    SafetyKind.CONTACT_HIGH,
-                    SafetyKind.GEL_REAPPLIED,
-                )
-                else "danger"
-            )
-            self._show_alert(safety.message, level)
+            text = safety.message if self.engineering_figures else safety_words(safety)
+            self._show_alert(text, safety_tone(safety.kind).value)
+            self.alert.setToolTip(safety.message)  # the engine's words, with its figures
         elif isinstance(event, Progress):
             # Progress comes four times a clock second: 240 a wall second at ×60. The bars and
             # labels show the newest at most PROGRESS_SHOWN_HZ times a second.
@@ -935,6 +957,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.recorder = None
             self.visit.record_application(event.summary)
             self.controls.secure_button.setVisible(machine_unreachable(event.summary))
+            self.cue.hide()  # no step to place the probes for any more
+            self._refresh_readouts()
             if self.records is not None:
                 self.records.refresh()
             self._refresh_map()
@@ -945,9 +969,15 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.scenario is not None:
                 self._debrief(event.summary)
             elif state is EngineState.FINISHED:
+                summary = event.summary
+                figures = (
+                    f" ({summary.total_charge_uc:,.0f} µC delivered, net "
+                    f"{format_net_charge(summary.total_net_charge_uc)} µC)"
+                    if self.engineering_figures
+                    else ""
+                )
                 self._show_alert(
-                    f"Application finished: {event.summary.total_charge_uc:,.0f} µC delivered, "
-                    f"net {format_net_charge(event.summary.total_net_charge_uc)} µC. "
+                    f"Application finished: every zone treated{figures}. The output is off. "
                     "Go on to moisturization (Ctrl+Right).",
                     "ok",
                 )
@@ -959,13 +989,42 @@ class MainWindow(QtWidgets.QMainWindow):
         step = self.session_protocol.steps[event.step_index] if self.session_protocol else None
         if step is not None and self.session_protocol is not None:
             self.controls.show_progress(event, step.duration_s, self.session_protocol.duration_s)
-        impedance = engine.contact_ohm
-        quality = contact_quality(impedance, engine.limits)
-        if impedance is None:
-            self.contact_label.setText("Contact —")
-        else:
-            self.contact_label.setText(f"Contact {describe_ohm(impedance)} · {quality.value}")
-        set_style_state(self.contact_label, "quality", quality.name.lower())
+        self._refresh_readouts()
+
+    def _refresh_readouts(self) -> None:
+        """The output readout, the contact meter and the scope's output-off mark, from what
+        the engine and the machine are doing now (called on every state change, every shown
+        progress, and at once after an emergency stop)."""
+        engine = self.engine
+        if engine is None:
+            self.controls.show_readings(output_reading(False, None, None), None)
+            self.scope.set_output_on(False)
+            return
+        state = engine.state
+        target = self._latest_progress.target_ua if self._latest_progress is not None else None
+        unreachable = state.terminal and self.controls.secure_button.isVisible()
+        output_on = engine.output_on
+        output = output_reading(output_on, engine.setpoint_ua, target, unreachable)
+        contact = contact_reading(
+            engine.contact_ohm, engine.contact_measured_now, output_on, engine.limits
+        )
+        self.controls.show_readings(output, contact)
+        self.scope.set_output_on(output.on)
+
+    def _show_state(self, state: EngineState) -> None:
+        """The status line's treatment state, in plain words (the engine's name with figures)."""
+        words, tone = state_words(state)
+        if self.engineering_figures:
+            words = f"{words} (engine: {state.value})"
+        self.state_label.setText(words)
+        set_style_state(self.state_label, "tone", tone.value)
+
+    def set_engineering_figures(self, show: bool) -> None:
+        """Show kΩ, µC and the engine's state names beside the plain words (View menu)."""
+        self.engineering_figures = show
+        self.settings.setValue("engineering_figures", show)
+        self.controls.contact.set_show_figures(show)
+        self._show_state(self.engine.state if self.engine is not None else EngineState.IDLE)
 
     def _refresh_map(self) -> None:
         engine = self.engine
@@ -984,8 +1043,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """The operator's cue at a step change: a tone and a visual flash."""
         QtWidgets.QApplication.beep()
         self.cue.setText(text)
-        self.cue.show()
-        self._cue_timer.start(4000)
+        self.cue.show()  # until the next step's cue or the session's end
 
     def _show_alert(self, text: str, level: str) -> None:
         if self._records_message and self._records_message not in text:
@@ -1006,10 +1064,11 @@ class MainWindow(QtWidgets.QMainWindow):
             and not self._treating()
         )
         self.controls.set_state(state, can_start=can_start)
+        self.pause_action.setEnabled(state.output_may_be_on or state is EngineState.PAUSED)
         if state is EngineState.IDLE and can_start:
             self.controls.start_button.setEnabled(True)
         if self.engine is None:
-            self.state_label.setText("Engine: idle")
+            self._show_state(EngineState.IDLE)
 
     # -- workflow --------------------------------------------------------------------------
 
@@ -1043,7 +1102,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.workflow.application.select(str(self.settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
         self.workflow.stage_changed.connect(self._stage_changed)
+        sizes = self.splitter.sizes()
         self.splitter.replaceWidget(0, self.workflow)
+        self.splitter.setSizes(sizes)  # the new visit's pages take the old ones' place exactly
         old.deleteLater()
         self.engine = None
         self.session_protocol = None
@@ -1051,7 +1112,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.reset_progress()
         self._latest_progress = None
         self.scope.detach()
+        self.cue.hide()
         self._refresh_map()
+        self._refresh_readouts()
         self._sync_controls()
 
     # -- demonstration -------------------------------------------------------------------
@@ -1421,6 +1484,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def summary_rows(self) -> list[list[str]]:
         """Per-zone rows of the last session (for tests and reports)."""
         return zone_summary_rows(self.engine.summary()) if self.engine else []
+
+
+def _as_bool(value: object) -> bool:
+    """A boolean setting as QSettings gives it back (``"true"`` from an ini file)."""
+    if isinstance(value, str):
+        return value.lower() in ("true", "1", "yes")
+    return bool(value)
 
 
 def driver_label(info: DriverInfo) -> str:

@@ -67,6 +67,7 @@ class ScopeWidget(QtWidgets.QWidget):
         self._markers: deque[Marker] = deque(maxlen=MAX_MARKERS)
         self._marker_items: list[pg.InfiniteLine] = []
         self._fixed_ranges: tuple[float, float] | None = None
+        self._output_on = False
         self.frames_drawn = 0
         self.last_sample_t: float | None = None  #: clock time of the newest sample drawn
 
@@ -141,6 +142,19 @@ class ScopeWidget(QtWidgets.QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.plots, 1)
 
+        # Over the plots while the output is off: what is drawn then is the machine's noise
+        # around zero, and says so instead of being zoomed into a wild-looking signal.
+        self.output_off_mark = QtWidgets.QLabel("OUTPUT OFF", self.plots)
+        self.output_off_mark.setObjectName("scopeOutputOff")
+        self.output_off_mark.setStyleSheet(
+            "QLabel#scopeOutputOff { background: rgba(236, 239, 241, 215); color: #37474f; "
+            "border: 2px solid #90a4ae; border-radius: 6px; padding: 6px 18px; "
+            "font-size: 16pt; font-weight: bold; }"
+        )
+        self.output_off_mark.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.output_off_mark.hide()
+        self.plots.installEventFilter(self)
+
         # 40 fps target so that timer jitter never takes the scope below 30 fps.
         self._timer = QtCore.QTimer(self)
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
@@ -153,6 +167,7 @@ class ScopeWidget(QtWidgets.QWidget):
     def attach(self, ring: SampleRing, sample_rate_hz: float, origin_s: float) -> None:
         """Show ``ring`` (the engine's samples); times are drawn relative to ``origin_s``."""
         self._ring = ring
+        self._output_on = False
         self._sample_rate_hz = sample_rate_hz
         self._origin_s = origin_s
         self._markers.clear()
@@ -198,8 +213,38 @@ class ScopeWidget(QtWidgets.QWidget):
         self._fixed_ranges = (current_ua, voltage_v)
         self._apply_ranges()
 
+    def set_output_on(self, on: bool) -> None:
+        """Mark the picture "output off" (and hold the ranges fixed) while no current is driven."""
+        changed = on != self._output_on
+        self._output_on = on
+        show_mark = not on and self._ring is not None
+        if show_mark == self.output_off_mark.isHidden():
+            self.output_off_mark.setVisible(show_mark)
+            self._place_output_off_mark()
+        if changed:
+            self._apply_ranges()
+
+    @property
+    def output_on(self) -> bool:
+        """False while the scope marks the output as off."""
+        return self._output_on
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        if watched is self.plots and event.type() == QtCore.QEvent.Type.Resize:
+            self._place_output_off_mark()
+        return False
+
+    def _place_output_off_mark(self) -> None:
+        mark = self.output_off_mark
+        mark.adjustSize()
+        mark.move((self.plots.width() - mark.width()) // 2, 12)
+        mark.raise_()
+
     def _apply_ranges(self) -> None:
-        if self.auto_range.isChecked() or self._fixed_ranges is None:
+        # With the output off, auto range would zoom onto a few µA of noise: hold the
+        # treatment's fixed ranges instead (when a session has given them).
+        auto = self.auto_range.isChecked() and self._output_on
+        if auto or self._fixed_ranges is None:
             self.current_plot.enableAutoRange(axis="y")
             self.voltage_plot.enableAutoRange(axis="y")
             return
