@@ -606,15 +606,16 @@ def test_the_consultation_asks_the_date_of_birth_and_the_dates_of_time_limited_a
 
     page.date_of_birth.setText("1984-03-09")
     assert visit.screening_result.cleared is True
-    assert "Screening clear" in page.verdict.text()
+    assert "Clear to treat" in page.verdict.text()
 
     when = page.dates["fillers_or_botox"]
     assert not when.isEnabled()
     page.answers["fillers_or_botox"][0].setChecked(True)  # yes
     assert when.isEnabled()
-    assert "Date needed" in page.verdict.text()
+    assert "1 date still needed" in page.verdict.text()
+    assert page.outcomes["fillers_or_botox"].text() == "needs a date"
     assert (
-        "Give the date of the fillers or botulinum toxin"
+        "Type the date of the fillers or botulinum toxin as YYYY-MM-DD"
         in page.date_notes["fillers_or_botox"].text()
     )
     assert not page.override_buttons["fillers_or_botox"].isEnabled()  # no date, no override
@@ -625,12 +626,16 @@ def test_the_consultation_asks_the_date_of_birth_and_the_dates_of_time_limited_a
     note = page.date_notes["fillers_or_botox"].text()
     assert f"on {injected.isoformat()}: wait until" in note and "17 days more" in note
     assert page.override_buttons["fillers_or_botox"].isEnabled()
-    assert "Needs a professional override" in page.verdict.text()
+    assert "Treat with care — Dermal fillers or botulinum toxin" in page.verdict.text()
+    assert "17 days more" in page.verdict.text()
+    until = (injected + timedelta(days=30)).isoformat()
+    assert page.outcomes["fillers_or_botox"].text() == f"⚠ wait until {until}"
 
     retinoid_field = page.dates["retinoids"]
     page.answers["retinoids"][0].setChecked(True)
     retinoid_field.setText((date.today() - timedelta(days=60)).isoformat())
     assert "no longer blocks" in page.date_notes["retinoids"].text()
+    assert page.outcomes["retinoids"].text() == "✓ wait over"
     page.grab().save(str(tmp_path / "consultation.png"))
 
     future = (date.today() + timedelta(days=3)).isoformat()

@@ -125,7 +125,8 @@ def test_absolute_contraindication_blocks_application(qtbot, window) -> None:
             no.setChecked(True)
     page.answers["implanted_electronics"][0].setChecked(True)
     page.consent.setChecked(True)
-    assert "absolute contraindication" in page.verdict.text().lower()
+    assert "do not treat — pacemaker" in page.verdict.text().lower()
+    assert page.outcomes["implanted_electronics"].text() == "✖ do not treat"
     assert not window.workflow.go_to(Stage.CLEANSING)
     assert window.visit.stage is Stage.CONSULTATION
     assert "Pacemaker" in window.workflow.blockers.text()

@@ -10,10 +10,12 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from console.protocols import Protocol
+from console.screening import ADULT_AGE, REASON_STARTS, contraindications
 from console.ui.application_page import ApplicationPage
 from console.ui.consultation_page import ConsultationPage
 from console.ui.followup_page import FollowUpPage
 from console.ui.restyle import repolish
+from console.ui.screening_form import plain_list, screening_needs, short
 from console.workflow import (
     CLEANSING_CHECKLIST,
     MOISTURIZATION_CHECKLIST,
@@ -94,6 +96,12 @@ class WorkflowPanel(QtWidgets.QWidget):
         self.blockers = QtWidgets.QLabel("")
         self.blockers.setObjectName("stageBlockers")
         self.blockers.setWordWrap(True)
+        self.blockers.setStyleSheet(BAR_STYLE)
+        # Room for two lines from the start: a message appearing does not move the page.
+        self.blockers.setMinimumHeight(2 * self.blockers.fontMetrics().lineSpacing() + 4)
+        #: The stage the practitioner tried to enter and could not (its needs are listed in
+        #: full until the stage changes).
+        self._tried: Stage | None = None
         self.next_button = QtWidgets.QPushButton("Next stage →")
         self.next_button.setToolTip("Go to the next stage when its conditions are met (Ctrl+Right)")
         self.next_button.clicked.connect(self.next_stage)
@@ -112,10 +120,13 @@ class WorkflowPanel(QtWidgets.QWidget):
         """Enter ``stage`` if the visit allows it; otherwise show why. Returns success."""
         try:
             self.visit.go_to(stage)
-        except WorkflowError as error:
-            self.blockers.setText(str(error))
-            self.refresh(keep_message=True)
+        except WorkflowError:
+            self._tried = stage
+            if self.visit.stage is Stage.CONSULTATION:
+                self.consultation.point_out_missing()
+            self.refresh()
             return False
+        self._tried = None
         self.refresh()
         self.stage_changed.emit(int(stage))
         return True
@@ -125,34 +136,109 @@ class WorkflowPanel(QtWidgets.QWidget):
         if self.visit.stage < Stage.FOLLOW_UP:
             self.go_to(Stage(self.visit.stage + 1))
 
-    def refresh(self, keep_message: bool = False) -> None:
-        """Stepper state, the page, and what blocks the next stage."""
+    def refresh(self) -> None:
+        """Stepper state, the page, and what the next stage still needs."""
         current = self.visit.stage
         self.pages.setCurrentIndex(int(current))
+        if self._tried is not None and self._tried <= current:
+            self._tried = None  # reached: what it needed is history
         for stage, button in zip(Stage, self.stage_buttons, strict=True):
             button.setChecked(stage is current)
-            reasons = self.visit.blockers(stage) if stage > current else []
-            button.setToolTip("\n".join(reasons) if reasons else stage.title)
-            button.setProperty("blocked", bool(reasons))
+            blocked = stage > current and bool(self.visit.blockers(stage))
+            button.setToolTip(
+                stage_message(self.visit, stage, tried=True)[0] if blocked else stage.title
+            )
+            button.setProperty("blocked", blocked)
             repolish(button)
-        if not keep_message:
-            if current < Stage.FOLLOW_UP:
-                upcoming = Stage(current + 1)
-                reasons = self.visit.blockers(upcoming)
-                self.blockers.setText(
-                    f"Before {upcoming.title}: " + "; ".join(reasons) if reasons else ""
-                )
-                self.next_button.setEnabled(not reasons)
-            else:
-                self.blockers.setText("")
-                self.next_button.setEnabled(False)
+        if current < Stage.FOLLOW_UP:
+            upcoming = Stage(current + 1)
+            tried = self._tried is not None and self._tried >= upcoming
+            text, level = stage_message(self.visit, self._tried if tried else upcoming, tried)
+            self.next_button.setEnabled(not self.visit.blockers(upcoming))
+        else:
+            text, level = "", "info"
+            self.next_button.setEnabled(False)
+        self.blockers.setText(text)
+        self.blockers.setProperty("level", level)
+        repolish(self.blockers)
 
     def reset(self, visit: Visit) -> None:
         """Start over with a new visit (new client)."""
         self.visit = visit
         for page in (self.consultation, self.cleansing, self.moisturization, self.follow_up):
             page.visit = visit
+        self._tried = None
+        self.consultation.asked_to_go_on = False
+        self.consultation.refresh()
         self.refresh()
+
+
+#: The stage bar's colours by level (a calm slate until something is really wrong).
+BAR_STYLE = """
+QLabel#stageBlockers { color: #37474f; }
+QLabel#stageBlockers[level="ok"] { color: #1d5b2f; }
+QLabel#stageBlockers[level="warning"] { color: #7a5400; font-weight: bold; }
+QLabel#stageBlockers[level="danger"] { color: #a11d1d; font-weight: bold; }
+"""
+#: A checklist with at most this many items left names them; with more it counts them.
+FEW = 2
+
+
+def stage_message(visit: Visit, stage: Stage, tried: bool = False) -> tuple[str, str]:
+    """What ``stage`` still needs, short and calm, as ``(text, level)``.
+
+    An untouched form hears how far it is ("answer the screening (0 of 23)"), not a list of every
+    question; needs are counted ("2 dates"), the page marks which; a checklist's items are named
+    once few are left, or once the practitioner ``tried`` to enter the stage. A "do not treat" is
+    said at once. The rules are :meth:`Visit.blockers`'; this only words them.
+    """
+    reasons = visit.blockers(stage)
+    if not reasons:
+        return f"Ready for {stage.title}: Next stage (Ctrl+Right).", "ok"
+    result = visit.screening_result
+    under_age = result.date_of_birth is not None and result.age_problem is not None
+    if result.absolute or under_age:
+        ruled_out = [short(item) for item in result.absolute]
+        if under_age:
+            ruled_out.insert(0, f"the client is under {ADULT_AGE} ({result.age})")
+        return f"{stage.title} cannot start: do not treat — {'; '.join(ruled_out)}.", "danger"
+    opening = (
+        f"{stage.title} cannot start yet — still needed: " if tried else f"Before {stage.title}: "
+    )
+    total = len(contraindications())
+    if result.unanswered and not tried:
+        answered = total - len(result.unanswered)
+        return f"{opening}answer the screening ({answered} of {total}).", "info"
+    needs: list[str] = []
+    for reason in reasons:
+        if reason.startswith(REASON_STARTS):
+            if not any(n in needs for n in screening_needs(result)):
+                needs += screening_needs(result)
+            continue
+        if reason in _SHORT:
+            needs.append(_SHORT[reason])
+            continue
+        checklist, _, items = reason.partition(" not finished: ")
+        missing = items.split("; ") if items else []
+        if checklist in ("cleansing", "moisturization") and len(missing) > FEW and not tried:
+            ticked = len(_checklist(visit, checklist)) - len(missing)
+            needs.append(f"tick the {checklist} checklist ({ticked} of {ticked + len(missing)})")
+            continue
+        needs.append(reason)
+    marked = " (marked on the page)" if tried and visit.stage is Stage.CONSULTATION else ""
+    text = opening + ("; ".join(needs) if any(";" in n for n in needs) else plain_list(needs))
+    return text + marked + ".", ("warning" if tried else "info")
+
+
+#: The workflow's own reasons, as the short needs the bar lists.
+_SHORT = {
+    "the client's name is missing": "the client's name",
+    "the client's consent is not recorded": "the client's consent",
+}
+
+
+def _checklist(visit: Visit, name: str) -> dict[str, bool]:
+    return visit.cleansing if name == "cleansing" else visit.moisturization
 
 
 def new_visit(practitioner: str) -> Visit:
