@@ -57,6 +57,10 @@ ANSWER_GIVE_UP_S = 0.5
 #: this many seconds of machine time (an emulator started at another speed fails this).
 PACE_TOLERANCE = 0.1
 PACE_AFTER_S = 2.0
+#: ...and at least this much wall time: on a fast clock (an emulator at ×50) two machine seconds
+#: are 40 ms, and a few milliseconds a busy computer holds the emulator up would pass for a
+#: wrong pace; over two wall seconds they are too little to matter.
+PACE_AFTER_WALL_S = 2.0
 #: Wall-clock seconds at the start from which the least delayed heartbeat anchors the pace, and
 #: of the latest heartbeats from which the least delayed one tells it.
 PACE_WINDOW_S = 1.0
@@ -100,7 +104,8 @@ class MachineClock:
         self._last_machine_us = -1
         # The first second of wall time: its least delayed heartbeat anchors the pace.
         self._first_wall: float | None = None
-        self._base: tuple[float, float, float, float] | None = None  # machine, offset, delay, now
+        #: machine, offset, delay, console now, wall
+        self._base: tuple[float, float, float, float, float] | None = None
         self._slopes: deque[tuple[float, float]] = (
             deque()
         )  # (wall, offset slope) of late heartbeats
@@ -136,12 +141,14 @@ class MachineClock:
             self._first_wall = wall
         if wall - self._first_wall <= PACE_WINDOW_S:
             if self._base is None or offset < self._base[1]:
-                self._base = (machine_s, offset, delay_s, now_s)
+                self._base = (machine_s, offset, delay_s, now_s, wall)
             return
         assert self._base is not None
-        base_machine_s, base_offset, base_delay_s, base_now_s = self._base
+        base_machine_s, base_offset, base_delay_s, base_now_s, base_wall = self._base
         span_s = now_s - base_now_s
-        if span_s < PACE_AFTER_S or machine_s <= base_machine_s:
+        if span_s < PACE_AFTER_S or wall - base_wall < PACE_AFTER_WALL_S:
+            return
+        if machine_s <= base_machine_s:
             return
         if base_delay_s + delay_s > PACE_TOLERANCE / 2 * span_s:
             return  # this heartbeat may have waited too long to tell the pace

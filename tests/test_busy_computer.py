@@ -178,6 +178,32 @@ def test_a_machine_at_another_pace_is_still_caught() -> None:
     assert abs(clock.pace - 1.0) > PACE_TOLERANCE
 
 
+def test_on_a_fast_clock_a_few_milliseconds_do_not_pass_for_a_wrong_pace() -> None:
+    """An emulator at ×50 held up 12 ms by a busy computer (0.6 machine seconds) just after
+    the pace is first judged, from a heartbeat at the end of the first second: over the 40 ms
+    of wall time two machine seconds take, that would read as 0.8×; judged over two wall
+    seconds it is well inside the tolerance."""
+    speed = 50.0
+    wall = [0.0]
+    clock = MachineClock(wall=lambda: wall[0])
+    for k in range(int(4.0 / 0.005)):  # heartbeats every 5 ms of wall time, for 4 s
+        wall[0] = k * 0.005
+        machine_s = wall[0] * speed
+        if wall[0] <= 1.0:  # the start is busy: the least delayed heartbeat is its last
+            late_s = (1.0 - wall[0]) * 0.002 * speed
+        else:  # then the emulator is held up 12 ms, before the port
+            late_s = 0.012 * speed if 1.04 <= wall[0] <= 1.2 else 0.0
+        clock.observe(int(machine_s * 1e6), machine_s + late_s, 0.0)
+        assert clock.pace is None or abs(clock.pace - 1.0) <= PACE_TOLERANCE, (wall[0], clock.pace)
+    assert clock.pace == pytest.approx(1.0, abs=0.01)
+    # A console at ×1 against that emulator is still caught, two wall seconds after the anchor.
+    wall[0], slow = 0.0, MachineClock(wall=lambda: wall[0])
+    for k in range(int(3.5 / 0.005)):
+        wall[0] = k * 0.005
+        slow.observe(int(wall[0] * speed * 1e6), wall[0], 0.0)
+    assert slow.pace == pytest.approx(speed, rel=0.01)
+
+
 def test_without_a_delay_bound_a_late_heartbeat_counts() -> None:
     """A driver that cannot say how long a heartbeat waited gets the plain estimate."""
     wall = [0.0]
