@@ -291,3 +291,21 @@ def test_row_outcomes_in_words() -> None:
     screening.answer("retinoids", True, date.today() - timedelta(days=40))
     result = screening.evaluate()
     assert row_outcome(items["retinoids"], screening, result) == ("✓ wait over", "ok")
+
+
+@pytest.mark.timeout(60)
+def test_a_narrow_panel_keeps_every_stage_and_question_without_sideways_scrolling(
+    qtbot, panel: WorkflowPanel
+) -> None:
+    """On a 1280 px screen the panel gets under 600 px: the stepper shortens its names and the
+    form wraps rather than scrolling sideways."""
+    panel.resize(600, 760)
+    qtbot.waitUntil(lambda: panel.width() == 600, timeout=2000)
+    assert panel.minimumSizeHint().width() <= 600
+    assert [b.text() for b in panel.stage_buttons][:2] == ["1 Consult", "2 Cleanse"]
+    page = panel.consultation
+    page.answers["fillers_or_botox"][0].setChecked(True)  # the widest row: date and override
+    qtbot.wait(50)
+    assert not page.scroll.horizontalScrollBar().isVisible()
+    panel.resize(900, 760)
+    qtbot.waitUntil(lambda: panel.stage_buttons[0].text() == "1 Consultation", timeout=2000)

@@ -70,6 +70,7 @@ class ConsultationPage(QtWidgets.QWidget):
         self.date_of_birth.setAccessibleName("Date of birth")
         self.age = QtWidgets.QLabel(BIRTH_HINT)
         self.age.setObjectName("clientAge")
+        self.age.setWordWrap(True)  # a narrow panel (1280 px screens) wraps, never scrolls sideways
         self.age.setProperty("level", "info")
         born_row = QtWidgets.QHBoxLayout()
         born_row.addWidget(self.date_of_birth)
@@ -106,6 +107,7 @@ class ConsultationPage(QtWidgets.QWidget):
         for title, items in grouped_questions():
             heading = QtWidgets.QLabel(title)
             heading.setObjectName("screeningGroup")
+            heading.setWordWrap(True)
             questions.addWidget(heading)
             for item in items:
                 row = QuestionRow(item)
@@ -130,8 +132,9 @@ class ConsultationPage(QtWidgets.QWidget):
         # No "answered no to everything" button: each question is asked and answered on its
         # own, so none is skipped by one click.
 
-        self.consent = BigCheckBox(
-            "The client consents, after the treatment and its risks were explained"
+        self.consent = BigCheckBox("The client consents, the risks explained")
+        self.consent.setToolTip(
+            "Tick once the treatment and its risks were explained and the client agrees"
         )
         self.consent.toggled.connect(self._consent)
         self.consent_note = QtWidgets.QLabel("")

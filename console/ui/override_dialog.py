@@ -80,6 +80,7 @@ class OverrideDialog(QtWidgets.QDialog):
         self.practitioner.textChanged.connect(self._check)
         self.resize(520, self.sizeHint().height())
         self._check()
+        self.reason.setFocus()  # the reason is what is asked: type at once
 
     def _check(self) -> None:
         """Count the reason and say what is still missing; the button waits until nothing is."""

@@ -391,6 +391,7 @@ class QuestionRow(QtWidgets.QFrame):
         detail.setHorizontalSpacing(8)
         if item.wait is not None:
             label = QtWidgets.QLabel(f"Date of the {item.event}:")
+            label.setWordWrap(True)
             self.date = fit_date_field(date_field())
             self.date.setMinimumHeight(TARGET_HEIGHT - 4)
             self.date.setEnabled(False)

@@ -7,7 +7,7 @@ issue) plugs in through ``Visit.observers``.
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from console.protocols import Protocol
 from console.screening import ADULT_AGE, REASON_STARTS, contraindications
@@ -63,7 +63,7 @@ class WorkflowPanel(QtWidgets.QWidget):
         self.stage_buttons: list[QtWidgets.QToolButton] = []
         for stage in Stage:
             button = QtWidgets.QToolButton()
-            button.setText(f"{stage.value + 1} {stage.title}")
+            button.setText(_stage_label(stage))
             button.setCheckable(True)
             button.setObjectName("stageButton")
             button.clicked.connect(lambda _=False, s=stage: self.go_to(s))
@@ -115,6 +115,26 @@ class WorkflowPanel(QtWidgets.QWidget):
         for page in (self.consultation, self.cleansing, self.moisturization):
             page.changed.connect(self.refresh)
         self.refresh()
+        self._fit_stepper()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        """Stage names in full when they fit, short when the panel is narrow (a 1280 px
+        screen): the stepper must not make the window wider than the screen."""
+        super().resizeEvent(event)
+        self._fit_stepper()
+
+    def _fit_stepper(self) -> None:
+        metrics = self.stage_buttons[0].fontMetrics()
+        # What a button adds around its text (padding, frame), measured on the one shown.
+        extra = max(
+            b.sizeHint().width() - metrics.horizontalAdvance(b.text()) for b in self.stage_buttons
+        )
+        spacing = self.stepper.spacing() * (len(self.stage_buttons) - 1)
+        full = sum(metrics.horizontalAdvance(_stage_label(s)) + extra for s in Stage)
+        short_form = full + spacing > self.width()
+        for stage, button in zip(Stage, self.stage_buttons, strict=True):
+            button.setText(_stage_label(stage, short_form))
+            button.setMinimumWidth(metrics.horizontalAdvance(_stage_label(stage, True)) + extra)
 
     def go_to(self, stage: Stage) -> bool:
         """Enter ``stage`` if the visit allows it; otherwise show why. Returns success."""
@@ -228,6 +248,20 @@ def stage_message(visit: Visit, stage: Stage, tried: bool = False) -> tuple[str,
     marked = " (marked on the page)" if tried and visit.stage is Stage.CONSULTATION else ""
     text = opening + ("; ".join(needs) if any(";" in n for n in needs) else plain_list(needs))
     return text + marked + ".", ("warning" if tried else "info")
+
+
+#: Stage names for a narrow stepper (the full name is in the button's tooltip).
+_SHORT_TITLES = {
+    Stage.CONSULTATION: "Consult",
+    Stage.CLEANSING: "Cleanse",
+    Stage.APPLICATION: "Apply",
+    Stage.MOISTURIZATION: "Moisturize",
+    Stage.FOLLOW_UP: "Follow-up",
+}
+
+
+def _stage_label(stage: Stage, short_form: bool = False) -> str:
+    return f"{stage.value + 1} {_SHORT_TITLES[stage] if short_form else stage.title}"
 
 
 #: The workflow's own reasons, as the short needs the bar lists.
