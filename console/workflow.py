@@ -112,11 +112,12 @@ class Client:
 @dataclass
 class FollowUp:
     """What the operator records after the treatment (``recorded_at`` None: not yet; recorded
-    with no reactions: none was seen)."""
+    with no reactions: none was seen). The next appointment is a day, or a moment (a
+    ``datetime``) when a time was booked."""
 
     reactions: tuple[ObservedReaction, ...] = ()
     notes: str = ""
-    next_appointment: datetime | None = None
+    next_appointment: date | None = None
     recorded_at: datetime | None = None
 
     @property
@@ -181,7 +182,8 @@ class Visit:
         self._changed(f"{stage.name.lower()} checklist")
 
     def record_application(self, summary: SessionSummary) -> None:
-        """The application stage's session ended (finished, aborted or interrupted)."""
+        """The application stage's session ended (finished, aborted or interrupted). A new
+        session after one that did not finish replaces it here (both stay in the records)."""
         self.application = summary
         self._changed("application")
 
@@ -189,10 +191,10 @@ class Visit:
         self,
         reactions: Iterable[ObservedReaction],
         notes: str,
-        next_appointment: datetime | None,
+        next_appointment: date | None,
     ) -> None:
         """Reactions seen, each with how strong and how long (none: an empty list), notes, and
-        the next appointment (which must be in the future)."""
+        the next appointment: a day after today, or a moment in the future."""
         reactions = tuple(reactions)
         for entry in reactions:
             if not isinstance(entry, ObservedReaction):
@@ -203,12 +205,15 @@ class Visit:
         twice = sorted({k.value for k in kinds if kinds.count(k) > 1})
         if twice:
             raise WorkflowError(f"{', '.join(twice)} recorded twice")
-        if next_appointment is not None and next_appointment.tzinfo is None:
-            raise WorkflowError(
-                "the next appointment needs a time zone (a local time is ambiguous)"
-            )
-        if next_appointment is not None and next_appointment <= datetime.now(UTC):
-            raise WorkflowError("the next appointment must be in the future")
+        if isinstance(next_appointment, datetime):
+            if next_appointment.tzinfo is None:
+                raise WorkflowError(
+                    "the next appointment needs a time zone (a local time is ambiguous)"
+                )
+            if next_appointment <= datetime.now(UTC):
+                raise WorkflowError("the next appointment must be in the future")
+        elif next_appointment is not None and next_appointment <= date.today():
+            raise WorkflowError("the next appointment must be on a day after today")
         self.follow_up = FollowUp(
             tuple(sorted(reactions, key=lambda r: list(Reaction).index(r.reaction))),
             notes.strip(),
@@ -248,8 +253,13 @@ class Visit:
 
     def go_to(self, stage: Stage) -> None:
         """Enter ``stage`` (forward only once the rules allow it; back to look is always allowed,
-        except into Application once it has run — a session is never re-run in the same visit)."""
-        if stage is Stage.APPLICATION and self.application is not None and self.stage is not stage:
+        except into Application once it has run to its end — a finished session is never re-run
+        in the same visit, while one that was stopped may be followed by a new session)."""
+        if (
+            stage is Stage.APPLICATION
+            and self.application_ended_cleanly
+            and self.stage is not stage
+        ):
             raise WorkflowError("the application stage has already run in this visit")
         if stage > self.stage:
             reasons = self.blockers(stage)
@@ -257,6 +267,12 @@ class Visit:
                 raise WorkflowError(f"{stage.title} cannot start: " + "; ".join(reasons))
         self.stage = stage
         self._changed("stage")
+
+    @property
+    def may_treat_again(self) -> bool:
+        """True when the application ran and did not finish (a stop, an emergency stop, a
+        trip, a machine failure): a new session for the same client may follow."""
+        return self.application is not None and not self.application_ended_cleanly
 
     @property
     def application_ended_cleanly(self) -> bool:

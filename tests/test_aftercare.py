@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from pypdf import PdfReader
 from sqlalchemy import text
 
 from console.course import CourseStatus
+from console.protocols import RecommendedSeries
 from console.records.aftercare import (
     AFTERCARE_TITLE,
     CALL_AFTER_HOURS,
@@ -28,6 +29,7 @@ from console.records.aftercare import (
     aftercare_for_visit,
     aftercare_html,
     course_after_visit,
+    suggested_next_appointment,
     write_aftercare_pdf,
 )
 from console.records.reports import write_session_pdf
@@ -140,7 +142,9 @@ def test_the_session_report_shows_how_strong_and_how_long(
     path = tmp_path / "report.pdf"
     write_session_pdf(client.sessions[0], client, path)
     _pages, found = pdf_text(path)
-    assert "Reactions: redness — mild, faded within minutes" in found
+    assert "Reactions seen:" in found
+    assert "Redness — mild, faded within minutes" in found
+    assert "Notes: Gone before she left" in found
 
 
 # -- the course, this visit counted --------------------------------------------------------------
@@ -311,7 +315,9 @@ def test_the_follow_up_page_records_reactions_and_makes_the_aftercare_sheet(
     assert page.severities[Reaction.REDNESS].isEnabled()
     assert page.durations[Reaction.REDNESS].isEnabled()
     qtbot.mouseClick(page.save_button, QtCore.Qt.MouseButton.LeftButton)
-    assert page.message.text() == ("Redness: choose how strong it was and how long it lasted")
+    assert page.message.text() == (
+        "Redness: choose how strong it was and how long it lasted. Nothing was saved."
+    )
     assert visit.follow_up.recorded_at is None
 
     page.severities[Reaction.REDNESS].setCurrentIndex(
@@ -322,7 +328,7 @@ def test_the_follow_up_page_records_reactions_and_makes_the_aftercare_sheet(
     )
     page.notes.setPlainText("Redness along the jaw line.")
     qtbot.mouseClick(page.save_button, QtCore.Qt.MouseButton.LeftButton)
-    assert page.message.text().startswith("Saved at")
+    assert page.message.text().startswith("✓ Follow-up saved at")
     assert [r.describe() for r in visit.follow_up.reactions] == [
         "redness — moderate, still present at the end of the visit"
     ]
@@ -332,12 +338,46 @@ def test_the_follow_up_page_records_reactions_and_makes_the_aftercare_sheet(
     target = tmp_path / "aftercare.pdf"
     monkeypatch.setattr(dialogs, "choose_save_file", lambda *a, **_k: a[-1](target))
     qtbot.mouseClick(page.aftercare_button, QtCore.Qt.MouseButton.LeftButton)
-    assert page.message.text() == f"Aftercare sheet saved to {target}."
+    assert page.message.text() == f"✓ Aftercare sheet saved to {target}."
     pages, found = pdf_text(target)
     assert pages == 1
     assert "For Maria Rossi" in found
     assert "Still there when you left: redness." in found
     assert "Test protocol: 4 of 10 sessions done." in found
-    assert visit.follow_up.next_appointment is not None
-    due = visit.follow_up.next_appointment.astimezone().strftime("%A %d %B %Y at %H:%M")
-    assert due in found
+    day = visit.follow_up.next_appointment
+    assert day == page.appointment_day and day is not None  # a day, as the page offered it
+    assert f"{day:%A} {day.day} {day:%B %Y}" in found
+
+
+# -- the next appointment's day ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("per_week", "days"),
+    [(2, 4), (1, 7), (3, 2), (0.5, 14), (7, 1)],
+)
+def test_the_suggested_appointment_follows_the_course_s_spacing(per_week: float, days: int) -> None:
+    today = date(2026, 3, 2)
+    series = RecommendedSeries(per_week, 10, (4, 6))
+    assert suggested_next_appointment(series, today) == today + timedelta(days=days)
+    halfway = CourseStatus("5 of 10", 5)
+    assert suggested_next_appointment(series, today, halfway) == today + timedelta(days=days)
+
+
+def test_after_the_whole_course_the_suggestion_is_the_first_maintenance_visit() -> None:
+    today = date(2026, 3, 2)
+    series = RecommendedSeries(2, 10, (4, 6))
+    done = CourseStatus("10 of 10", 10)
+    assert suggested_next_appointment(series, today, done) == today + timedelta(weeks=4)
+
+
+def test_an_appointment_day_is_printed_without_a_time(tmp_path: Path) -> None:
+    day = date.today() + timedelta(days=4)
+    visit = followed_up_visit([], None)
+    visit.record_follow_up([], "", day)
+    sheet = aftercare_for_visit(visit, make_protocol())
+    path = tmp_path / "aftercare.pdf"
+    write_aftercare_pdf(sheet, path)
+    _pages, found = pdf_text(path)
+    assert f"{day:%A} {day.day} {day:%B %Y}" in found
+    assert f"{day.day} {day:%B %Y} at" not in found

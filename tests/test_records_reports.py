@@ -228,7 +228,8 @@ def test_pdf_of_a_busy_twelve_step_session_fits_one_page(qapp, tmp_path: Path) -
     assert text.count("contact lost") == 10
     assert OVERRIDE_REASON in text
     assert "Last words." in text
-    assert "Reactions: redness — mild, faded within minutes; tingling" in text
+    assert "Reactions seen:" in text
+    assert "Redness — mild, faded within minutes" in text and "Tingling" in text
     runs = placed_text(path)
     footer_y = next(y for run, y in runs if run.startswith("Generated"))
     body_bottom = min(y for run, y in runs if run.endswith("Last words."))

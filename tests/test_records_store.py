@@ -24,7 +24,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import platformdirs
@@ -42,9 +42,11 @@ from console.records.models import Base
 from console.records.recorder import RecordsTrouble, SessionRecorder
 from console.records.store import (
     FieldError,
+    ReactionRow,
     RecordNotFoundError,
     RecordStore,
     StoreUnavailableError,
+    _alembic_config,
 )
 from console.screening import Screening as ScreeningForm
 from device_drivers.simulator import SimulatedMachine
@@ -142,7 +144,7 @@ def test_migrations_run_up_from_an_empty_database(store_url: str, open_store: Op
 
     store.migrate()
 
-    assert store.schema_revision() == RecordStore.head_revision() == "0006"
+    assert store.schema_revision() == RecordStore.head_revision() == "0007"
     assert store.backup_path is None  # an empty database has nothing to back up
     assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     with store.engine.connect() as connection:
@@ -322,7 +324,7 @@ def test_an_upgrade_killed_twice_keeps_the_data_and_one_backup(
     probe.close()
 
     store = open_store(store_url)
-    assert store.schema_revision() == RecordStore.head_revision() == "0006"
+    assert store.schema_revision() == RecordStore.head_revision() == "0007"
     assert store.client(client_id).name == "Anna Berg"
     (backup,) = _migration_backups(store, xdg, label)
     assert store.backup_path == backup
@@ -885,6 +887,151 @@ def test_plan_follow_up_refuses_past_and_naive_times(store_url: str, open_store:
     assert planned.due_at == due
     assert planned.due_at.utcoffset() == timedelta(0)  # stored and read back in UTC
     assert (planned.practitioner, planned.notes) == ("Dana", "second session")
+
+
+def test_an_appointment_is_booked_for_a_day_after_today(
+    store_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(store_url)
+    client_id = store.add_client("Anna Berg", "Dana")
+    for day in (date.today(), date.today() - timedelta(days=1)):
+        with pytest.raises(FieldError, match="a day after today") as error:
+            store.plan_follow_up(client_id, "Dana", day)
+        assert error.value.field == "due_on"
+    assert table_counts(store)["follow_ups"] == 0
+    day = date.today() + timedelta(days=4)
+    store.plan_follow_up(client_id, "Dana", day)
+    (planned,) = store.client(client_id).follow_ups
+    assert (planned.due_on, planned.due_at, planned.day) == (day, None, day)
+    assert planned.upcoming()
+    assert planned.describe() == f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def test_saving_a_visit_s_follow_up_again_updates_it(store_url: str, open_store: OpenStore) -> None:
+    store = open_store(store_url)
+    client_id = store.add_client("Anna Berg", "Dana")
+    session_id = record_short_session(store, client_id, "Dana")
+    day = date.today() + timedelta(days=4)
+    first = store.save_follow_up(
+        client_id,
+        "Dana",
+        [ReactionRow("redness", "mild", "faded within minutes")],
+        "first",
+        day,
+        session_id,
+    )
+    assert first.plan_id is not None
+    later = day + timedelta(days=3)
+    second = store.save_follow_up(
+        client_id, "Dana", [], " corrected ", later, session_id, replacing=first
+    )
+    assert second == first  # the same rows, updated
+    record = store.client(client_id)
+    (note,) = record.notes
+    assert (note.text, note.reactions, note.session_id) == ("corrected", (), session_id)
+    (plan,) = record.follow_ups
+    assert (plan.day, plan.session_id) == (later, session_id)
+    assert record.sessions[0].notes == (note,)
+
+    # No appointment any more: the one booked is withdrawn; the note stays.
+    third = store.save_follow_up(client_id, "Dana", [], "will call", None, session_id, second)
+    assert third.note_id == first.note_id and third.plan_id is None
+    assert store.client(client_id).follow_ups == ()
+    # A refused save changes nothing.
+    with pytest.raises(FieldError):
+        store.save_follow_up(
+            client_id, "Dana", [ReactionRow("redness", "awful")], "x", None, session_id, third
+        )
+    with pytest.raises(FieldError):
+        store.save_follow_up(client_id, "Dana", [], "x", date.today(), session_id, third)
+    assert [n.text for n in store.client(client_id).notes] == ["will call"]
+
+
+def test_a_session_keeps_the_goals_of_its_visit(store_url: str, open_store: OpenStore) -> None:
+    store = open_store(store_url)
+    client_id = store.add_client("Anna Berg", "Dana")
+    recorder = SessionRecorder(store, "Dana", client_id, goals="  Lift the jawline ")
+    session_id = record_short_session(store, client_id, "Dana", recorder=recorder)
+    plain = record_short_session(store, client_id, "Dana")
+    assert store.session(session_id).goals == "Lift the jawline"
+    assert store.session(plain).goals == ""
+    by_id = {s.id: s for s in store.client(client_id).sessions}
+    assert (by_id[session_id].goals, by_id[plain].goals) == ("Lift the jawline", "")
+
+
+def _downgrade(store: RecordStore, revision: str) -> None:
+    from alembic import command
+
+    with store._locked("migration", foreign_keys_off=True) as connection:
+        config = _alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_migration_0007_keeps_every_record_up_and_down(
+    store_url: str, open_store: OpenStore
+) -> None:
+    """Visits' goals and appointment days: nothing recorded before is lost or changed, and an
+    appointment booked for a day survives a downgrade as that day at noon UTC."""
+    store = open_store(store_url, migrate=False)
+    store.migrate("0006")
+    client_id = store.add_client("Anna Berg", "Dana", goals="Lift the jawline")
+    session_id = "0006" + "0" * 28
+    started = datetime.now(UTC) - timedelta(hours=1)
+    booked = datetime(date.today().year + 1, 6, 1, 14, 30, tzinfo=UTC)
+    with store.engine.begin() as connection:  # as a 0006 console wrote them
+        connection.execute(
+            text(
+                "INSERT INTO sessions (id, client_id, practitioner_id, protocol_id, "
+                "protocol_version, protocol_name, driver_id, machine_model, machine_serial, "
+                "machine_firmware, simulated, started_at, ended_at, state, reason) VALUES "
+                "(:id, :c, 1, 'lifting', '1.1', 'Lifting', 'simulator', 'S-1', '1', 'sim', "
+                ":f, :at, :at, 'finished', 'every step delivered')"
+            ),
+            {"id": session_id, "c": client_id, "at": started, "f": True},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO steps (session_id, step_index, zone, planned_s, actual_s, "
+                "mean_current_ua, charge_uc, completed) VALUES "
+                "(:id, 0, 'cheek_left', 60, 60, 200, 12000, :t)"
+            ),
+            {"id": session_id, "t": True},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO follow_ups (client_id, session_id, practitioner_id, due_at, notes) "
+                "VALUES (:c, :s, 1, :due, 'second session')"
+            ),
+            {"c": client_id, "s": session_id, "due": booked},
+        )
+    store.add_note(client_id, "Dana", ["redness"], "fine", session_id)
+    before = table_counts(store)
+
+    store.migrate()
+    assert store.schema_revision() == RecordStore.head_revision() == "0007"
+    assert table_counts(store) == before
+    record = store.client(client_id)
+    (plan,) = record.follow_ups
+    assert (plan.due_at, plan.due_on) == (booked, None)  # not rewritten
+    assert record.goals == "Lift the jawline" and record.sessions[0].goals == ""
+    assert record.sessions[0].steps[0].charge_uc == 12000
+    assert [n.text for n in record.notes] == ["fine"]
+    day = date.today() + timedelta(days=4)
+    store.plan_follow_up(client_id, "Dana", day)
+
+    _downgrade(store, "0006")
+    assert store.schema_revision() == "0006"
+    assert table_counts(store) == {**before, "follow_ups": 2}
+    with store.engine.connect() as connection:
+        kept = sorted(
+            str(due)[:16] for (due,) in connection.execute(text("SELECT due_at FROM follow_ups"))
+        )
+    assert kept == sorted([str(booked.replace(tzinfo=None))[:16], f"{day} 12:00"])
+
+    store.migrate()
+    assert store.schema_revision() == "0007"
+    assert len(store.client(client_id).follow_ups) == 2
 
 
 # -- an unavailable database -----------------------------------------------------------------------

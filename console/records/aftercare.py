@@ -13,11 +13,11 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from console.course import CourseStatus, course_status
-from console.protocols import Protocol
+from console.protocols import Protocol, RecommendedSeries
 from console.records.glyphs import unprintable
 from console.records.reports import (
     _ensure_gui_application,
@@ -78,7 +78,8 @@ class AftercareSheet:
     reactions: tuple[str, ...]
     #: The reactions still present when the client left.
     lingering: tuple[str, ...]
-    next_appointment: datetime | None
+    #: A day, or a moment (``datetime``) for an appointment booked with a time.
+    next_appointment: date | None
     #: Where the client is in their course (None: not known, e.g. no records).
     course: str | None
     #: How to reach the clinic (empty: a line to write it on).
@@ -107,6 +108,19 @@ def aftercare_for_visit(
         contact=contact,
         lingering_severe=any(r.severity is ReactionSeverity.SEVERE for r in follow_up.lingering),
     )
+
+
+def suggested_next_appointment(
+    series: RecommendedSeries, today: date, course: CourseStatus | None = None
+) -> date:
+    """The day a course brings the client back: the series' spacing after ``today`` (2 a week:
+    in 4 days, 1 a week: in 7), or its maintenance interval once the course is complete
+    (``course`` counts the sessions done). Never today or earlier."""
+    if course is not None and course.done >= series.sessions:
+        days = 7 * series.maintenance_every_weeks[0]
+    else:
+        days = round(7 / series.sessions_per_week)
+    return today + timedelta(days=max(1, days))
 
 
 def course_after_visit(
@@ -150,7 +164,7 @@ def aftercare_html(sheet: AftercareSheet, pt: float = 10.0) -> str:
     )
     parts.append("<h2>Your next appointment</h2>" + _next_html(sheet))
     if sheet.course:
-        parts.append(f"<h2>Your course</h2><p>{e(sheet.course)}.</p>")
+        parts.append(f"<h2>Your course</h2><p>{e(sheet.course.rstrip('.'))}.</p>")
     return "<html><body>" + "\n".join(parts) + "</body></html>"
 
 
@@ -210,8 +224,12 @@ def _contact_html(sheet: AftercareSheet) -> str:
 def _next_html(sheet: AftercareSheet) -> str:
     if sheet.next_appointment is None:
         return "<p>Not booked yet: please contact us to book your next session.</p>"
-    when = sheet.next_appointment.astimezone()
-    return f"<p><b>{html.escape(when.strftime('%A %d %B %Y at %H:%M'))}</b></p>"
+    if isinstance(sheet.next_appointment, datetime):
+        when = sheet.next_appointment.astimezone().strftime("%A %d %B %Y at %H:%M")
+    else:
+        day = sheet.next_appointment
+        when = f"{day:%A} {day.day} {day:%B %Y}"
+    return f"<p><b>{html.escape(when)}</b></p>"
 
 
 def _list(items: Sequence[str]) -> str:

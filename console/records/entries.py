@@ -32,9 +32,14 @@ Entry = dict[str, Any]
 
 
 def begin_entry(
-    info: SessionInfo, practitioner: str, client_id: int | None, lease_owner: str
+    info: SessionInfo,
+    practitioner: str,
+    client_id: int | None,
+    lease_owner: str,
+    goals: str | None = None,
 ) -> Entry:
-    """The session row (written before the output first turns on)."""
+    """The session row (written before the output first turns on), with the goals stated at
+    its visit."""
     return {
         "op": "begin",
         "session": info.session_id,
@@ -48,6 +53,7 @@ def begin_entry(
         "practitioner": practitioner,
         "client_id": client_id,
         "lease_owner": lease_owner,
+        "goals": goals,
     }
 
 
@@ -130,7 +136,11 @@ def apply_entry(store: RecordStore, entry: Entry) -> None:
                 started_at=datetime.fromisoformat(entry["started_at"]),
             )
             store.begin_session(
-                info, entry["practitioner"], entry["client_id"], entry["lease_owner"]
+                info,
+                entry["practitioner"],
+                entry["client_id"],
+                entry["lease_owner"],
+                entry.get("goals"),  # absent from journals written before goals were kept
             )
         elif op == "step":
             store.add_step(session_id, _step(entry), final=bool(entry["final"]))

@@ -1,4 +1,4 @@
-"""The client-record tables (SQLAlchemy 2 declarative), as migration 0001 creates them.
+"""The client-record tables (SQLAlchemy 2 declarative), as the migrations leave them.
 
 Every record names the practitioner who made it. Times are stored in UTC. Deleting a client
 deletes everything about them (``ON DELETE CASCADE`` and ORM cascades both, so a plain SQL
@@ -171,6 +171,9 @@ class TreatmentSession(Base):
     #: alive (renewed every few seconds); None for sessions recorded before leases.
     lease_owner: Mapped[str | None] = mapped_column(String(160))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The client's goals as stated at the consultation of this session's visit (revision
+    #: 0007; None for sessions recorded before it, or when no goals were stated).
+    goals: Mapped[str | None] = mapped_column(Text)
 
     client: Mapped[Client | None] = relationship(back_populates="sessions")
     practitioner: Mapped[Practitioner] = relationship()
@@ -257,7 +260,8 @@ class Note(Base):
 
 
 class FollowUpPlan(Base):
-    """The next appointment planned for a client."""
+    """The next appointment planned for a client: the day booked (``due_on``, revision 0007),
+    or, for appointments booked before it, a moment (``due_at``). One of the two is set."""
 
     __tablename__ = "follow_ups"
 
@@ -267,7 +271,8 @@ class FollowUpPlan(Base):
         ForeignKey("sessions.id", ondelete="CASCADE"), index=True
     )
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
-    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    due_on: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="")
 
     client: Mapped[Client] = relationship(back_populates="follow_ups")

@@ -88,8 +88,11 @@ class SessionRecorder:
         retry_s: float = RETRY_S,
         renew_s: float = LEASE_RENEW_S,
         journal_folder: Path | None = None,
+        goals: str | None = None,
     ) -> None:
         self.store = store
+        #: The client's goals as stated at the visit, kept on the session row.
+        self.goals = goals
         self.practitioner = practitioner
         self.client_id = client_id
         self.on_trouble = on_trouble
@@ -139,7 +142,9 @@ class SessionRecorder:
         console on the same database never takes it for abandoned). If the database cannot
         take it now, the journal keeps it and the treatment may start. Raises
         :class:`StoreUnavailableError` when neither can: then the treatment must not start."""
-        entry = begin_entry(session, self.practitioner, self.client_id, self._lease_owner)
+        entry = begin_entry(
+            session, self.practitioner, self.client_id, self._lease_owner, self.goals
+        )
         journaled = self._open_journal(session.session_id)
         journaled = journaled and self._journal(entry)
         try:

@@ -34,6 +34,7 @@ from console.records.store import (
     ClientRecord,
     EventRow,
     ExportedSession,
+    FollowUpRow,
     NoteRow,
     ScreeningRow,
     SessionRow,
@@ -281,7 +282,7 @@ def _report_html(
         parts.append(_screening_html(session, client))
     parts.append(_steps_html(session.steps))
     parts.append(_events_html(session.events))
-    parts.append(_notes_html(_visit_notes(session, client)))
+    parts.append(_notes_html(_visit_notes(session, client), _visit_appointments(session, client)))
     return spelled_out("<html><body>" + "\n".join(parts) + "</body></html>", missing)
 
 
@@ -346,6 +347,9 @@ def _facts_html(session: SessionRow, client: ClientRecord | None) -> str:
     )
     reason = session.reason.strip() or "—"
     cells += f'<tr><td class="key">Reason</td><td colspan="3">{e(reason)}</td></tr>'
+    cells += (
+        f'<tr><td class="key">Goals</td><td colspan="3">{_goals_cell(session, client)}</td></tr>'
+    )
     return f'<table class="facts" width="100%" cellspacing="0" cellpadding="2">{cells}</table>'
 
 
@@ -514,19 +518,51 @@ def _events_html(events: Sequence[EventRow]) -> str:
     )
 
 
-def _notes_html(notes: Sequence[NoteRow]) -> str:
+def _goals_cell(session: SessionRow, client: ClientRecord | None) -> str:
+    """The goals stated at this session's visit; for a session recorded before visits kept
+    them, the client's goals on record, said as such."""
     e = html.escape
+    if session.goals:
+        return e(session.goals).replace("\n", "<br />")
+    if client is not None and client.goals:
+        return (
+            e(client.goals).replace("\n", "<br />")
+            + ' <span class="muted">(the client\'s goals on record; none kept with this '
+            "session)</span>"
+        )
+    return '<span class="muted">none stated</span>'
+
+
+def _notes_html(notes: Sequence[NoteRow], appointments: Sequence[FollowUpRow] = ()) -> str:
+    """The follow-up of the visit: each note's reactions (how strong, how long) and text, and
+    the next appointment booked at it."""
+    e = html.escape
+    booked = "".join(
+        f"<p><b>Next appointment:</b> {e(plan.describe())}</p>" for plan in appointments
+    )
     if not notes:
-        return '<h2>Notes of the visit</h2><p class="muted">No notes recorded for this visit.</p>'
+        return (
+            '<h2>Follow-up of the visit</h2><p class="muted">No follow-up recorded for this '
+            "visit.</p>" + booked
+        )
     items = []
     for note in sorted(notes, key=lambda n: n.at):
-        reactions = "; ".join(r.describe() for r in note.reactions if r.kind) or "none"
-        text = e(note.text).replace("\n", "<br />") if note.text else ""
-        items.append(
-            f'<p><span class="muted">{e(_local(note.at))}, {e(note.practitioner)}</span> — '
-            f"<b>Reactions:</b> {e(reactions)}" + (f"<br />{text}" if text else "") + "</p>"
-        )
-    return "<h2>Notes of the visit</h2>" + "".join(items)
+        reactions = [r for r in note.reactions if r.kind]
+        head = f'<span class="muted">{e(_local(note.at))}, {e(note.practitioner)}</span> — '
+        if reactions:
+            listed = "".join(f"<li>{e(reaction_text(r.describe()))}</li>" for r in reactions)
+            items.append(f"<p>{head}<b>Reactions seen:</b></p><ul>{listed}</ul>")
+        else:
+            items.append(f"<p>{head}<b>Reactions:</b> none seen</p>")
+        if note.text:
+            text = e(note.text).replace("\n", "<br />")
+            items.append(f"<p><b>Notes:</b> {text}</p>")
+    return "<h2>Follow-up of the visit</h2>" + "".join(items) + booked
+
+
+def reaction_text(described: str) -> str:
+    """A reaction as a sentence starts it: ``Redness — mild, faded within minutes``."""
+    return described[:1].upper() + described[1:]
 
 
 def _footer_html(session: SessionRow, generated_at: datetime) -> str:
@@ -555,6 +591,15 @@ def _visit_notes(session: SessionRow, client: ClientRecord | None) -> tuple[Note
         if row.id == session.id:
             return row.notes
     return ()
+
+
+def _visit_appointments(
+    session: SessionRow, client: ClientRecord | None
+) -> tuple[FollowUpRow, ...]:
+    """The appointments booked at this session's visit."""
+    if client is None:
+        return ()
+    return tuple(plan for plan in client.follow_ups if plan.session_id == session.id)
 
 
 def _kohm(value: float | None) -> str:

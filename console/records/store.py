@@ -82,7 +82,7 @@ MIGRATION_WAIT_S = 60.0
 MIGRATION_RETRY_S = 0.2
 #: The newest migration this console knows (the last script in ``migrations/versions``;
 #: ``tests/test_records_store.py`` checks the two agree).
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 #: The execution option that makes a SQLite transaction take the write lock at BEGIN.
 _IMMEDIATE = "mc_begin_immediate"
 
@@ -186,6 +186,9 @@ class SessionRow(SessionFacts):
     steps: tuple[StepRow, ...]
     events: tuple[EventRow, ...]
     notes: tuple[NoteRow, ...] = ()
+    #: The client's goals as stated at this session's visit (empty: none stated, or a session
+    #: recorded before visits kept them). Read with the client's record and :meth:`RecordStore.session`.
+    goals: str = ""
 
     @property
     def total_charge_uc(self) -> float:
@@ -275,6 +278,8 @@ class NoteRow:
     practitioner: str
     reactions: tuple[ReactionRow, ...]
     text: str
+    #: The session of the visit it follows (None: a note made outside a visit).
+    session_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,11 +303,47 @@ class ScreeningRow:
 
 @dataclass(frozen=True, slots=True)
 class FollowUpRow:
-    """A planned appointment."""
+    """A planned appointment: a day (``due_on``) or, booked before days were kept, a moment
+    (``due_at``)."""
 
-    due_at: datetime
+    due_at: datetime | None
     practitioner: str
     notes: str
+    due_on: date | None = None
+    #: The session of the visit that booked it (None: booked outside a visit).
+    session_id: str | None = None
+
+    @property
+    def day(self) -> date:
+        """The day of the appointment, in the console's time zone for a booked moment."""
+        if self.due_on is not None:
+            return self.due_on
+        assert self.due_at is not None, "an appointment has a day or a moment"
+        return self.due_at.astimezone().date()
+
+    def describe(self) -> str:
+        """``Thursday 5 March 2026``, with ``at 14:00`` for an appointment booked with a time."""
+        text = f"{self.day:%A} {self.day.day} {self.day:%B %Y}"
+        if self.due_on is None and self.due_at is not None:
+            text += f" at {self.due_at.astimezone():%H:%M}"
+        return text
+
+    def upcoming(self, now: datetime | None = None) -> bool:
+        """True when the appointment is still ahead (a day: today or later)."""
+        now = now or datetime.now(UTC)
+        if self.due_on is None and self.due_at is not None:
+            return self.due_at > now
+        return self.day >= now.astimezone().date()
+
+
+@dataclass(frozen=True, slots=True)
+class SavedFollowUp:
+    """Where a visit's follow-up is in the records: its note, and its appointment if one was
+    booked. Given back to :meth:`RecordStore.save_follow_up`, the next save of the same visit
+    updates these rows instead of adding a second follow-up."""
+
+    note_id: int
+    plan_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -702,13 +743,15 @@ class RecordStore:
                     for s in sorted(row.screenings, key=lambda s: s.at, reverse=True)
                 ),
                 sessions=tuple(
-                    _session_row(s, row.name, tuple(notes_by_session.get(s.id, ())))
+                    _session_row(s, row.name, tuple(notes_by_session.get(s.id, ())), s.goals)
                     for s in sorted(row.sessions, key=lambda s: s.started_at, reverse=True)
                 ),
                 notes=tuple(n for notes in notes_by_session.values() for n in notes),
                 follow_ups=tuple(
-                    FollowUpRow(f.due_at, names.get(f.practitioner_id, "?"), f.notes)
-                    for f in sorted(row.follow_ups, key=lambda f: f.due_at)
+                    sorted(
+                        (_follow_up_row(f, names) for f in row.follow_ups),
+                        key=lambda f: (f.day, f.due_at.timestamp() if f.due_at else 0.0),
+                    )
                 ),
             )
 
@@ -752,6 +795,25 @@ class RecordStore:
                 )
             )
 
+    def record_goals(self, client_id: int, goals: str, session_id: str | None = None) -> bool:
+        """The client's goals as stated at a visit become their record's goals, and, with
+        ``session_id``, that visit's session's (goals typed after the session started). Empty
+        goals leave the records as they are (a visit where none were asked is not one where
+        the client gave them up). True when the client's record changed."""
+        goals = goals.strip()
+        if not goals:
+            return False
+        with self._transaction() as db:
+            client = _existing_client(db, client_id)
+            session = db.get(TreatmentSession, session_id) if session_id else None
+            # A session still on its way from the journal keeps the goals it began with.
+            if session is not None and session.client_id == client_id:
+                session.goals = goals
+            if client.goals == goals:
+                return False
+            client.goals = goals
+            return True
+
     def record_consent(self, client_id: int, practitioner: str, consent_text: str) -> None:
         """Store the consent the client gave."""
         practitioner_id = self.practitioner(practitioner)
@@ -766,10 +828,11 @@ class RecordStore:
         practitioner: str,
         client_id: int | None,
         lease_owner: str | None = None,
+        goals: str | None = None,
     ) -> None:
         """The session row, written before the output first turns on, with a lease held by
-        ``lease_owner`` (see :meth:`renew_lease`). Writing it again (a journal replayed) leaves
-        the row as it is."""
+        ``lease_owner`` (see :meth:`renew_lease`) and the ``goals`` stated at its visit.
+        Writing it again (a journal replayed) leaves the row as it is."""
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
             if db.get(TreatmentSession, info.session_id) is not None:
@@ -791,6 +854,7 @@ class RecordStore:
                     state="running",
                     lease_owner=lease_owner or this_console(),
                     lease_until=now_utc() + timedelta(seconds=LEASE_S),
+                    goals=(goals or "").strip() or None,
                 )
             )
 
@@ -923,16 +987,7 @@ class RecordStore:
     ) -> None:
         """Reactions seen (e.g. redness, mild, faded within minutes; a bare name is kept as
         older consoles wrote it) and notes after a visit."""
-        rows = [r if isinstance(r, ReactionRow) else ReactionRow(str(r)) for r in reactions]
-        for row in rows:
-            if not row.kind.strip():
-                raise FieldError("reactions", "a reaction needs its name")
-            if row.severity is not None and row.severity not in REACTION_SEVERITIES:
-                raise FieldError(
-                    "reactions",
-                    f"{row.kind}: severity {row.severity!r} is not one of "
-                    + ", ".join(REACTION_SEVERITIES),
-                )
+        stored = _stored_reactions(reactions)
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
             _existing_client(db, client_id)
@@ -941,7 +996,7 @@ class RecordStore:
                     client_id=client_id,
                     session_id=session_id,
                     practitioner_id=practitioner_id,
-                    reactions=[r.stored() for r in sorted(rows, key=lambda r: r.kind)],
+                    reactions=stored,
                     text=note_text.strip(),
                 )
             )
@@ -950,15 +1005,13 @@ class RecordStore:
         self,
         client_id: int,
         practitioner: str,
-        due_at: datetime,
+        due: date | datetime,
         notes: str = "",
         session_id: str | None = None,
     ) -> None:
-        """The next appointment (in the future, with its time zone)."""
-        if due_at.tzinfo is None:
-            raise FieldError("due_at", "the appointment needs a time zone")
-        if due_at <= now_utc():
-            raise FieldError("due_at", "the next appointment must be in the future")
+        """The next appointment: a day after today, or a moment in the future with its time
+        zone."""
+        due_at, due_on = _checked_due(due)
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
             _existing_client(db, client_id)
@@ -968,9 +1021,59 @@ class RecordStore:
                     session_id=session_id,
                     practitioner_id=practitioner_id,
                     due_at=due_at,
+                    due_on=due_on,
                     notes=notes.strip(),
                 )
             )
+
+    def save_follow_up(
+        self,
+        client_id: int,
+        practitioner: str,
+        reactions: Sequence[str | ReactionRow],
+        note_text: str,
+        next_appointment: date | datetime | None,
+        session_id: str | None = None,
+        replacing: SavedFollowUp | None = None,
+    ) -> SavedFollowUp:
+        """A visit's follow-up, all or nothing: the reactions and notes, and the next
+        appointment (None: none booked). ``replacing`` is what an earlier save of the same
+        visit returned: its rows are updated (the appointment removed if none is booked now),
+        so saving again corrects the follow-up instead of recording a second one."""
+        stored = _stored_reactions(reactions)
+        due = _checked_due(next_appointment) if next_appointment is not None else None
+        practitioner_id = self.practitioner(practitioner)
+        text = note_text.strip()
+        with self._transaction() as db:
+            _existing_client(db, client_id)
+            note = db.get(Note, replacing.note_id) if replacing is not None else None
+            if note is None or note.client_id != client_id:
+                note = Note(client_id=client_id)
+                db.add(note)
+            note.session_id = session_id
+            note.practitioner_id = practitioner_id
+            note.reactions = stored
+            note.text = text
+            note.at = now_utc()
+            plan = None
+            if replacing is not None and replacing.plan_id is not None:
+                plan = db.get(FollowUpPlan, replacing.plan_id)
+                if plan is not None and plan.client_id != client_id:
+                    plan = None
+            if due is None:
+                if plan is not None:
+                    db.delete(plan)
+                plan = None
+            else:
+                if plan is None:
+                    plan = FollowUpPlan(client_id=client_id)
+                    db.add(plan)
+                plan.session_id = session_id
+                plan.practitioner_id = practitioner_id
+                plan.due_at, plan.due_on = due
+                plan.notes = text
+            db.flush()
+            return SavedFollowUp(int(note.id), int(plan.id) if plan is not None else None)
 
     # -- reading sessions --------------------------------------------------------------------
 
@@ -1081,7 +1184,8 @@ class RecordStore:
             return _session_row(
                 row,
                 row.client.name if row.client else "",
-                tuple(_note_row(n, names) for n in notes),
+                tuple(_note_row(n, names) for n in sorted(notes, key=lambda n: n.at, reverse=True)),
+                row.goals,
             )
 
     def charge_per_zone(self, client_id: int) -> list[tuple[datetime, dict[str, float]]]:
@@ -1200,7 +1304,9 @@ def _existing_client(db: OrmSession, client_id: int, *options: Any) -> Client:
     return row
 
 
-def _session_row(row: TreatmentSession, client_name: str, notes: tuple[NoteRow, ...]) -> SessionRow:
+def _session_row(
+    row: TreatmentSession, client_name: str, notes: tuple[NoteRow, ...], goals: str | None = None
+) -> SessionRow:
     return SessionRow(
         id=row.id,
         client_id=row.client_id,
@@ -1218,6 +1324,7 @@ def _session_row(row: TreatmentSession, client_name: str, notes: tuple[NoteRow, 
         steps=tuple(_step_row(s) for s in row.steps),
         events=tuple(_event_row(e) for e in row.events),
         notes=notes,
+        goals=goals or "",
     )
 
 
@@ -1359,7 +1466,49 @@ def _note_row(note: Note, names: dict[int, str]) -> NoteRow:
         names.get(note.practitioner_id, "?"),
         tuple(ReactionRow.read(r) for r in note.reactions or ()),
         note.text,
+        note.session_id,
     )
+
+
+def _follow_up_row(plan: FollowUpPlan, names: dict[int, str]) -> FollowUpRow:
+    return FollowUpRow(
+        plan.due_at,
+        names.get(plan.practitioner_id, "?"),
+        plan.notes,
+        due_on=plan.due_on,
+        session_id=plan.session_id,
+    )
+
+
+def _stored_reactions(reactions: Sequence[str | ReactionRow]) -> list[str | dict[str, str]]:
+    """Reactions checked and in the ``notes.reactions`` JSON's form, by kind."""
+    rows = [r if isinstance(r, ReactionRow) else ReactionRow(str(r)) for r in reactions]
+    for row in rows:
+        if not row.kind.strip():
+            raise FieldError("reactions", "a reaction needs its name")
+        if row.severity is not None and row.severity not in REACTION_SEVERITIES:
+            raise FieldError(
+                "reactions",
+                f"{row.kind}: severity {row.severity!r} is not one of "
+                + ", ".join(REACTION_SEVERITIES),
+            )
+    return [r.stored() for r in sorted(rows, key=lambda r: r.kind)]
+
+
+def _checked_due(due: date | datetime) -> tuple[datetime | None, date | None]:
+    """An appointment as (moment, day): a moment in the future with its time zone, or a day
+    after today (the console's today); anything else is a :class:`FieldError`."""
+    if isinstance(due, datetime):
+        if due.tzinfo is None:
+            raise FieldError("due_at", "the appointment needs a time zone")
+        if due <= now_utc():
+            raise FieldError("due_at", "the next appointment must be in the future")
+        return due, None
+    if not isinstance(due, date):
+        raise FieldError("due_on", f"{due!r} is not a day")
+    if due <= date.today():
+        raise FieldError("due_on", "the next appointment must be on a day after today")
+    return None, due
 
 
 def _searchable(name: str) -> str:

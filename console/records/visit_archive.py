@@ -1,9 +1,13 @@
-"""Keeps a visit of the workflow in the records: the client, screening, consent, session, follow-up.
+"""Keeps a visit of the workflow in the records: the client and their goals, screening, consent,
+sessions, follow-up.
 
 The window (or any other front end) calls :meth:`VisitArchive.before_treatment` just before the
-engine starts: it writes the client, the screening and the consent, and returns the recorder
-that :meth:`console.session.Console.start_session` begins (the session row) before the output is
-on. Follow-up entries reach the records through the visit's observer hook. No Qt here.
+engine starts: it writes the client's goals, the screening and the consent, and returns the
+recorder that :meth:`console.session.Console.start_session` begins (the session row, which keeps
+the goals of its visit) before the output is on. A visit whose session was stopped may start a
+new one: each is its own session record, and the screening and consent are written once.
+Follow-up entries reach the records through the visit's observer hook; saving the follow-up
+again updates the visit's follow-up rather than adding another. No Qt here.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from console.engine.runner import TreatmentEngine
 from console.protocols import Protocol
 from console.records.aftercare import course_after_visit
 from console.records.recorder import RecordsTrouble, SessionRecorder
-from console.records.store import ReactionRow, RecordError, RecordStore
+from console.records.store import ReactionRow, RecordError, RecordStore, SavedFollowUp
+from console.screening import Screening
 from console.workflow import Visit
 
 
@@ -28,12 +33,18 @@ class VisitArchive:
         self.on_error = on_error
         self._visit: Visit | None = None
         self._consent_saved = False
+        self._screening_saved: tuple[object, ...] | None = None
+        #: The visit's follow-up in the records, once saved (a later save updates it).
+        self.follow_up_saved: SavedFollowUp | None = None
+        #: The visit's latest session (after a stop, a new session replaces it here).
         self.session_id: str | None = None
 
     def follow(self, visit: Visit) -> None:
         """Start following a new visit (its follow-up entries are saved as they are made)."""
         self._visit = visit
         self._consent_saved = False
+        self._screening_saved = None
+        self.follow_up_saved = None
         self.session_id = None
         visit.observers.append(self._changed)
 
@@ -51,20 +62,31 @@ class VisitArchive:
         on_trouble: Callable[[RecordsTrouble], None],
         on_recovered: Callable[[], None] | None = None,
     ) -> SessionRecorder:
-        """Client, screening and consent, written now, and the recorder of the session, whose
-        row :meth:`console.session.Console.start_session` writes before the output is on.
-        Raises :class:`~console.records.store.StoreUnavailableError` (or ``FieldError``) if they
-        cannot be written: the treatment must then not start."""
+        """Client goals, screening and consent, written now, and the recorder of the session,
+        whose row :meth:`console.session.Console.start_session` writes before the output is on
+        (with the visit's goals). The screening is written again for a second session of the
+        visit only if it changed in between. Raises
+        :class:`~console.records.store.StoreUnavailableError` (or ``FieldError``) if they cannot
+        be written: the treatment must then not start."""
         assert engine.session is not None, "prepare the engine first"
         client_id = self.client_id(visit)
-        self.store.record_screening(client_id, visit.screening, visit.practitioner)
+        self.store.record_goals(client_id, visit.client.goals)
+        answered = _answered(visit.screening)
+        if answered != self._screening_saved:
+            self.store.record_screening(client_id, visit.screening, visit.practitioner)
+            self._screening_saved = answered
         if visit.consent_by and not self._consent_saved:
             self.store.record_consent(
                 client_id, visit.practitioner, f"Consent given by {visit.consent_by}"
             )
             self._consent_saved = True
         recorder = SessionRecorder(
-            self.store, visit.practitioner, client_id, on_trouble, on_recovered
+            self.store,
+            visit.practitioner,
+            client_id,
+            on_trouble,
+            on_recovered,
+            goals=visit.client.goals or None,
         )
         self.session_id = engine.session.session_id
         return recorder
@@ -93,17 +115,29 @@ class VisitArchive:
             for r in follow_up.reactions
         ]
         try:
-            self.store.add_note(
-                client_id, visit.practitioner, reactions, follow_up.notes, self.session_id
+            # Goals typed or changed after the session started are the visit's too.
+            self.store.record_goals(client_id, visit.client.goals, self.session_id)
+            self.follow_up_saved = self.store.save_follow_up(
+                client_id,
+                visit.practitioner,
+                reactions,
+                follow_up.notes,
+                follow_up.next_appointment,
+                self.session_id,
+                replacing=self.follow_up_saved,
             )
-            if follow_up.next_appointment is not None:
-                self.store.plan_follow_up(
-                    client_id,
-                    visit.practitioner,
-                    follow_up.next_appointment,
-                    follow_up.notes,
-                    self.session_id,
-                )
         except RecordError as error:
             if self.on_error is not None:
                 self.on_error(f"The follow-up could not be saved in the records: {error}")
+
+
+def _answered(screening: Screening) -> tuple[object, ...]:
+    """What a screening says (its answers, dates, overrides and date of birth): two sessions of
+    one visit share one screening record unless this changed between them."""
+    return (
+        screening.version,
+        tuple(sorted(screening.answers.items())),
+        tuple(sorted(screening.dates.items())),
+        tuple(sorted((key, o.reason) for key, o in screening.overrides.items())),
+        screening.date_of_birth,
+    )

@@ -23,10 +23,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from console.course import course_status
 from console.protocols import Protocol
+from console.records.reports import reaction_text
 from console.records.store import (
     ClientRecord,
     ClientSummary,
     FieldError,
+    FollowUpRow,
+    NoteRow,
     RecordNotFoundError,
     RecordStore,
     ScreeningRow,
@@ -95,6 +98,16 @@ ul { margin: 0 0 10px 0; }
 .override { color: #7a5400; }
 .muted { color: #5f6b73; }
 """
+#: The visits' record is rich text too: one block per session, the chosen one tinted.
+VISITS_CSS = """
+p { margin: 0 0 2px 0; }
+ul { margin: 0 0 2px 0; }
+.muted { color: #5f6b73; }
+.label { color: #35505e; font-weight: bold; }
+"""
+#: The tint of the visit chosen in the timeline.
+CHOSEN_VISIT = "#e6f0f8"
+
 #: Where one screening reason ends and the next begins in a stored summary (reasons themselves may
 #: hold "; ", so the split is on the phrases console.screening starts them with).
 _REASON_SPLIT = re.compile("; (?=" + "|".join(re.escape(start) for start in REASON_STARTS) + ")")
@@ -470,8 +483,22 @@ class RecordsPanel(QtWidgets.QWidget):
         enter = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Return), self.timeline)
         enter.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
         enter.activated.connect(lambda: self._activate(self.timeline.currentItem()))
+        self.timeline.currentItemChanged.connect(lambda _item, _previous: self._show_visits())
         sessions_box = QtWidgets.QGroupBox("Sessions")
         QtWidgets.QVBoxLayout(sessions_box).addWidget(self.timeline)
+
+        self.visits = QtWidgets.QTextBrowser()
+        self.visits.setObjectName("visitRecord")
+        self.visits.setAccessibleName("Goals, reactions and notes of each visit, newest first")
+        self.visits.setOpenLinks(False)
+        self.visits.document().setDefaultStyleSheet(VISITS_CSS)
+        visits_box = QtWidgets.QGroupBox("Each visit: goals, reactions, notes, next appointment")
+        QtWidgets.QVBoxLayout(visits_box).addWidget(self.visits)
+        treatments = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        treatments.setChildrenCollapsible(False)
+        treatments.addWidget(sessions_box)
+        treatments.addWidget(visits_box)
+        treatments.setSizes([150, 330])
 
         self.screenings = QtWidgets.QTextBrowser()
         self.screenings.setObjectName("screeningHistory")
@@ -520,7 +547,7 @@ class RecordsPanel(QtWidgets.QWidget):
 
         upper = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         upper.setChildrenCollapsible(False)
-        upper.addWidget(sessions_box)
+        upper.addWidget(treatments)
         upper.addWidget(screenings_box)
         upper.setStretchFactor(0, 3)
         upper.setStretchFactor(1, 2)
@@ -528,10 +555,11 @@ class RecordsPanel(QtWidgets.QWidget):
         body.setChildrenCollapsible(False)
         body.addWidget(upper)
         body.addWidget(chart_box)
-        # Initial heights in pixels (the splitter starts from them); growth is shared.
-        body.setSizes([330, 420])
-        body.setStretchFactor(0, 1)
-        body.setStretchFactor(1, 1)
+        # Initial heights in pixels (the splitter starts from them); growth goes mostly to the
+        # sessions and visits, which is what is read at a client's next visit.
+        body.setSizes([520, 260])
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 2)
 
         layout = QtWidgets.QVBoxLayout(page)
         layout.setContentsMargins(8, 0, 0, 0)
@@ -738,6 +766,7 @@ class RecordsPanel(QtWidgets.QWidget):
         self._show_details(record)
         self._show_screenings(record.screenings)
         self._show_sessions(record.sessions)
+        self._show_visits()
         status = course_status(record.sessions, self.protocols)
         self.course_label.setText(
             status.text if status.warning is None else f"{status.text}\n⚠ {status.warning}"
@@ -757,10 +786,9 @@ class RecordsPanel(QtWidgets.QWidget):
         parts = [f"Born {record.born}" if record.born else "Date of birth not given"]
         parts += [part for part in (record.phone, record.email) if part]
         parts.append(f"client since {local_time(record.created_at, DATE_FORMAT)}")
-        now = datetime.now().astimezone()
-        upcoming = [f for f in record.follow_ups if f.due_at > now]
+        upcoming = [f for f in record.follow_ups if f.upcoming()]
         if upcoming:
-            parts.append(f"next appointment {local_time(upcoming[0].due_at)}")
+            parts.append(f"next appointment {upcoming[0].describe()}")
         self.details_label.setText(" · ".join(parts))
         self.goals_label.setText(f"Goals: {record.goals}" if record.goals else "")
         self.goals_label.setVisible(bool(record.goals))
@@ -839,6 +867,35 @@ class RecordsPanel(QtWidgets.QWidget):
             for column in range(5):
                 item.setToolTip(column, "\n".join(tip))
             self.timeline.addTopLevelItem(item)
+
+    def _show_visits(self) -> None:
+        """Each session's visit, newest first: its goals, the reactions seen (how strong, how
+        long), the notes and the appointment booked; the session chosen in the timeline is
+        tinted and scrolled to."""
+        record = self._client
+        if record is None:
+            self.visits.clear()
+            return
+        chosen = self.selected_session
+        blocks = [
+            _visit_html(
+                session,
+                tuple(p for p in record.follow_ups if p.session_id == session.id),
+                session.id == chosen,
+            )
+            for session in record.sessions
+        ]
+        loose = [n for n in record.notes if n.session_id is None]
+        if loose:
+            blocks.append(_loose_notes_html(loose))
+        if not blocks:
+            blocks.append("<p class='muted'>No visit recorded yet.</p>")
+        scroll = self.visits.verticalScrollBar().value()
+        self.visits.setHtml("".join(blocks))
+        if chosen:
+            self.visits.scrollToAnchor(_anchor(chosen))
+        else:
+            self.visits.verticalScrollBar().setValue(scroll)
 
     # -- the chart -----------------------------------------------------------------------------
 
@@ -944,6 +1001,70 @@ class RecordsPanel(QtWidgets.QWidget):
         # re-evaluates only the widget that is polished.
         for widget in (frame, self.banner):
             repolish(widget)
+
+
+def _anchor(session_id: str) -> str:
+    return f"visit-{session_id}"
+
+
+def _visit_html(session: SessionRow, appointments: Sequence[FollowUpRow], chosen: bool) -> str:
+    """One session's visit as a block of the visits' record."""
+    e = html.escape
+    state = STATE_TEXT.get(session.state, session.state.capitalize())
+    colour = STATE_COLOURS.get(session.state, "#1f2a33")
+    name = session.protocol_name + (" (simulated)" if session.simulated else "")
+    lines = [
+        f"<p><b>{local_time(session.started_at)}</b> · {e(name)} · "
+        f"<span style='color:{colour}; font-weight:bold'>{e(state)}</span></p>"
+    ]
+    items = []
+    if session.goals:
+        items.append(f"<span class='label'>Goals:</span> {_text_html(session.goals)}")
+    for note in sorted(session.notes, key=lambda n: n.at):
+        items.extend(_note_items(note))
+    if not session.notes:
+        items.append("<span class='muted'>No follow-up recorded with this session.</span>")
+    items.extend(
+        f"<span class='label'>Next appointment:</span> {e(plan.describe())}"
+        for plan in appointments
+    )
+    lines.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
+    tint = f" bgcolor='{CHOSEN_VISIT}'" if chosen else ""
+    return (
+        f"<a name='{_anchor(session.id)}'></a>"
+        f"<table width='100%' cellspacing='0' cellpadding='4'{tint}><tr><td>"
+        + "".join(lines)
+        + "</td></tr></table>"
+    )
+
+
+def _note_items(note: NoteRow) -> list[str]:
+    """A follow-up note as list items: the reactions seen (or none), then the notes."""
+    e = html.escape
+    reactions = [r for r in note.reactions if r.kind]
+    by = f"<span class='muted'>({local_time(note.at)}, {e(note.practitioner)})</span>"
+    if reactions:
+        listed = "".join(f"<li>{e(reaction_text(r.describe()))}</li>" for r in reactions)
+        items = [f"<span class='label'>Reactions seen:</span> {by}<ul>{listed}</ul>"]
+    else:
+        items = [f"<span class='label'>Reactions:</span> none seen {by}"]
+    if note.text:
+        items.append(f"<span class='label'>Notes:</span> {_text_html(note.text)}")
+    return items
+
+
+def _loose_notes_html(notes: Sequence[NoteRow]) -> str:
+    """Notes made outside a visit (e.g. a call the next day), newest first."""
+    items = [item for note in notes for item in _note_items(note)]
+    return (
+        "<p><b>Notes outside a session</b></p><ul>"
+        + "".join(f"<li>{item}</li>" for item in items)
+        + "</ul>"
+    )
+
+
+def _text_html(text: str) -> str:
+    return html.escape(text).replace("\n", "<br />")
 
 
 def _session_numbers(sessions: Sequence[SessionRow], starts: Sequence[datetime]) -> list[int]:
