@@ -206,6 +206,7 @@ class Demonstration:
         self.setpoint_ua = 0.0
         self.target_ua: float | None = None
         self.impedance_kohm: float | None = None
+        self.contact_measured_now = False  #: the reading is the contact now, not an old one
         self.contact = ContactQuality.UNKNOWN
         self.alert = ""
         self.ideal.clear()
@@ -237,12 +238,15 @@ class Demonstration:
             self.setpoint_ua = event.setpoint_ua
             self.target_ua = event.target_ua
             self.impedance_kohm = event.impedance_kohm
+            self.contact_measured_now = event.contact_measured_now
             self.contact = contact_quality_kohm(event.impedance_kohm, self.limits)
             if self.contact is ContactQuality.GOOD and self.stage in (Stage.RAMPING, Stage.RUNNING):
                 self.alert = ""
         elif isinstance(event, SafetyEventRaised):
             safety = event.event
             self.alert = safety.message
+            if safety.kind in (SafetyKind.CONTACT_LOST, SafetyKind.SHORT_CIRCUIT):
+                self.contact_measured_now = False  # the output went off with it
             if safety.kind is SafetyKind.CONTACT_LOST:
                 self.contact = ContactQuality.LOST
             elif safety.kind is SafetyKind.SHORT_CIRCUIT:
@@ -269,9 +273,11 @@ class Demonstration:
             self._elapsed_s = self.step_elapsed_s(event.at_s)
             self._stamp_s = event.at_s
             self.ideal.stop(event.at_s)
+            self.contact_measured_now = False
         elif event.previous is EngineState.PAUSED and stage is Stage.RAMPING:
             # The engine configures the waveform again on resume: the ramp starts from zero.
             self._stamp_s = event.at_s
+            self.contact_measured_now = False  # until the first reading of the new ramp
             step = self.step
             if step is not None:
                 self.ideal.start(event.at_s, step.waveform)

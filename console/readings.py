@@ -106,6 +106,15 @@ CONTACT_WORDS: dict[ContactQuality, str] = {
     ContactQuality.SHORT: "Probes touching — separate them",
 }
 
+#: A reading measured now, in a word or two (the chair view's large tile).
+_SHORT_WORDS: dict[ContactQuality, str] = {
+    ContactQuality.UNKNOWN: "—",
+    ContactQuality.GOOD: "Good",
+    ContactQuality.HIGH: "Poor — gel",
+    ContactQuality.LOST: "Lost",
+    ContactQuality.SHORT: "Touching",
+}
+
 #: A reading from before the output went off, in a few words.
 _LAST_WORDS: dict[ContactQuality, str] = {
     ContactQuality.UNKNOWN: "none",
@@ -130,6 +139,7 @@ class ContactReading:
 
     quality: ContactQuality
     words: str  #: the reading in plain words (``Good contact``)
+    short: str  #: the same in a word or two, for a large tile (``Good``)
     detail: str  #: what the words rest on (``measured now``, ``last reading: lost``)
     figure: str  #: the engineering figure (``31.8 kΩ``), ``""`` when there is none
     tone: Tone
@@ -152,15 +162,18 @@ def contact_reading(
     figure = describe_figure(impedance_ohm)
     if measured_now and impedance_ohm is not None:
         words, tone = CONTACT_WORDS[quality], _CONTACT_TONES[quality]
-        return ContactReading(quality, words, "measured now", figure, tone, True, impedance_ohm)
+        short = _SHORT_WORDS[quality]
+        return ContactReading(
+            quality, words, short, "measured now", figure, tone, True, impedance_ohm
+        )
     last = f"last reading: {_LAST_WORDS[quality]}" if impedance_ohm is not None else ""
     if output_on:
-        words = "Measuring…"
+        words = short = "Measuring…"
     elif impedance_ohm is None:
-        words = CONTACT_WORDS[ContactQuality.UNKNOWN]
+        words, short = CONTACT_WORDS[ContactQuality.UNKNOWN], "—"
     else:
-        words = "Not measured — output off"
-    return ContactReading(quality, words, last, figure, Tone.NEUTRAL, False, impedance_ohm)
+        words, short = "Not measured — output off", "—"
+    return ContactReading(quality, words, short, last, figure, Tone.NEUTRAL, False, impedance_ohm)
 
 
 def describe_figure(impedance_ohm: float | None) -> str:

@@ -214,11 +214,15 @@ def test_engine_events_move_the_view_to_the_step(view: DemonstrationView) -> Non
     assert view.face_map.motion == motion_for_step(protocol.steps[4])
     assert view.step_time.value.text() == "2:12"  # 152 s − 20 s (the clock is at 500)
     assert view.current_tile.value.text() == "350 µA"
-    assert view.contact_tile.value.text() == "good"
+    assert view.contact_tile.value.text() == "Good"
+    assert view.contact_tile.note.text() == "8.2 kΩ"
     assert view.session_label.text() == "Session 8:20 / 26:08"
     view.on_engine_event(StateChanged(EngineState.PAUSED, EngineState.RUNNING, 500.0))
     assert view.stage_label.text() == "Output paused"
     assert view.current_tile.note.text() == "output off"
+    # With the output off the contact is not measured: the last reading is shown as old.
+    assert view.contact_tile.value.text() == "—"
+    assert view.contact_tile.note.text() == "last reading: good · 8.2 kΩ"
     # The machine is lost: the view must not claim to know the output is off.
     view.on_engine_event(StateChanged(EngineState.INTERRUPTED, EngineState.PAUSED, 501.0))
     assert view.stage_label.text() == "Session interrupted"

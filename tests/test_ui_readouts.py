@@ -145,3 +145,31 @@ def test_messages_coming_and_going_do_not_move_the_treatment_view(qtbot, window)
     window.alert.hide()
     qtbot.wait(50)
     assert (window.scope.geometry(), window.controls.geometry()) == before
+
+
+def test_the_chair_view_shows_the_session_in_large_type(qtbot, window) -> None:
+    """F10 puts the projector view's tiles in place of the face map and scope, in clinic
+    use too; it says what the meter says, and is remembered."""
+    prepare_demo_visit(window, "lifting")
+    assert not window.chair_view_shown
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_F10)
+    assert window.chair_view_shown and window.chair_view.isVisible()
+    assert not window.scope.isVisible()
+    assert window.settings.value("chair_view") in (True, "true")
+    window.start_session()
+    _run_to(qtbot, window, 6.0)
+    view = window.chair_view
+    view.tick()
+    assert view.zone_label.text() == "Forehead, right"
+    assert view.current_tile.value.text() == "200 µA"
+    assert view.contact_tile.value.text() == "Good"
+    assert not view.banner.isVisible()  # the window's own banner says SIMULATION
+    window.pause()
+    qtbot.waitUntil(lambda: window.engine.state is EngineState.PAUSED, timeout=5000)
+    qtbot.wait(50)
+    view.tick()
+    assert view.current_tile.note.text() == "output off"
+    assert view.contact_tile.value.text() == "—"  # not measured, as on the meter
+    assert window.controls.contact.reading.tone is Tone.NEUTRAL
+    window.set_chair_view(False)
+    assert window.scope.isVisible() and not window.chair_view.isVisible()

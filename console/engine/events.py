@@ -188,6 +188,9 @@ class Progress:
     setpoint_ua: float
     target_ua: float
     impedance_kohm: float | None
+    #: ``impedance_kohm`` was measured since the output last went on (False: a reading from
+    #: before a pause or stop, shown as such; the probes may have moved since).
+    contact_measured_now: bool = True
 
 
 @dataclass(frozen=True, slots=True)

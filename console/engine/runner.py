@@ -1122,6 +1122,7 @@ class TreatmentEngine:
                 setpoint_ua=self._setpoint_ua,
                 target_ua=self._target_ua(step),
                 impedance_kohm=_kohm(self._contact.impedance_ohm),
+                contact_measured_now=self.contact_measured_now,
             )
         )
 

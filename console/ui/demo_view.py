@@ -27,9 +27,10 @@ from console.demonstration import (
 )
 from console.engine.events import EngineEvent
 from console.engine.ringbuffer import SampleRing
-from console.engine.safety import ContactQuality, describe_ohm
+from console.engine.safety import ContactQuality
 from console.probe_paths import ProbeMotion
 from console.protocols import Protocol
+from console.readings import contact_reading
 from console.report import format_duration
 from console.ui.decimate import min_max_decimate
 from console.ui.facemap import (
@@ -394,9 +395,14 @@ class DemonstrationView(QtWidgets.QWidget):
     F11 toggles full screen. It never takes Esc, the application's emergency stop.
     """
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent, QtCore.Qt.WindowType.Window)
+    def __init__(self, parent: QtWidgets.QWidget | None = None, window: bool = True) -> None:
+        """``window``: a window of its own (the projector's); False: a pane inside another
+        window (the main window's chair view), without its own banner or full-screen key."""
+        super().__init__(
+            parent, QtCore.Qt.WindowType.Window if window else QtCore.Qt.WindowType.Widget
+        )
         self.setObjectName("demonstrationView")
+        self._own_window = window
         self.setWindowTitle("Microcurrent Console — demonstration")
         self.catalog = zone_catalog()
         self.demo = Demonstration()
@@ -447,6 +453,11 @@ class DemonstrationView(QtWidgets.QWidget):
         text.addLayout(tiles)
         text.addSpacing(6)
         text.addWidget(self.waveforms, 1)
+        if not window:
+            # At the chair the practitioner reads the step, time, current and contact; the
+            # protocol-against-measurement plots are for teaching (the projector's window).
+            self.waveforms.hide()
+            text.addStretch(1)
         body = QtWidgets.QHBoxLayout()
         body.setSpacing(18)
         body.addWidget(self.face_map, 5)
@@ -462,9 +473,10 @@ class DemonstrationView(QtWidgets.QWidget):
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(int(1000 / FRAME_HZ))
         self._timer.timeout.connect(self.tick)
-        self._full_screen = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_F11), self)
-        self._full_screen.activated.connect(self.toggle_full_screen)
-        self.resize(1280, 720)
+        if window:
+            self._full_screen = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_F11), self)
+            self._full_screen.activated.connect(self.toggle_full_screen)
+            self.resize(1280, 720)
         self._apply_type_sizes()
         self._show_step()
 
@@ -518,7 +530,8 @@ class DemonstrationView(QtWidgets.QWidget):
         """The simulation banner (``SIMULATION — ×10 speed — no current reaches anyone``); empty
         text hides it (a real machine)."""
         self.banner.setText(text)
-        self.banner.setVisible(bool(text))
+        # A pane inside the main window shares that window's banner.
+        self.banner.setVisible(bool(text) and self._own_window)
 
     def toggle_full_screen(self) -> None:
         """F11: full screen on the screen the window is on, and back."""
@@ -553,8 +566,10 @@ class DemonstrationView(QtWidgets.QWidget):
         self._apply_type_sizes()
 
     def _apply_type_sizes(self) -> None:
-        """Type that scales with the window: readable from the back of a room at 1920×1080."""
-        factor = max(0.45, min(self.width() / 1920.0, self.height() / 1080.0))
+        """Type that scales with the window: readable from the back of a room at 1920×1080,
+        and from the treatment chair in the main window's chair view."""
+        width, height = (1920.0, 1080.0) if self._own_window else (1100.0, 620.0)
+        factor = max(0.45, min(self.width() / width, self.height() / height))
         rules = "\n".join(
             f"QLabel#{name} {{ font-size: {max(11, round(px * factor))}px; }}"
             for name, px in FONT_PX.items()
@@ -656,12 +671,17 @@ class DemonstrationView(QtWidgets.QWidget):
                 self.current_tile.show_value("?", "not confirmed: switch the machine off")
             else:
                 self.current_tile.show_value(f"{value:.0f} µA", note)
-        contact = demo.contact
-        if demo.impedance_kohm is not None:
-            detail = describe_ohm(demo.impedance_kohm * 1000.0)
-        else:
-            detail = "probe lifted" if contact is ContactQuality.LOST else "no reading yet"
-        self.contact_tile.show_value(contact.value, detail, quality=contact.name.lower())
+        # The same reading as the main window's meter: an old one (the output off) is shown
+        # as old, never as the contact now.
+        ohm = demo.impedance_kohm * 1000.0 if demo.impedance_kohm is not None else None
+        if ohm is None and demo.contact is ContactQuality.LOST:
+            ohm = math.inf  # a loss the safety event reported before any progress did
+        reading = contact_reading(ohm, demo.contact_measured_now, demo.running, demo.limits)
+        detail = " · ".join(part for part in (reading.detail, reading.figure) if part)
+        if reading.measured_now:
+            detail = reading.figure
+        quality = reading.quality.name.lower() if reading.measured_now else ""
+        self.contact_tile.show_value(reading.short, detail or "no reading yet", quality=quality)
         self.waveforms.now_line.setPos(demo.step_elapsed_s(now))
 
     def _draw_step_plots(self) -> None:
@@ -734,6 +754,7 @@ class _Tile(QtWidgets.QFrame):
         self.value.setObjectName("demoTileValue")
         self.note = QtWidgets.QLabel("")
         self.note.setObjectName("demoTileNote")
+        self.note.setWordWrap(True)  # "last reading: good · 30.7 kΩ" in a narrow tile
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(14, 8, 14, 8)
         layout.setSpacing(0)

@@ -8,6 +8,8 @@ in the core; the emergency stop calls the engine directly from the key or button
 from __future__ import annotations
 
 import contextlib
+import html
+import itertools
 import logging
 import threading
 from pathlib import Path
@@ -177,21 +179,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cue.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.cue.setWordWrap(True)  # a long technique wraps; it never widens the window
         self.cue.hide()
-        # The cue and the alert keep their place when hidden: the scope and the controls do
-        # not jump whenever a message comes or goes.
-        for banner in (self.cue, self.alert):
-            policy = banner.sizePolicy()
-            policy.setRetainSizeWhenHidden(True)
-            banner.setSizePolicy(policy)
 
         right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         right.addWidget(self.face_map)
         right.addWidget(self.scope)
         right.setStretchFactor(0, 2)
         right.setStretchFactor(1, 3)
+        #: The chair view: the projector view's large step, time, current and contact tiles and
+        #: probe path in place of the face map and scope, readable from the treatment chair
+        #: (View ▸ Chair view, F10).
+        self.chair_view = DemonstrationView(window=False)
+        self.chair_view.setObjectName("chairView")
+        # Its type scales with the room it gets: it must not widen the window (a stacked page's
+        # own minimum would hold for the face map and scope too, even while hidden).
+        self.chair_view.setMinimumSize(360, 300)
+        self.treatment_view = QtWidgets.QStackedWidget()
+        self.treatment_view.addWidget(right)
+        self.treatment_view.addWidget(self.chair_view)
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.workflow)
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(self.treatment_view)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
         central = QtWidgets.QWidget()
@@ -242,6 +249,8 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self._update_banner(None)
         self._sync_controls()
+        if _as_bool(settings.value("chair_view", False)):
+            self.set_chair_view(True)
         geometry = settings.value("geometry")
         if isinstance(geometry, QtCore.QByteArray):
             self.restoreGeometry(geometry)
@@ -527,6 +536,15 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         figures.setCheckable(True)
         figures.setChecked(self.engineering_figures)
+        self.chair_action = self._action(
+            view,
+            "&Chair view",
+            "F10",
+            lambda: self.set_chair_view(not self.chair_view_shown),
+            "Large step, time left, current and contact, and the probe path, readable from "
+            "the treatment chair, in place of the face map and scope",
+        )
+        self.chair_action.setCheckable(True)
         view.addSeparator()
         self._action(
             view,
@@ -913,8 +931,8 @@ class MainWindow(QtWidgets.QMainWindow):
         engine = self.engine
         if engine is None:
             return
-        if self.demo_view is not None:
-            self.demo_view.on_engine_event(event)
+        for view in self._followers():
+            view.on_engine_event(event)
         if isinstance(event, StateChanged):
             self._show_state(event.state)
             if event.state is EngineState.PAUSED and not self.alert.isVisible():
@@ -958,6 +976,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.visit.record_application(event.summary)
             self.controls.secure_button.setVisible(machine_unreachable(event.summary))
             self.cue.hide()  # no step to place the probes for any more
+            self.workflow.application.highlight_step(None)
             self._refresh_readouts()
             if self.records is not None:
                 self.records.refresh()
@@ -1064,11 +1083,22 @@ class MainWindow(QtWidgets.QMainWindow):
             and not self._treating()
         )
         self.controls.set_state(state, can_start=can_start)
+        self._reserve_message_space(self.visit.stage is Stage.APPLICATION or self._treating())
         self.pause_action.setEnabled(state.output_may_be_on or state is EngineState.PAUSED)
         if state is EngineState.IDLE and can_start:
             self.controls.start_button.setEnabled(True)
         if self.engine is None:
             self._show_state(EngineState.IDLE)
+
+    def _reserve_message_space(self, reserve: bool) -> None:
+        """At the application stage and during a session the cue and the alert keep their
+        place when hidden, so the scope and the controls never jump as messages come and go;
+        on the other stages the forms get that room."""
+        for banner in (self.cue, self.alert):
+            policy = banner.sizePolicy()
+            if policy.retainSizeWhenHidden() != reserve:
+                policy.setRetainSizeWhenHidden(reserve)
+                banner.setSizePolicy(policy)
 
     # -- workflow --------------------------------------------------------------------------
 
@@ -1129,10 +1159,30 @@ class MainWindow(QtWidgets.QMainWindow):
         self.demo_view.show()
         self.demo_view.raise_()
 
+    def set_chair_view(self, on: bool) -> None:
+        """Show the chair view's large tiles in place of the face map and scope (F10)."""
+        self.settings.setValue("chair_view", on)
+        self.treatment_view.setCurrentIndex(1 if on else 0)
+        self.chair_action.setChecked(on)
+        self._follow_in_demonstration()
+
+    @property
+    def chair_view_shown(self) -> bool:
+        """True while the chair view stands in for the face map and scope."""
+        return self.treatment_view.currentIndex() == 1
+
+    def _followers(self) -> list[DemonstrationView]:
+        """The views that follow the session: the chair view, and the projector's if open."""
+        views = [self.chair_view]
+        if self.demo_view is not None:
+            views.append(self.demo_view)
+        return views
+
     def _follow_in_demonstration(self) -> None:
-        view = self.demo_view
-        if view is None:
-            return
+        for view in self._followers():
+            self._follow_in(view)
+
+    def _follow_in(self, view: DemonstrationView) -> None:
         view.set_clock(self.console.clock if self.console.connection is not None else None)
         protocol = self.session_protocol or self.workflow.application.protocol
         if view.demo.protocol is not protocol:  # setting it anew would forget the session shown
@@ -1419,14 +1469,20 @@ class MainWindow(QtWidgets.QMainWindow):
         dialog.show()  # not modal: the emergency stop button stays within reach
 
     def show_shortcuts(self) -> None:
-        """Every action and its key."""
-        rows = [
-            f"<tr><td>{a.text().replace('&', '')}</td><td><b>{a.shortcut().toString()}</b></td></tr>"
+        """Every action and its key, in two columns so the box fits an 800 px screen."""
+        cells = [
+            f"<td>{html.escape(a.text().replace('&', ''))}</td>"
+            f"<td><b>{html.escape(a.shortcut().toString())}</b></td>"
             for a in self.actions()
             if not a.shortcut().isEmpty()
         ]
+        half = (len(cells) + 1) // 2
+        rows = [
+            "<tr>" + left + '<td width="24"></td>' + right + "</tr>"
+            for left, right in itertools.zip_longest(cells[:half], cells[half:], fillvalue="")
+        ]
         dialogs.inform(
-            self, "Keyboard shortcuts", "<table cellspacing=6>" + "".join(rows) + "</table>"
+            self, "Keyboard shortcuts", "<table cellspacing=4>" + "".join(rows) + "</table>"
         )
 
     # -- window ----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def _frame_style(name: str, tone: Tone) -> str:
         f"QFrame#{name} {{ background: {background}; border: 2px solid {border}; "
         f"border-radius: 6px; }} QFrame#{name} QLabel {{ color: {text}; background: transparent; "
         "border: none; } "
-        f'QFrame#{name} QLabel[readout="caption"] {{ font-size: 9pt; font-weight: bold; }} '
+        f'QFrame#{name} QLabel[readout="caption"] {{ font-size: 10pt; font-weight: bold; }} '
         f'QFrame#{name} QLabel[readout="large"] {{ font-size: 17pt; font-weight: bold; }} '
         f'QFrame#{name} QLabel[readout="words"] {{ font-size: 13pt; font-weight: bold; }}'
     )
