@@ -357,6 +357,8 @@ class MainWindow(QtWidgets.QMainWindow):
             # The screening's age rule reads the date of birth; a record with the year only
             # says so, and the full date is asked.
             self.workflow.consultation.set_date_of_birth(record.date_of_birth, record.birth_year)
+            # The goals on record, to confirm or change at this consultation.
+            self.workflow.consultation.goals.setPlainText(record.goals)
         self.workflow.go_to(Stage.CONSULTATION)
         self.tabs.setCurrentIndex(0)
 
@@ -699,8 +701,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- session ---------------------------------------------------------------------------
 
-    def start_session(self) -> None:
-        """Start the chosen protocol for this visit's client (Application stage)."""
+    def start_session(self, *, again: bool = False) -> None:
+        """Start the chosen protocol for this visit's client (Application stage). After a
+        session that did not finish, a new one for the same client is asked for first
+        (``again``: it was)."""
         protocol = self.workflow.application.protocol
         if protocol is None:
             return
@@ -721,11 +725,22 @@ class MainWindow(QtWidgets.QMainWindow):
                 f"{self.records_problem}",
             )
             return
-        if self.visit.application is not None:
+        if self.visit.application_ended_cleanly or (
+            self.visit.application is not None and self.scenario is not None
+        ):
             dialogs.inform(
                 self,
                 "Already treated",
                 "This visit's application has run. Start a new client (Ctrl+N) for another session.",
+            )
+            return
+        if self.visit.may_treat_again and not again:
+            dialogs.ask(
+                self,
+                "New session",
+                f"The last session did not finish; it stays in the records as it ended. Start "
+                f"a new session of {protocol.name} for {self.visit.client.name}?",
+                lambda: self.start_session(again=True),
             )
             return
         connection = self.console.connection
@@ -1079,7 +1094,7 @@ class MainWindow(QtWidgets.QMainWindow):
         can_start = (
             self.console.connection is not None
             and self.visit.stage is Stage.APPLICATION
-            and self.visit.application is None
+            and not self.visit.application_ended_cleanly
             and not self._treating()
         )
         self.controls.set_state(state, can_start=can_start)
