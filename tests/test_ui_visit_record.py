@@ -277,7 +277,7 @@ def test_the_next_appointment_is_a_day_from_the_course_never_in_the_past(
     assert lifting.series.sessions_per_week == 2
     fresh.show_course(lifting)
     assert fresh.appointment_day == date.today() + timedelta(days=4)
-    assert "in 4 days" in fresh.appointment_hint.text()
+    assert "In 4 days, " in fresh.appointment_hint.text()
     assert "2 a week" in fresh.appointment_hint.text()
     # A day the operator picked is not moved by a later suggestion.
     fresh.next_appointment.setDate(QtCore.QDate(date.today() + timedelta(days=9)))

@@ -131,6 +131,7 @@ class FollowUpPage(QtWidgets.QWidget):
         self.notes.setPlaceholderText("e.g. mild redness on the left cheek, gone after 10 minutes")
         self.notes.setTabChangesFocus(True)  # Tab moves on, as in every other field
         self.notes.setMinimumHeight(3 * TARGET_PX)
+        self.notes.setMaximumHeight(4 * TARGET_PX)  # the appointment stays near, not scrolled off
         self.next_appointment = QtWidgets.QDateEdit()
         self.next_appointment.setCalendarPopup(True)
         self.next_appointment.setDisplayFormat(DATE_FORMAT)
@@ -146,10 +147,14 @@ class FollowUpPage(QtWidgets.QWidget):
         self.appointment_hint = QtWidgets.QLabel("")
         self.appointment_hint.setObjectName("appointmentHint")
         self.appointment_hint.setWordWrap(True)
-        appointment = QtWidgets.QHBoxLayout()
-        appointment.addWidget(self.next_appointment)
-        appointment.addWidget(self.not_booked)
-        appointment.addWidget(self.appointment_hint, 1)
+        picker = QtWidgets.QHBoxLayout()
+        picker.addWidget(self.next_appointment)
+        picker.addWidget(self.not_booked)
+        picker.addStretch(1)
+        appointment = QtWidgets.QVBoxLayout()
+        appointment.setSpacing(2)
+        appointment.addLayout(picker)
+        appointment.addWidget(self.appointment_hint)
         self._set_day(date.today() + timedelta(days=DEFAULT_NEXT_DAYS))
         self.next_appointment.dateChanged.connect(self._day_changed)
         self.course = QtWidgets.QLabel("")
@@ -249,10 +254,10 @@ class FollowUpPage(QtWidgets.QWidget):
             self.appointment_hint.setText("No appointment: the client will call to book.")
             return
         days = (day - date.today()).days
-        when = "tomorrow" if days == 1 else f"in {days} days"
+        when = "Tomorrow" if days == 1 else f"In {days} days"
         series = self.protocol.series if self.protocol is not None else None
-        pace = f" · course: {series.sessions_per_week:g} a week" if series is not None else ""
-        self.appointment_hint.setText(f"{day:%A} {day.day} {day:%B}, {when}{pace}")
+        pace = f" (the course: {series.sessions_per_week:g} a week)" if series is not None else ""
+        self.appointment_hint.setText(f"{when}, {day:%A}{pace}.")
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt's name
         """A page left open overnight: today is not a choice, whatever it was when built."""
