@@ -103,6 +103,10 @@ def test_readouts_follow_the_machine_through_pause_loss_gel_and_stop(qtbot, wind
     qtbot.waitUntil(lambda: "Stopped" in window.state_label.text(), timeout=5000)
     _agrees_with_the_machine(window)
     assert not window.cue.isVisible()  # no step to place the probes for
+    # What stopped it stays said, with what can be done next.
+    qtbot.waitUntil(lambda: "press Start" in window.alert.text(), timeout=5000)
+    assert "Emergency stop" in window.alert.text() or "EMERGENCY STOP" in window.alert.text()
+    assert window.alert.property("level") == "danger"
 
 
 def test_engineering_figures_are_one_click_away(qtbot, window) -> None:
@@ -173,3 +177,17 @@ def test_the_chair_view_shows_the_session_in_large_type(qtbot, window) -> None:
     assert window.controls.contact.reading.tone is Tone.NEUTRAL
     window.set_chair_view(False)
     assert window.scope.isVisible() and not window.chair_view.isVisible()
+
+
+def test_the_zone_box_speaks_plainly_with_figures_one_click_away(qtbot, window, dialogs) -> None:
+    prepare_demo_visit(window, "lifting")
+    window.start_session()
+    _run_to(qtbot, window, 130.0)  # the first zone done, the second begun
+    window.show_zone("forehead_right")
+    _, text = dialogs[-1]
+    assert "treated 2:00 of 2:00" in text
+    assert "µC" not in text and "kΩ" not in text
+    window.set_engineering_figures(True)
+    window.show_zone("forehead_right")
+    _, text = dialogs[-1]
+    assert "µC" in text and "kΩ" in text

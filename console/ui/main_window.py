@@ -387,7 +387,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 f"<td>{net}</td></tr>"
             )
         lines.append("</table>")
-        lines += [f"⚠ {event.kind}: {event.message}" for event in row.events]
+        lines += [f"⚠ {event.message}" for event in row.events]
         dialogs.inform(self, "Session record", "<br>".join(lines))
 
     # -- actions and shortcuts -------------------------------------------------------------
@@ -1015,6 +1015,16 @@ class MainWindow(QtWidgets.QMainWindow):
                     "Go on to moisturization (Ctrl+Right).",
                     "ok",
                 )
+            elif self.visit.may_treat_again and not machine_unreachable(event.summary):
+                # What stopped it is on screen already; say what can be done next.
+                said = self.alert.text().strip() if self.alert.isVisible() else ""
+                name = self.visit.client.name or "the client"
+                self._show_alert(
+                    (f"{said} " if said else "")
+                    + f"The output is off. To go on treating {name}, press Start (Ctrl+Enter): "
+                    "a new session is recorded; this one stays as it ended.",
+                    str(self.alert.property("level") or "warning") if said else "warning",
+                )
 
     def _show_latest_progress(self) -> None:
         event, engine = self._latest_progress, self.engine
@@ -1438,12 +1448,20 @@ class MainWindow(QtWidgets.QMainWindow):
                     d for d in (self.engine.deliveries if self.engine else []) if d.index == index
                 ]
                 for d in delivered:
-                    impedance = f", {d.mean_impedance_kohm:.1f} kΩ" if d.mean_impedance_kohm else ""
+                    figures = ""
+                    if self.engineering_figures:
+                        impedance = (
+                            f", {d.mean_impedance_kohm:.1f} kΩ" if d.mean_impedance_kohm else ""
+                        )
+                        figures = (
+                            f" ({d.mean_current_ua:.0f} µA mean, {d.charge_uc:,.0f} µC, net "
+                            f"{format_net_charge(d.net_charge_uc)} µC{impedance})"
+                        )
                     lines.append(
-                        f"&nbsp;&nbsp;delivered {format_duration(d.time_under_current_s)} at "
-                        f"{d.mean_current_ua:.0f} µA mean, {d.charge_uc:,.0f} µC "
-                        f"(net {format_net_charge(d.net_charge_uc)} µC){impedance}"
-                        + ("" if d.completed else " (cut short)")
+                        f"&nbsp;&nbsp;treated {format_duration(d.time_under_current_s)} of "
+                        f"{format_duration(step.duration_s)}"
+                        + ("" if d.completed else ", cut short")
+                        + figures
                     )
         if len(lines) == 1 + bool(zone.placement_warning):
             lines.append("Not part of the chosen protocol.")
