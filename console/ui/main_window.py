@@ -251,6 +251,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._sync_controls()
         if _as_bool(settings.value("chair_view", False)):
             self.set_chair_view(True)
+        self.workflow.focus_first_field()  # the client's name: type at once
         geometry = settings.value("geometry")
         if isinstance(geometry, QtCore.QByteArray):
             self.restoreGeometry(geometry)
@@ -1161,6 +1162,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitter.replaceWidget(0, self.workflow)
         self.splitter.setSizes(sizes)  # the new visit's pages take the old ones' place exactly
         old.deleteLater()
+        self.workflow.focus_first_field()
         self.engine = None
         self.session_protocol = None
         self.alert.hide()

@@ -148,8 +148,26 @@ class WorkflowPanel(QtWidgets.QWidget):
             return False
         self._tried = None
         self.refresh()
+        self.focus_first_field()
         self.stage_changed.emit(int(stage))
         return True
+
+    def focus_first_field(self) -> None:
+        """Put the keyboard focus on the current page's first field, so a practitioner who
+        arrives on a page (Ctrl+Right, a new client) can type or tick at once."""
+        page = self.pages.currentWidget()
+        widget = page.nextInFocusChain()
+        while widget is not page and widget is not None:
+            if (
+                page.isAncestorOf(widget)
+                and widget.isVisibleTo(page)
+                and widget.isEnabled()
+                and widget.focusPolicy() & QtCore.Qt.FocusPolicy.TabFocus
+                and not isinstance(widget, QtWidgets.QAbstractScrollArea | QtWidgets.QScrollBar)
+            ):
+                widget.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+                return
+            widget = widget.nextInFocusChain()
 
     def next_stage(self) -> None:
         """Advance one stage."""
