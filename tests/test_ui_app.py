@@ -520,6 +520,9 @@ def test_clicking_a_zone_shows_its_steps_and_what_was_delivered(
     assert title == "Brow, right"
     assert f"Step 1: {first.waveform.describe()}, 1:20 — {first.technique}" in text
     assert "treated 1:20 of 1:20" in text
+    assert "µC" not in text  # the figures are one click away
+    window.set_engineering_figures(True)
+    _, text = _click_zone(qtbot, window, "brow_right")
     assert f"{delivery.mean_current_ua:.0f} µA mean" in text
     assert f"{delivery.charge_uc:,.0f} µC" in text
     assert "cut short" not in text
