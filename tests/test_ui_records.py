@@ -279,6 +279,9 @@ def test_records_held_in_memory_reach_the_database_after_the_session_ended(
     session_id = engine.session.session_id
     window.clock.release()
     qtbot.waitUntil(lambda: engine.state.terminal, timeout=20000)
+    # The window has taken the session's end (its recorder now finishes in the background):
+    # the records trouble may have reached it earlier, through its own signal.
+    qtbot.waitUntil(lambda: window.visit.application is not None, timeout=5000)
     qtbot.waitUntil(lambda: "RECORDS" in window.alert.text(), timeout=5000)
     assert "while the console stays open" in window.alert.text()
     assert window.unsaved_records() >= 1
