@@ -50,6 +50,10 @@ def course_status(
     """The course of the protocol the client had last (``sessions`` in any order)."""
     treated = [s for s in sessions if not s.simulated]
     if not treated:
+        if sessions:  # only practice: say why it does not count, or it reads as a mistake
+            return CourseStatus(
+                "Course: no sessions on a real machine yet (simulated sessions do not count)."
+            )
         return CourseStatus("Course: no sessions yet.")
     latest = max(treated, key=lambda s: s.started_at)
     protocol = protocols.get(latest.protocol_id)

@@ -47,7 +47,10 @@ def test_a_simulation_is_never_a_session_of_the_course(protocols) -> None:  # ty
     status = course_status([lifting(0), lifting(4, simulated=True)], protocols)
     assert status.done == 1 and status.text.startswith("Lifting: 1 of 10 sessions done")
     only_training = course_status([lifting(0, simulated=True)], protocols)
-    assert only_training.text == "Course: no sessions yet."
+    assert only_training.text == (
+        "Course: no sessions on a real machine yet (simulated sessions do not count)."
+    )
+    assert course_status([], protocols).text == "Course: no sessions yet."
 
 
 def test_sessions_closer_than_the_series_allows_are_pointed_out(protocols) -> None:  # type: ignore[no-untyped-def]

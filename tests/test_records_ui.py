@@ -339,7 +339,9 @@ def test_course_progress_follows_the_latest_protocol(qtbot, store, seeded, proto
 
     # Bernd's only session was a simulation: no current reached him, no course yet.
     panel.select_client(seeded["bernd"])
-    assert panel.course_label.text() == "Course: no sessions yet."
+    assert panel.course_label.text() == (
+        "Course: no sessions on a real machine yet (simulated sessions do not count)."
+    )
 
     unknown = RecordsPanel(store, {}, lambda: PRACTITIONER)
     qtbot.addWidget(unknown)

@@ -403,6 +403,9 @@ class DemonstrationView(QtWidgets.QWidget):
         )
         self.setObjectName("demonstrationView")
         self._own_window = window
+        #: Show the contact's kΩ on its tile (the projector's, for teaching; the chair view
+        #: follows the main window's View ▸ Engineering figures).
+        self.show_figures = window
         self.setWindowTitle("Microcurrent Console — demonstration")
         self.catalog = zone_catalog()
         self.demo = Demonstration()
@@ -677,9 +680,10 @@ class DemonstrationView(QtWidgets.QWidget):
         if ohm is None and demo.contact is ContactQuality.LOST:
             ohm = math.inf  # a loss the safety event reported before any progress did
         reading = contact_reading(ohm, demo.contact_measured_now, demo.running, demo.limits)
-        detail = " · ".join(part for part in (reading.detail, reading.figure) if part)
+        figure = reading.figure if self.show_figures else ""
+        detail = " · ".join(part for part in (reading.detail, figure) if part)
         if reading.measured_now:
-            detail = reading.figure
+            detail = figure or "measured now"
         quality = reading.quality.name.lower() if reading.measured_now else ""
         self.contact_tile.show_value(reading.short, detail or "no reading yet", quality=quality)
         self.waveforms.now_line.setPos(demo.step_elapsed_s(now))

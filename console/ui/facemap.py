@@ -98,9 +98,41 @@ class FaceMapWidget(QtWidgets.QWidget):
 
     # -- geometry --------------------------------------------------------------------------
 
+    def caption_text(self) -> str:
+        """The words under the face: the step now and its placement warning, or the legend."""
+        active = self.active_zone
+        if active is None:
+            return "Zones of the chosen protocol are shaded; ⚠ marks a placement warning."
+        zone = self.catalog[active]
+        text = f"Now: {zone.name} — {self.active_technique}"
+        if zone.placement_warning:
+            text += f"\n⚠ {zone.placement_warning}"
+        return text
+
+    #: The caption may take at most this share of the widget's height; its type shrinks first.
+    CAPTION_SHARE = 0.45
+    _CAPTION_FLAGS = QtCore.Qt.TextFlag.TextWordWrap | QtCore.Qt.AlignmentFlag.AlignHCenter
+
+    def caption_layout(self) -> tuple[QtGui.QFont, float]:
+        """The caption's font and height: the whole text always shows (a placement warning is
+        safety text), in smaller type when the widget is short, never under 8 pt."""
+        font = QtGui.QFont(self.font())
+        width = max(40, self.width() - 16)
+        limit = self.height() * self.CAPTION_SHARE
+        text = self.caption_text()
+        while True:
+            metrics = QtGui.QFontMetricsF(font)
+            needed = metrics.boundingRect(
+                QtCore.QRectF(0, 0, width, 100_000), self._CAPTION_FLAGS, text
+            ).height()
+            needed = max(needed, 3.2 * metrics.height()) + 4
+            if needed <= limit or font.pointSizeF() <= 8.0:
+                return font, needed
+            font.setPointSizeF(max(8.0, font.pointSizeF() - 0.5))
+
     def _face_rect(self) -> QtCore.QRectF:
-        """The largest 0.8:1 rectangle in the widget, above the caption line."""
-        caption = 3.2 * self.fontMetrics().height()
+        """The largest 0.8:1 rectangle in the widget, above the caption."""
+        _, caption = self.caption_layout()
         available = QtCore.QRectF(self.rect()).adjusted(8, 8, -8, -8 - caption)
         rect = fit_face_rect(available)
         rect.moveTop(available.top())  # the face at the top, the caption right under it
@@ -179,17 +211,7 @@ class FaceMapWidget(QtWidgets.QWidget):
         caption = QtCore.QRectF(
             8, rect.bottom() + 6, self.width() - 16, self.height() - rect.bottom() - 8
         )
-        active = self.active_zone
-        if active is not None:
-            zone = self.catalog[active]
-            text = f"Now: {zone.name} — {self.active_technique}"
-            if zone.placement_warning:
-                text += f"\n⚠ {zone.placement_warning}"
-        else:
-            text = "Zones of the chosen protocol are shaded; ⚠ marks a placement warning."
-        caption_font = QtGui.QFont(self.font())
+        caption_font, _ = self.caption_layout()
         painter.setFont(caption_font)
-        painter.drawText(
-            caption, QtCore.Qt.TextFlag.TextWordWrap | QtCore.Qt.AlignmentFlag.AlignHCenter, text
-        )
+        painter.drawText(caption, self._CAPTION_FLAGS, self.caption_text())
         painter.end()

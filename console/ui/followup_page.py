@@ -88,7 +88,6 @@ class FollowUpPage(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(body_widget)
         reactions_box = QtWidgets.QGroupBox("Reactions seen during or after the treatment")
         grid = QtWidgets.QGridLayout(reactions_box)
-        grid.setColumnStretch(3, 1)
         grid.setVerticalSpacing(4)
         hint = QtWidgets.QLabel(
             f"Tick each reaction seen, then how strong and how long; or “{NO_REACTION}”."
@@ -116,6 +115,15 @@ class FollowUpPage(QtWidgets.QWidget):
             for length in ReactionDuration:
                 duration.addItem(length.value.capitalize(), length)
             for combo in (severity, duration):
+                # They may narrow with the pane (the longest choice shows whole in the list):
+                # the page never scrolls sideways, so it must never be wider than its pane.
+                combo.setSizeAdjustPolicy(
+                    QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+                )
+                combo.setMinimumContentsLength(9)
+                combo.setSizePolicy(
+                    QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed
+                )
                 combo.setEnabled(False)
                 combo.setMinimumHeight(TARGET_PX)
                 combo.setView(QtWidgets.QListView())  # item rows follow FOLLOW_UP_CSS
@@ -127,6 +135,8 @@ class FollowUpPage(QtWidgets.QWidget):
             grid.addWidget(box, row, 0)
             grid.addWidget(severity, row, 1)
             grid.addWidget(duration, row, 2)
+        grid.setColumnStretch(1, 2)  # the choices take the room there is, the longer one more
+        grid.setColumnStretch(2, 3)
         self.notes = QtWidgets.QPlainTextEdit()
         self.notes.setPlaceholderText("e.g. mild redness on the left cheek, gone after 10 minutes")
         self.notes.setTabChangesFocus(True)  # Tab moves on, as in every other field

@@ -170,6 +170,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._comparison: ProtocolComparison | None = None
         self._scenario_picker: ScenarioDialog | None = None
         self._quit_confirmed = False  # "stop the session and quit?" was answered Yes
+        self._split_placed = False  # the forms' and the treatment view's widths, set at show
         self.scenario_label = QtWidgets.QLabel("")
         self.scenario_label.setObjectName("scenarioBanner")
         self.scenario_label.setWordWrap(True)
@@ -234,6 +235,7 @@ class MainWindow(QtWidgets.QMainWindow):
         #: Show kΩ, µC and the engine's state names beside the plain words (View menu).
         self.engineering_figures = _as_bool(settings.value("engineering_figures", False))
         self.controls.contact.set_show_figures(self.engineering_figures)
+        self.chair_view.show_figures = self.engineering_figures
 
         self._latest_progress: Progress | None = None
         self._progress_timer = QtCore.QTimer(self)
@@ -1069,6 +1071,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.engineering_figures = show
         self.settings.setValue("engineering_figures", show)
         self.controls.contact.set_show_figures(show)
+        self.chair_view.show_figures = show
+        self.chair_view.tick()
         self._show_state(self.engine.state if self.engine is not None else EngineState.IDLE)
 
     def _refresh_map(self) -> None:
@@ -1138,6 +1142,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self._follow_in_demonstration()
 
     def _stage_changed(self, stage: int) -> None:
+        if (
+            stage > Stage.APPLICATION
+            and self.alert.isVisible()
+            and self.alert.property("level") == "ok"
+        ):
+            self.alert.hide()  # "application finished, go on to ..." has been done
         self._sync_controls()
 
     def new_client(self) -> None:
@@ -1521,6 +1531,15 @@ class MainWindow(QtWidgets.QMainWindow):
         )
 
     # -- window ----------------------------------------------------------------------------
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._split_placed:
+            # Once, at the first show: the forms nearly half the width, the face map and scope
+            # the rest (the sizes the panes ask for would leave the forms squeezed).
+            self._split_placed = True
+            total = sum(self.splitter.sizes()) or self.width()
+            self.splitter.setSizes([round(total * 0.45), total - round(total * 0.45)])
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self._treating() and not self._quit_confirmed:

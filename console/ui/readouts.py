@@ -187,7 +187,9 @@ class ContactBar(QtWidgets.QWidget):
         painter.drawRect(bar)
         if self.impedance_ohm is None:
             return
+        # Inside the bar by the needle's half width: at either end it is drawn whole.
         at = bar.left() + bar.width() * self.position(self.impedance_ohm)
+        at = min(max(at, bar.left() + 6), bar.right() - 6)
         needle = QtGui.QPolygonF(
             [
                 QtCore.QPointF(at - 6, 0),

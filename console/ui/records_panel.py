@@ -360,7 +360,7 @@ class RecordsPanel(QtWidgets.QWidget):
         splitter.addWidget(self.pages)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 900])
+        splitter.setSizes([480, 900])
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -378,7 +378,8 @@ class RecordsPanel(QtWidgets.QWidget):
 
     def _build_list_side(self) -> QtWidgets.QWidget:
         side = QtWidgets.QWidget()
-        side.setMinimumWidth(320)
+        # Room for a full name beside born, sessions and last visit at 12 pt.
+        side.setMinimumWidth(440)
         self.search = QtWidgets.QLineEdit()
         self.search.setObjectName("clientSearch")
         self.search.setPlaceholderText("Search clients by name…")
