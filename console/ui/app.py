@@ -32,8 +32,10 @@ def make_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setStyle(ClinicStyle())
-    style = resources.files("resources").joinpath("style.qss").read_text(encoding="utf-8")
-    app.setStyleSheet(style)
+    folder = resources.files("resources")
+    style = folder.joinpath("style.qss").read_text(encoding="utf-8")
+    # The sheet names its arrow images relative to its own folder, wherever it is installed.
+    app.setStyleSheet(style.replace("@resources@", Path(str(folder)).as_posix()))
     return app  # type: ignore[return-value]
 
 
