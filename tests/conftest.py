@@ -199,6 +199,21 @@ def open_window(qtbot, tmp_path, dialogs):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def records_window(open_window, store):  # type: ignore[no-untyped-def]
+    """The main window on the simulated machine with a stepped clock (``window.clock``) and
+    the client records in ``store``."""
+    from console.plugins import load_plugins
+    from console.session import Console
+
+    console = Console(load_plugins())
+    clock = SteppedClock()
+    console.connect("simulator", clock=clock)
+    window = open_window(console, store=store)
+    window.clock = clock
+    return window
+
+
+@pytest.fixture
 def stepped_window(open_window):  # type: ignore[no-untyped-def]
     """The main window on the simulated machine with a stepped clock (``window.clock``), which
     the test advances with ``window.clock.run_until(t)``."""

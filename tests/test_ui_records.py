@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from console.engine.clock import SteppedClock
 from console.engine.events import EngineState, SafetyKind
-from console.plugins import load_plugins
 from console.records.journal import JournalError, SessionJournal
 from console.records.opening import open_records
 from console.records.store import (
@@ -23,7 +21,6 @@ from console.records.store import (
     StoreUnavailableError,
     session_state,
 )
-from console.session import Console
 from console.ui import dialogs as boxes
 from console.ui.app import prepare_demo_visit
 from console.workflow import (
@@ -38,13 +35,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def window(store: RecordStore, open_window):  # type: ignore[no-untyped-def]
-    console = Console(load_plugins())
-    clock = SteppedClock()
-    console.connect("simulator", clock=clock)
-    main = open_window(console, store=store)
-    main.clock = clock
-    return main
+def window(records_window):  # type: ignore[no-untyped-def]
+    return records_window
 
 
 def test_a_session_is_recorded_before_output_and_as_it_goes(qtbot: Any, window, store) -> None:  # type: ignore[no-untyped-def]

@@ -15,12 +15,10 @@ import pytest
 from pypdf import PdfReader
 from PySide6 import QtCore, QtWidgets
 
-from console.engine.clock import SteppedClock
 from console.engine.events import EngineState
 from console.plugins import load_plugins
 from console.records.reports import write_session_pdf
 from console.records.store import RecordStore
-from console.session import Console
 from console.ui.app import prepare_demo_visit
 from console.ui.followup_page import NO_REACTION, TARGET_PX, FollowUpPage
 from console.workflow import (
@@ -37,13 +35,8 @@ GOALS = "Lift the jawline and cheeks"
 
 
 @pytest.fixture
-def window(store: RecordStore, open_window):  # type: ignore[no-untyped-def]
-    console = Console(load_plugins())
-    clock = SteppedClock()
-    console.connect("simulator", clock=clock)
-    main = open_window(console, store=store)
-    main.clock = clock
-    return main
+def window(records_window):  # type: ignore[no-untyped-def]
+    return records_window
 
 
 def pdf_text(path: Path) -> str:
