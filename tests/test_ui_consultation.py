@@ -309,3 +309,23 @@ def test_a_narrow_panel_keeps_every_stage_and_question_without_sideways_scrollin
     assert not page.scroll.horizontalScrollBar().isVisible()
     panel.resize(900, 760)
     qtbot.waitUntil(lambda: panel.stage_buttons[0].text() == "1 Consultation", timeout=2000)
+
+
+def test_the_verdict_keeps_its_height_so_the_questions_do_not_jump(qtbot, panel) -> None:
+    page = panel.consultation
+    heights = []
+
+    def settle() -> None:
+        qtbot.wait(20)
+        heights.append(page.verdict.height())
+
+    settle()  # untouched: "not complete — 0 of N answered"
+    _fill_client(page)
+    _answer_all_no(page)
+    settle()  # clear to treat
+    page.answers["pregnancy"][0].setChecked(True)
+    settle()  # do not treat, with its reason
+    page.answers["pregnancy"][1].setChecked(True)
+    page.answers["body_worn_devices"][0].setChecked(True)
+    settle()  # treat with care, with what to do
+    assert len(set(heights)) == 1, heights

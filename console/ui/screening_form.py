@@ -283,8 +283,8 @@ def fit_date_field(field: QtWidgets.QLineEdit) -> QtWidgets.QLineEdit:
 
 
 class VerdictBanner(QtWidgets.QLabel):
-    """The screening's verdict: always room for its head and one line, at whatever font the
-    theme gives it, so the page below does not jump as the verdict changes."""
+    """The screening's verdict: always room for its head and three lines (the most a verdict
+    says), at whatever font the theme gives it, so the page below does not jump as it changes."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -301,7 +301,7 @@ class VerdictBanner(QtWidgets.QLabel):
             self._fit()
 
     def _fit(self) -> None:
-        self.setMinimumHeight(int(2.6 * self.fontMetrics().lineSpacing()) + 12)
+        self.setMinimumHeight(int(4.8 * self.fontMetrics().lineSpacing()) + 12)
 
 
 class AnswerButton(QtWidgets.QRadioButton):
