@@ -54,6 +54,12 @@ class EventDispatcher:
         """Queue an event; never blocks."""
         self._queue.put(event)
 
+    def finish(self) -> None:
+        """No more events will come: the thread delivers what is queued, then ends (without
+        waiting for it here, so the engine's own thread never blocks on a slow subscriber)."""
+        if self._started:
+            self._queue.put(_STOP)
+
     def close(self, timeout: float | None = None) -> None:
         """Deliver what is queued, then stop the thread."""
         if self._started:

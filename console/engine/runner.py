@@ -512,6 +512,9 @@ class TreatmentEngine:
             self._tick_started_wall = None
             self._safe_off()
             self._done.set()
+            # The session's last event (SessionEnded) is queued: its delivery thread ends once
+            # it has been delivered, so no thread outlives its session.
+            self._dispatcher.finish()
 
     def _tick(self) -> None:
         now = self.clock.now()
