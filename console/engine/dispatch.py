@@ -75,7 +75,7 @@ class EventDispatcher:
                 try:
                     subscriber(event)  # type: ignore[arg-type]
                 except Exception:  # an observer's bug is logged, not fatal
-                    log.exception("event subscriber %r failed", subscriber)
+                    log.exception("event subscriber %s failed", _describe(subscriber))
             if self._notify_hook is not None:
                 self._notify_plugins(event)  # type: ignore[arg-type]
 
@@ -91,3 +91,10 @@ class EventDispatcher:
             notify("safety_event", session=self._session, event=event.event)
         elif isinstance(event, SessionEnded):
             notify("session_ended", session=event.session, summary=event.summary)
+
+
+def _describe(subscriber: Subscriber) -> str:
+    """A subscriber's name for the log, without calling its repr (a bound method of a deleted
+    Qt object raises there, and the log line would be lost with the error it reports)."""
+    name = getattr(subscriber, "__qualname__", None) or type(subscriber).__qualname__
+    return str(name)

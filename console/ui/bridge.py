@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 
+import shiboken6
 from PySide6 import QtCore
 
 from console.engine.events import EngineEvent, Progress
@@ -40,7 +41,15 @@ class EngineBridge(QtCore.QObject):
         )
 
     def post(self, event: EngineEvent) -> None:
-        """Called from the engine's event thread."""
+        """Called from the engine's event thread. Once the window (and this bridge with it)
+        has been destroyed, the events have nowhere to go and are dropped."""
+        try:
+            self._post(event)
+        except RuntimeError:  # the C++ object is gone (shiboken: "already deleted")
+            if shiboken6.isValid(self):
+                raise
+
+    def _post(self, event: EngineEvent) -> None:
         if isinstance(event, Progress):
             with self._lock:
                 announce = self._pending is None
