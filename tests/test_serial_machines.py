@@ -82,12 +82,23 @@ def short_protocol() -> Protocol:
     return make_protocol(steps=3, duration_s=20.0, current_ua=300.0)
 
 
-def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition, timeout: float = 10.0, state=None) -> None:  # type: ignore[no-untyped-def]
+    """Until ``condition()``; on a timeout the message says ``state()`` (what the engine was
+    doing), so a rare failure on a busy computer tells its own story."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            seen = f": {state()}" if state is not None else ""
+            raise AssertionError(f"condition not met in time{seen}")
         time.sleep(0.005)
+
+
+def running(engine: TreatmentEngine) -> None:
+    """Wait until the engine drives at its setting; say why not if it never does."""
+    wait_for(
+        lambda: engine.state is EngineState.RUNNING,
+        state=lambda: f"{engine.state.value}, {engine.summary().reason or 'no reason given'}",
+    )
 
 
 # -- the whole protocol --------------------------------------------------------------------------
@@ -185,7 +196,7 @@ def test_over_current_trip_stops_the_engine_and_is_recorded(fast: Bench) -> None
     engine, _ = fast.engine()
     engine.prepare(short_protocol())
     engine.start()
-    wait_for(lambda: engine.state is EngineState.RUNNING)
+    running(engine)
     fast.server.inject("over_current")
     assert engine.wait(10)
     summary = engine.summary()
@@ -199,7 +210,7 @@ def test_a_reboot_mid_session_ends_it_and_the_output_stays_off(fast: Bench) -> N
     engine, _ = fast.engine()
     engine.prepare(short_protocol())
     engine.start()
-    wait_for(lambda: engine.state is EngineState.RUNNING)
+    running(engine)
     fast.server.inject("reboot")
     assert engine.wait(10)
     summary = engine.summary()
@@ -214,7 +225,7 @@ def test_garbage_and_lost_bytes_are_survived_and_counted(fast: Bench) -> None:
     engine, driver = fast.engine()
     engine.prepare(short_protocol())
     engine.start()
-    wait_for(lambda: engine.state is EngineState.RUNNING)
+    running(engine)
     for _ in range(5):
         fast.server.inject("garbage")
         fast.server.inject("drop")
@@ -393,7 +404,7 @@ def test_contact_loss_pauses_at_once_and_resumes_only_on_command_with_a_ramp(fas
     engine, _ = fast.engine()
     engine.prepare(short_protocol())
     engine.start()
-    wait_for(lambda: engine.state is EngineState.RUNNING)
+    running(engine)
     machine = fast.server.firmware.machine
     machine.inject(SimFault.CONTACT_LOSS)
     wait_for(lambda: engine.state is EngineState.PAUSED, timeout=5.0)
@@ -415,7 +426,7 @@ def test_emergency_stop_reaches_the_machine_at_once(fast: Bench) -> None:
     engine, _ = fast.engine()
     engine.prepare(short_protocol())
     engine.start()
-    wait_for(lambda: engine.state is EngineState.RUNNING)
+    running(engine)
     machine = fast.server.firmware.machine
     assert machine.output_on
     pressed = time.monotonic()
