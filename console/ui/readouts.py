@@ -50,34 +50,49 @@ def _large(label: QtWidgets.QLabel, role: str = "large") -> QtWidgets.QLabel:
     return label
 
 
-class OutputReadout(QtWidgets.QFrame):
+class _ReadoutFrame(QtWidgets.QFrame):
+    """A readout's frame: a caption with a right-aligned note on its first row, a fixed width
+    and its own height (never squeezed or stretched, so nothing beside it moves), and colours
+    by tone, restyled only when the tone changes."""
+
+    def __init__(self, name: str, caption: str, note_name: str, width: int) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.caption = _caption(caption)
+        self.note = QtWidgets.QLabel("")
+        self.note.setObjectName(note_name)
+        self.note.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        self.grid = QtWidgets.QGridLayout(self)
+        self.grid.setHorizontalSpacing(10)
+        self.grid.setVerticalSpacing(0)
+        self.grid.addWidget(self.caption, 0, 0)
+        self.grid.addWidget(self.note, 0, 1)
+        self.grid.setColumnStretch(1, 1)
+        self.setFixedWidth(width)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
+        self._tone: Tone | None = None
+
+    def _set_tone(self, tone: Tone) -> None:
+        if tone is not self._tone:
+            self.setStyleSheet(_frame_style(self.objectName(), tone))
+            self._tone = tone
+
+
+class OutputReadout(_ReadoutFrame):
     """The output: ``ON 185 µA`` or ``OFF`` in large type, the step's setting apart above."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("outputReadout")
-        self.caption = _caption("Output")
-        self.setting = QtWidgets.QLabel("")
-        self.setting.setObjectName("outputSetting")
-        self.setting.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+    def __init__(self) -> None:
+        # Fixed width: the buttons beside it never move when the reading changes.
+        super().__init__("outputReadout", "Output", "outputSetting", 250)
+        self.setting = self.note
         self.headline = _large(QtWidgets.QLabel("OFF"))
         self.headline.setObjectName("outputHeadline")
         self.current = _large(QtWidgets.QLabel(""))
         self.current.setObjectName("outputCurrent")
         self.current.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
-        layout = QtWidgets.QGridLayout(self)
-        layout.setContentsMargins(10, 2, 10, 2)
-        layout.setHorizontalSpacing(10)
-        layout.setVerticalSpacing(0)
-        layout.addWidget(self.caption, 0, 0)
-        layout.addWidget(self.setting, 0, 1)
-        layout.addWidget(self.headline, 1, 0)
-        layout.addWidget(self.current, 1, 1)
-        layout.setColumnStretch(1, 1)
-        # Fixed width: the buttons beside it never move when the reading changes.
-        self.setFixedWidth(250)
-        # Its own height whatever the window's: never squeezed, never stretched.
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.grid.setContentsMargins(10, 2, 10, 2)
+        self.grid.addWidget(self.headline, 1, 0)
+        self.grid.addWidget(self.current, 1, 1)
         self.setToolTip("What the machine's output is doing now, and the step's setting")
         self._reading: OutputReading | None = None
         self.show_reading(OutputReading(False, "Off", "", "", Tone.NEUTRAL))
@@ -91,8 +106,7 @@ class OutputReadout(QtWidgets.QFrame):
         """Show ``reading`` (restyled only when its tone changes)."""
         if reading == self._reading:
             return
-        if self._reading is None or self._reading.tone is not reading.tone:
-            self.setStyleSheet(_frame_style(self.objectName(), reading.tone))
+        self._set_tone(reading.tone)
         self._reading = reading
         self.headline.setText(reading.headline.upper())
         # A space, not nothing: an empty label is shorter, and the readout must not change size.
@@ -204,36 +218,23 @@ class ContactBar(QtWidgets.QWidget):
         painter.drawLine(QtCore.QPointF(at, 8), QtCore.QPointF(at, bar.bottom() + 2))
 
 
-class ContactMeter(QtWidgets.QFrame):
+class ContactMeter(_ReadoutFrame):
     """The probes' contact: the reading in plain words above the scale, red when lost.
 
     ``show_figures`` adds the measured impedance (the engineering figure) to the caption line.
     """
 
-    def __init__(self, limits: SafetyLimits, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("contactMeter")
-        self.caption = _caption("Contact")
-        self.detail = QtWidgets.QLabel("")
-        self.detail.setObjectName("contactDetail")
-        self.detail.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+    def __init__(self, limits: SafetyLimits) -> None:
+        super().__init__("contactMeter", "Contact", "contactDetail", 330)
+        self.detail = self.note
         self.words = _large(QtWidgets.QLabel("—"), "words")
         self.words.setObjectName("contactWords")
         self.bar = ContactBar(limits)
-        layout = QtWidgets.QGridLayout(self)
-        layout.setContentsMargins(10, 2, 10, 4)
-        layout.setHorizontalSpacing(10)
-        layout.setVerticalSpacing(0)
-        layout.addWidget(self.caption, 0, 0)
-        layout.addWidget(self.detail, 0, 1)
-        layout.addWidget(self.words, 1, 0, 1, 2)
-        layout.addWidget(self.bar, 2, 0, 1, 2)
-        layout.setColumnStretch(1, 1)
-        self.setFixedWidth(330)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.grid.setContentsMargins(10, 2, 10, 4)
+        self.grid.addWidget(self.words, 1, 0, 1, 2)
+        self.grid.addWidget(self.bar, 2, 0, 1, 2)
         self.show_figures = False
         self._reading: ContactReading | None = None
-        self._tone: Tone | None = None
         self.set_limits(limits)
         self.show_reading(None)
 
@@ -260,9 +261,7 @@ class ContactMeter(QtWidgets.QFrame):
             return
         self._reading = reading
         tone = reading.tone if reading is not None else Tone.NEUTRAL
-        if tone is not self._tone:
-            self.setStyleSheet(_frame_style(self.objectName(), tone))
-            self._tone = tone
+        self._set_tone(tone)
         self.words.setText(reading.words if reading is not None else "No treatment running")
         self._show_detail()
         self.bar.set_needle(
