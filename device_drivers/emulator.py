@@ -15,6 +15,10 @@ line, or the methods of :class:`EmulatorServer`):
 ``slow``         answers 300 ms late (beyond the console's answer timeout once)
 ``reboot``       the machine restarts: output off, a new hello, machine time from zero
 ``over_current`` the measured current jumps above the setting; the firmware trips
+
+Over TCP each accepted connection is a port open, as the specs define it: output off, the
+half-received input of the last console forgotten, and a hello. A pty cannot tell when the
+console opens its end, so there the hello repeats until the first command.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ HEARTBEAT_EVERY_S = 0.1
 SAMPLES_EVERY_S = 0.005
 #: How late a "slow" answer comes, wall-clock seconds.
 SLOW_ANSWER_S = 0.3
-#: Until the first command, the hello is repeated this often (wall-clock seconds).
+#: Until a console's first command, the hello is repeated this often (wall-clock seconds).
 HELLO_EVERY_S = 0.25
 
 WIRE_FAULTS = ("cable_pull", "garbage", "drop", "slow", "reboot", "over_current")
@@ -68,6 +72,10 @@ class WireAdapter(abc.ABC):
     def take_refusals(self) -> bytes:
         """Answers to input that never became a command (e.g. a NACK for an unknown frame)."""
         return b""
+
+    @abc.abstractmethod
+    def link_opened(self) -> None:
+        """A console connected: forget the half-received input and unsent answers of the last."""
 
     @abc.abstractmethod
     def hello(self) -> bytes:
@@ -114,8 +122,11 @@ class EmulatorServer:
         self._lock = threading.Lock()
         self._random = random.Random(self.garbage_seed)
         self.port = ""
-        self.commands_seen = 0
+        self.commands_seen = 0  #: over the emulator's life, every console's
         self.bytes_unsent = 0
+        self.connections = 0  #: consoles that connected over TCP
+        self._link: socket.socket | None = None  #: the connection the loop last served
+        self._link_commands = 0  #: commands from the console on the current connection
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -182,6 +193,9 @@ class EmulatorServer:
             if self._pull_requested and not self._pulled:
                 self._pulled = True
                 self._close_endpoint()
+            if self._sock is not None and self._sock is not self._link:
+                self._link_opened()
+                last_heard = next_hello = time.monotonic()
             fd = self._readable_fd()
             if fd is None:
                 # The cable is out (or the console hung up): the machine runs on, unheard,
@@ -202,6 +216,7 @@ class EmulatorServer:
                         last_heard = time.monotonic()
                     for command in commands:
                         self.commands_seen += 1
+                        self._link_commands += 1
                         try:
                             self._answer(command)
                         except Exception:
@@ -210,7 +225,7 @@ class EmulatorServer:
                     if refusals:
                         self._send(refusals)
             now = time.monotonic()
-            if self.commands_seen == 0 and now >= next_hello:
+            if self._link_commands == 0 and now >= next_hello:
                 # Until a console talks, say hello now and then: opening a port flushes what
                 # was sent before, and the console waits for a hello before its first command.
                 next_hello = now + HELLO_EVERY_S
@@ -226,6 +241,21 @@ class EmulatorServer:
                 if now >= next_heartbeat:
                     next_heartbeat = now + HEARTBEAT_EVERY_S
             self._flush(now)
+
+    def _link_opened(self) -> None:
+        """A console connected over TCP: the machine's "port open" (both specs, section 1).
+
+        As after a reboot as far as the output is concerned, and a hello at once (then now and
+        then until the console's first command), so each console starts from the same state
+        whatever the one before it left behind.
+        """
+        self._link = self._sock
+        self.connections += 1
+        self._link_commands = 0
+        self.firmware.port_opened()
+        with self._lock:
+            self.adapter.link_opened()
+            self._outbox.clear()  # late answers were for the console that left
 
     def _answer(self, command: Command) -> None:
         reply = self.firmware.execute(command)

@@ -142,6 +142,18 @@ class Firmware:
             self.errors.clear()
             self.announcements.clear()
 
+    def port_opened(self) -> None:
+        """A console opened the port (DTR rose, a connection was accepted): as after a reboot
+        as far as the output is concerned (off, current 0), but machine time runs on.
+
+        Commands answered to the console before are forgotten: a new console numbers its
+        commands from the start again, and one of them is never a retry of the other's.
+        """
+        with self._lock:
+            self.machine.stop_output()  # which also sets the current to 0
+            self._highest_setting_ua = 0.0
+            self._recent.clear()
+
     def machine_us(self, t: float | np.ndarray) -> Any:
         """Machine time (µs since boot) of console-clock time ``t``."""
         return np.round((np.asarray(t) - self.boot_s) * 1e6).astype(np.int64)

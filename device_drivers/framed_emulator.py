@@ -67,6 +67,10 @@ class FramedAdapter(WireAdapter):
             commands.append(Command(frame.seq, op, argument))
         return commands
 
+    def link_opened(self) -> None:
+        self.decoder = wire.FrameDecoder()
+        self._refusals.clear()
+
     def take_refusals(self) -> bytes:
         """NACKs for frames that never became commands (unknown type, bad payload)."""
         out, self._refusals = b"".join(self._refusals), []

@@ -95,6 +95,10 @@ class ScpiAdapter(WireAdapter):
         self._staged = staged
         return Command(seq, Op.WAVEFORM, staged)
 
+    def link_opened(self) -> None:
+        self.decoder = wire.LineDecoder()
+        self._refusals.clear()
+
     def take_refusals(self) -> bytes:
         out, self._refusals = self._refusals, []
         return wire.seal_lines(out) if out else b""

@@ -9,6 +9,7 @@ engine allows it (a real machine would be refused).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -25,9 +26,10 @@ from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError
 from console.plugins import load_plugins
 from console.protocols import Protocol
-from console.waveforms import Waveform, WaveShape
+from console.waveforms import Polarity, Waveform, WaveShape
 from device_drivers import framed_plugin, scpi_plugin
 from device_drivers.emulator import EmulatorServer, make_emulator
+from device_drivers.firmware import Command, Op
 from device_drivers.framed_driver import FramedMachineDriver
 from device_drivers.scpi_driver import ScpiMachineDriver
 from device_drivers.serial_machine import SerialMachineDriver
@@ -356,6 +358,52 @@ def test_the_emulator_serves_tcp_for_socket_urls() -> None:
         driver.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_every_tcp_connection_is_a_port_open_with_its_own_hello(protocol: str) -> None:
+    """Consoles one after another on one emulator: each is greeted, none inherits the last."""
+    clock = RealClock()
+    server = make_emulator(protocol, clock)
+    url = server.listen_tcp(0)
+    server.start()
+    driver_class = PROTOCOLS[protocol][0]
+    host, port = url.removeprefix("socket://").rsplit(":", 1)
+    try:
+        # A console that connects, sends half a command and goes away.
+        with socket.create_connection((host, int(port)), timeout=5) as careless:
+            careless.sendall(b"#0001 SYST:CAP" if protocol == "scpi" else b"\x07\x02\x01\x05")
+            wait_for(lambda: server.connections == 1, timeout=5.0)
+        for attempt in range(8):
+            driver = driver_class(clock, port=url)
+            driver.open()
+            try:
+                assert driver.emulated, f"connection {attempt + 2} got no hello"
+                assert driver.identify().serial.endswith("EMU-0001")
+                driver.configure(Waveform(WaveShape.SQUARE, 10.0, 0.0, Polarity.ALTERNATING, 2.0))
+                driver.start_output()
+                driver.set_amplitude(100.0)
+            finally:
+                driver.close()
+        assert server.connections == 9
+    finally:
+        server.stop()
+
+
+def test_a_port_open_turns_the_output_off_and_forgets_the_last_consoles_commands() -> None:
+    firmware = make_emulator("framed", VirtualClock()).firmware
+    on = Command(3, Op.OUTPUT_ON)
+    square = Waveform(WaveShape.SQUARE, 10.0, 0.0, Polarity.ALTERNATING, 2.0)
+    setup = (Command(1, Op.WAVEFORM, square), Command(2, Op.AMPLITUDE, 0.0))
+    for command in (*setup, on, Command(4, Op.AMPLITUDE, 150.0)):
+        assert firmware.execute(command).ok
+    assert firmware.machine.output_on and firmware.machine.amplitude_ua == 150.0
+    firmware.port_opened()
+    assert not firmware.machine.output_on and firmware.machine.amplitude_ua == 0.0
+    # The next console's seq 3 is a new command, not a retry of the last console's.
+    assert all(firmware.execute(command).ok for command in setup)
+    assert firmware.execute(on).ok
+    assert firmware.machine.output_on
 
 
 def test_an_emulator_at_another_speed_is_caught() -> None:
