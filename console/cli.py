@@ -464,6 +464,7 @@ def _run_connected(
     except StoreUnavailableError as error:
         if recorder is not None:
             recorder.close(0)
+            recorder.store.close()
         raise UsageError(f"the session cannot be recorded, so it does not start: {error}") from None
     interrupted_by_user = False
     try:
@@ -693,9 +694,13 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
         opened = open_records(args.db)
         for message in opened.messages():
             print(f"RECORDS: {message}", file=out)
-        store = opened.store
+    except (RecordError, FieldError) as error:
+        raise UsageError(f"records database: {error}") from None
+    store = opened.store
+    try:
         client_id = store.client_named(args.client, practitioner) if args.client else None
     except (RecordError, FieldError) as error:
+        store.close()
         raise UsageError(f"records database: {error}") from None
 
     def trouble(trouble: RecordsTrouble) -> None:
@@ -722,8 +727,11 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
 
 def _finish_records(recorder: SessionRecorder, out: TextIO) -> None:
     """Give the database a few seconds for what is left, then say where anything unwritten
-    is: in the journal (written in at the next start) or, if that failed too, lost."""
-    if recorder.close(RECORDS_GRACE_S):
+    is: in the journal (written in at the next start) or, if that failed too, lost. The
+    database is let go either way (a process running many sessions keeps no connections)."""
+    written = recorder.close(RECORDS_GRACE_S)
+    recorder.store.close()
+    if written:
         return
     kept = recorder.unwritten - recorder.unjournaled
     if kept and recorder.journal_path is not None:

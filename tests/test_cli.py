@@ -448,3 +448,32 @@ def test_a_broken_protocol_pack_is_named_with_its_line_and_the_rest_are_listed(
         "mc-console: warning: protocol pack skipped: broken.toml, line 2: not valid TOML"
     )
     assert [row[0] for row in table_rows(out, "id ")] == PROTOCOL_IDS
+
+
+def _files_held_under(folder: Path) -> list[str]:
+    """The files under ``folder`` this process holds open."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed while we looked
+            continue
+        if target.startswith(str(folder)):
+            held.append(target)
+    return held
+
+
+def test_a_recorded_run_lets_its_records_database_go(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """One process running session after session (a trainer's script) keeps no connection."""
+    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    for number in range(2):
+        status, _out, err = run_cli(
+            capsys, "run", "--protocol", "toning", "--speed", "max",
+            "--db", url, "--client", f"Client {number}",
+        )  # fmt: skip
+        assert status == cli.EXIT_FINISHED, err
+        assert _files_held_under(tmp_path) == []
+    status, out, _err = run_cli(capsys, "sessions", "--db", url)
+    assert status == 0 and "Client 0" in out and "Client 1" in out
