@@ -17,78 +17,28 @@ warnings Qt and the console's log reported. At the end it judges the goals, afte
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6 import QtCore
+from soak_figures import Tally, WarningCounter, private_environment
 
-#: The goal for memory after warm-up, MiB a session.
-RSS_GOAL_MIB = 0.2
 #: Qt's offscreen platform says this whenever a window is shown; it is the test platform's
 #: limitation, not the console's, and is not counted.
 BENIGN_QT = ("This plugin does not support propagateSizeHints()",)
 
 
-def resident_mib() -> float:
-    """The process's resident memory (Linux /proc)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
-
-
-def open_files() -> int:
-    """File descriptors the process holds."""
-    return len(os.listdir("/proc/self/fd"))
-
-
-class WarningCounter(logging.Handler):
-    """Counts what Qt and the console's log warn about (and keeps the first few)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.count = 0
-        self.first: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.note(f"log {record.levelname}: {record.getMessage()}")
-
-    def note(self, text: str) -> None:
-        self.count += 1
-        if len(self.first) < 5:
-            self.first.append(text)
+class QtWarningCounter(WarningCounter):
+    """Counts what Qt warns about too."""
 
     def qt_message(self, mode: QtCore.QtMsgType, _context: object, message: str) -> None:
         if mode != QtCore.QtMsgType.QtDebugMsg and not message.startswith(BENIGN_QT):
             self.note(f"Qt: {message}")
-
-
-@contextlib.contextmanager
-def private_environment() -> Iterator[Path]:
-    """Everything the console would keep of its own (settings, packs, journal, records, the
-    user's data folder) in a temporary folder."""
-    import platformdirs
-
-    with tempfile.TemporaryDirectory(prefix="mc-soak-") as name:
-        scratch = Path(name)
-        os.environ["MC_CONSOLE_PLUGIN_SETTINGS"] = str(scratch / "plugins.json")
-        os.environ["MC_CONSOLE_PACKS_DIR"] = str(scratch / "packs")
-        os.environ["MC_CONSOLE_JOURNAL_DIR"] = str(scratch / "journal")
-        (scratch / "packs").mkdir()
-        (scratch / "journal").mkdir()
-        data = scratch / "user-data"
-        platformdirs.user_data_dir = lambda *_args, **_kw: str(data)  # type: ignore[assignment]
-        yield scratch
 
 
 class Clinic:
@@ -185,14 +135,6 @@ class Clinic:
         return engine.state.value
 
 
-def slope(xs: list[float], ys: list[float]) -> float:
-    """Least-squares slope of ys over xs."""
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    num = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
-    den = sum((x - mean_x) ** 2 for x in xs)
-    return num / den if den else 0.0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=105)
@@ -201,44 +143,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.sessions <= args.warm_up + 1:
         parser.error("--sessions must exceed --warm-up by at least 2")
-    counter = WarningCounter()
+    counter = QtWarningCounter()
     logging.getLogger().addHandler(counter)
     QtCore.qInstallMessageHandler(counter.qt_message)
-    figures: list[tuple[int, float, int, int]] = []
     ends: dict[str, int] = {}
     with private_environment() as scratch:
         clinic = Clinic(scratch)
-        started = time.monotonic()
-        print("session  wall s  RSS MiB  threads  open files  warnings", flush=True)
+        tally = Tally("session", args.warm_up, args.every, counter)
+        tally.header()
         for number in range(1, args.sessions + 1):
             state = clinic.session(number)
             ends[state] = ends.get(state, 0) + 1
-            figures.append((number, resident_mib(), threading.active_count(), open_files()))
-            if number % args.every == 0 or number == args.sessions:
-                _, rss, threads, files = figures[-1]
-                print(
-                    f"{number:7d}  {time.monotonic() - started:6.0f}  {rss:7.1f}  {threads:7d}"
-                    f"  {files:10d}  {counter.count:8d}",
-                    flush=True,
-                )
+            tally.after(number, last=number == args.sessions)
         clinic.console.disconnect()
         clinic.store.close()
-    after = [f for f in figures if f[0] > args.warm_up]
-    growth = slope([float(f[0]) for f in after], [f[1] for f in after])
-    thread_range = max(f[2] for f in after) - min(f[2] for f in after)
-    file_range = max(f[3] for f in after) - min(f[3] for f in after)
     print(f"sessions by end: {ends}")
-    print(
-        f"after {args.warm_up} warm-up sessions: RSS {growth:+.3f} MiB/session "
-        f"(goal <= {RSS_GOAL_MIB}), threads {min(f[2] for f in after)}-{max(f[2] for f in after)}, "
-        f"open files {min(f[3] for f in after)}-{max(f[3] for f in after)}, "
-        f"warnings {counter.count}"
-    )
-    for text in counter.first:
-        print(f"  first warnings: {text}")
-    ok = growth <= RSS_GOAL_MIB and thread_range == 0 and file_range == 0 and counter.count == 0
-    print("goals met" if ok else "GOALS MISSED")
-    return 0 if ok else 1
+    return 0 if tally.judge() else 1
 
 
 if __name__ == "__main__":
