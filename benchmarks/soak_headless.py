@@ -9,9 +9,9 @@ process, with the figures every few and a verdict at the end of each part.
    in one SQLite records database. Every 7th loses contact for 5 s (resumed 10 s later), every
    11th loses its machine (the run ends interrupted, exit status 1).
 2. **Connections.** The conformance kit's own open/close (its ``Bench``), in turn for the
-   simulated machine, the framed and SCPI emulators on a new pty each, and the framed and SCPI
-   emulators over TCP (one emulator each, consoles coming and going): open, identify, read,
-   close, open a fresh driver, close.
+   simulated machine, the framed and SCPI emulators on a new pty each (in this process, as the
+   kit runs them), and the framed and SCPI emulators over TCP (one emulator process each,
+   consoles coming and going): open, identify, read, close, open a fresh driver, close.
 3. **Kit runs.** The whole conformance kit, in process, for the simulator and both emulators.
    pytest itself keeps something of every in-process run (its plugins, collected modules), so
    here only threads and open files are judged; memory is printed.
@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import io
 import logging
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,6 +45,7 @@ CONNECTION_TARGETS = (
     ("framed", "tcp"),
     ("scpi", "tcp"),
 )
+ROOT = Path(__file__).resolve().parent.parent
 KIT_TARGETS = (("simulator", None), ("framed", "emulator"), ("scpi", "emulator"))
 #: Repetitions before judging, per part (see the module's docstring for the runs').
 RUN_WARM_UP = 50
@@ -75,19 +77,27 @@ def one_run(number: int, records_url: str) -> None:
 
 @contextlib.contextmanager
 def tcp_emulators() -> Iterator[dict[str, str]]:
-    """One framed and one SCPI emulator on TCP for the whole part: their socket URLs."""
-    from console.engine.clock import RealClock
-    from device_drivers.emulator import make_emulator
-
-    servers = {protocol: make_emulator(protocol, RealClock()) for protocol in ("framed", "scpi")}
-    urls = {protocol: server.listen_tcp(0) for protocol, server in servers.items()}
-    for server in servers.values():
-        server.start()
+    """One framed and one SCPI emulator on TCP for the whole part, each in its own process as
+    a machine on the network is: their socket URLs."""
+    processes = {
+        protocol: subprocess.Popen(
+            [sys.executable, "-m", "device_drivers.emulator", "--protocol", protocol, "--tcp", "0"],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for protocol in ("framed", "scpi")
+    }
     try:
+        urls = {}
+        for protocol, process in processes.items():
+            assert process.stdout is not None
+            urls[protocol] = process.stdout.readline().strip()  # its first line is its URL
         yield urls
     finally:
-        for server in servers.values():
-            server.stop()
+        for process in processes.values():
+            process.terminate()
+            process.wait(10)
 
 
 def one_connection(driver_id: str, port: str | None) -> None:

@@ -153,6 +153,8 @@ class Firmware:
             self.machine.stop_output()  # which also sets the current to 0
             self._highest_setting_ua = 0.0
             self._recent.clear()
+            # As after a reset: a machine that waits to be asked streams only once asked again.
+            self.streaming = self.streams_from_boot
 
     def machine_us(self, t: float | np.ndarray) -> Any:
         """Machine time (µs since boot) of console-clock time ``t``."""

@@ -406,6 +406,15 @@ def test_a_port_open_turns_the_output_off_and_forgets_the_last_consoles_commands
     assert firmware.machine.output_on
 
 
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_a_port_open_streams_as_after_a_reset(protocol: str) -> None:
+    """The SCPI machine streams only once asked again; the framed one always streams."""
+    firmware = make_emulator(protocol, VirtualClock()).firmware
+    assert firmware.execute(Command(1, Op.STREAM_ON)).ok
+    firmware.port_opened()
+    assert firmware.streaming is (protocol == "framed")
+
+
 def test_an_emulator_at_another_speed_is_caught() -> None:
     """Emulator in real time, console at ×20: samples would land at the wrong times."""
     server = make_emulator("framed", RealClock())
