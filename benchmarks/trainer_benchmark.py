@@ -8,14 +8,23 @@
    each speed, for the first minutes of lifting at 2 kS/s (goal: ×60 well under one core, so the
    window keeps its frame rate on a 2-core machine).
 3. Holding time: CPU per wall second while the clock is held mid-session (goal: near zero).
+4. The fastest paces from the command line: ``mc-console run --protocol toning`` at ×1,000,
+   ×10,000 (the highest accepted) and ``max``, each in a fresh process: wall time and peak memory
+   (goal: the same memory at every pace, and every pace ends in seconds: a fixed pace moves
+   the clock tick by tick, so it takes a few times longer than ``max``, which skips ahead while
+   a step holds steady).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import time
 
-from console.engine.clock import TRAINER_SPEEDS, TrainerClock, VirtualClock
+from console.engine.clock import MAX_SPEED, TRAINER_SPEEDS, TrainerClock, VirtualClock
 from console.engine.events import EngineState
 from console.engine.runner import TreatmentEngine
 from console.plugins import load_plugins
@@ -91,6 +100,29 @@ def cost_per_speed(driver_info, protocol: Protocol, seconds: float) -> None:  # 
     print(f"\n3. Time held mid-session: {100 * held:.2f} % of a core")
 
 
+def run_measured(argv: list[str]) -> tuple[int, float, float, str]:
+    """Run ``argv``; its exit status, wall seconds, peak resident MiB and last line of output."""
+    with tempfile.TemporaryFile("w+") as output:
+        started = time.monotonic()
+        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak, not all children's
+        wall = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        lines = output.read().strip().splitlines() or ["(no output)"]
+    return process.returncode, wall, usage.ru_maxrss / 1024, lines[-1]
+
+
+def fastest_paces() -> None:
+    print("\n4. mc-console run --protocol toning (17:40) at the fastest paces, a process each")
+    for speed in ("1000", f"{MAX_SPEED:g}", "max"):
+        argv = [sys.executable, "-m", "console.cli", "run", "--protocol", "toning"]
+        status, wall, peak_mib, last = run_measured([*argv, "--speed", speed])
+        print(f"   --speed {speed:>5}: {wall:5.1f} s, peak {peak_mib:6.1f} MiB, exit {status}")
+        if status != 0:
+            print(f"      {last}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="wall seconds per speed")
@@ -99,6 +131,7 @@ def main() -> None:
     info = host.drivers["simulator"]
     charge_at_every_speed(info)
     cost_per_speed(info, host.protocols["lifting"], args.seconds)
+    fastest_paces()
 
 
 if __name__ == "__main__":
