@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from console import __version__
+from console.cli_checks import (
+    UsageError,
+    check_db_url,
+    check_fault_times,
+    check_port,
+    check_scenario_protocol,
+    check_scenarios_dir,
+    check_window_driver,
+)
+from console.cli_signals import EXIT_BROKEN_PIPE, GuardedStream, StopSignal, say, stop_signals
 from console.client_reactions import ClientReactions, Reaction
 from console.drivers import DriverError
 from console.engine.clock import MAX_SPEED
@@ -49,7 +60,10 @@ from console.zones import zone_catalog
 EXIT_FINISHED = 0
 EXIT_NOT_FINISHED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED_BY_USER = 130
+EXIT_INTERRUPTED_BY_USER = 130  # 128 + SIGINT; SIGTERM and SIGHUP end a run with 143 and 129
+#: The slowest ``--speed``: ten times slower than real time is slow enough to explain a step;
+#: slower, a 17-minute protocol would take days.
+MIN_SPEED = 0.1
 #: Seconds a run waits at its end for records the database has not taken (they are safe in the
 #: local journal meanwhile).
 RECORDS_GRACE_S = 3.0
@@ -58,33 +72,51 @@ if TYPE_CHECKING:
     from console.records.recorder import SessionRecorder
 
 
-class UsageError(Exception):
-    """A mistake in what the user asked for; printed as one line, exit status 2."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``mc-console``."""
+    """Entry point of ``mc-console``: its exit status (see the README's list)."""
+    out = GuardedStream(sys.stdout)
+    try:
+        status = _main(argv, out)
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run handles its own): nothing is on
+        say("mc-console: interrupted (Ctrl-C).")
+        status = EXIT_INTERRUPTED_BY_USER
+    except StopSignal as signalled:  # between a run's steps: it has turned the output off
+        say(f"mc-console: {signalled.name}: stopped, output off.")
+        status = signalled.exit_status
+    out.finish()
+    return EXIT_BROKEN_PIPE if out.broken else status
+
+
+def _main(argv: Sequence[str] | None, out: GuardedStream) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR,
         format="mc-console: %(levelname)s: %(message)s",
     )
-    if args.command is None:
-        from console.ui.app import run_gui, take_screenshot
-
-        if args.screenshot:
-            if args.after < 0:
-                print("mc-console: error: --after must be zero or more seconds", file=sys.stderr)
-                return EXIT_USAGE
-            return take_screenshot(Path(args.screenshot), args.gui_protocol, args.after)
-        return run_gui(args.gui_driver, db_url=args.gui_db)
-    handler = getattr(args, "handler", None) or args.func  # record commands set ``func``
     try:
-        return int(handler(args, sys.stdout))
+        check_db_url(getattr(args, "db", None) or args.gui_db)
+        if args.command is None:
+            return _window(args)
+        handler = getattr(args, "handler", None) or args.func  # record commands set ``func``
+        return int(handler(args, out))
     except UsageError as error:
         print(f"mc-console: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _window(args: argparse.Namespace) -> int:
+    """``mc-console`` with no command: the window, or ``--screenshot``'s picture of it. A wrong
+    ``--driver`` is refused here, before any window opens."""
+    if args.gui_driver is not None:
+        check_window_driver(args.gui_driver, screenshot=bool(args.screenshot))
+    from console.ui.app import run_gui, take_screenshot
+
+    if args.screenshot:
+        if args.after < 0:
+            raise UsageError("--after must be zero or more seconds")
+        return take_screenshot(Path(args.screenshot), args.gui_protocol, args.after)
+    return run_gui(args.gui_driver, db_url=args.gui_db)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,7 +180,8 @@ def _parser() -> argparse.ArgumentParser:
         default="1",
         metavar="FACTOR",
         help="clock speed for the simulated machine: 1 = real time, 60 = a minute a second, "
-        "'max' = as fast as the computer can (default 1)",
+        f"'max' = as fast as the computer can; at least {MIN_SPEED:g} (ten times slower than "
+        "real time) (default 1)",
     )
     run.add_argument(
         "--inject",
@@ -212,7 +245,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=cmd_run)
     scenarios = commands.add_parser("scenarios", help="list the training scenarios")
-    scenarios.add_argument("--scenarios-dir", metavar="DIR", help="a folder of the trainer's own")
+    scenarios.add_argument(
+        "--scenarios-dir",
+        metavar="DIR",
+        help="also list the scenario files (TOML) in this folder of the trainer's own",
+    )
     scenarios.set_defaults(handler=cmd_scenarios)
     add_record_commands(commands)  # sessions, report
     return parser
@@ -362,6 +399,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     scenario = _scenario(args) if args.scenario else None
     if scenario is None and not args.protocol:
         raise UsageError("give --protocol ID (or --scenario ID)")
+    if scenario is not None:
+        check_scenario_protocol(args.protocol, scenario.id, scenario.protocol)
     args.leave_out = _actions_left_out(args.leave_out, scenario)
     host = load_plugins()
     _note_failures(host)
@@ -369,6 +408,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if args.driver not in host.drivers:
         known = ", ".join(sorted(host.drivers)) or "none (is the package installed?)"
         raise UsageError(f"unknown driver {args.driver!r}; known drivers: {known}")
+    check_port(host, args.driver, args.port)
+    speed = _speed(args.speed)
     options: dict[str, object] = {}
     if args.sample_rate is not None:
         options["sample_rate_hz"] = args.sample_rate
@@ -378,7 +419,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         options["skin"] = scenario.skin
     console = Console(host)
     try:
-        console.connect(args.driver, args.port, _speed(args.speed), **options)
+        console.connect(args.driver, args.port, speed, **options)
     except ConsoleError as error:
         raise UsageError(str(error)) from None
     try:
@@ -398,6 +439,7 @@ def _run_connected(
     assert console.connection is not None
     info = console.connection.info
     faults = _faults(args.inject, console.driver)
+    check_fault_times(faults, protocol)
     if scenario is not None:
         if not isinstance(console.driver, FaultInjector):
             raise UsageError("a scenario plays on the simulated machine")
@@ -459,34 +501,76 @@ def _run_connected(
         raise UsageError(f"--resume-after: {error}") from None
     for fault in faults:
         print(f"  planned fault: {fault.describe()}", file=out)
-    try:
-        console.start_session(engine, recorder=recorder, faults=faults)
-    except StoreUnavailableError as error:
-        if recorder is not None:
-            recorder.close(0)
-            recorder.store.close()
-        raise UsageError(f"the session cannot be recorded, so it does not start: {error}") from None
-    interrupted_by_user = False
-    try:
-        while not engine.wait(0.05):
-            operator.poll()
-    except KeyboardInterrupt:
-        engine.emergency_stop()  # output off first, then everything else
-        interrupted_by_user = True
-        print("\nCtrl-C: emergency stop, output off.", file=out)
-        engine.wait(5.0)
-    finally:
+    with stop_signals():  # from here a signal turns the output off before anything else
+        try:
+            console.start_session(engine, recorder=recorder, faults=faults)
+        except StoreUnavailableError as error:
+            if recorder is not None:
+                recorder.close(0)
+                recorder.store.close()
+            raise UsageError(
+                f"the session cannot be recorded, so it does not start: {error}"
+            ) from None
+        signalled = _attend(engine, operator, out)
+        if signalled is not None:
+            printer.finish()
+            what = "emergency stop" if signalled.signum == signal.SIGINT else "session stopped"
+            print(f"\n{signalled.name}: {what}, output off.", file=out, flush=True)
+            engine.wait(5.0)
         engine.close()
         if recorder is not None:
             _finish_records(recorder, out)
     summary = engine.summary()
     printer.finish()
     _print_summary(summary, out)
-    if interrupted_by_user:
-        return EXIT_INTERRUPTED_BY_USER
+    if recorder is not None and recorder.session is not None:
+        _say_recorded(recorder.session.session_id, out)
+    if signalled is not None:
+        return signalled.exit_status
     if scenario is not None:
         return _judge_scenario(scenario, outcome_of(summary), summary, out, reactions, actions)
     return EXIT_FINISHED if summary.state is EngineState.FINISHED else EXIT_NOT_FINISHED
+
+
+def _attend(engine: TreatmentEngine, operator: HeadlessOperator, out: TextIO) -> StopSignal | None:
+    """Wait for the session's end, answering the operator at the terminal; end it early (output
+    off first) on a stop signal, or when nobody reads the output any more (``| head``).
+    Returns the signal that stopped it, if one did."""
+    try:
+        while not engine.wait(0.05):
+            operator.poll()
+            if getattr(out, "broken", False):
+                engine.stop(
+                    SafetyKind.OPERATOR_STOP,
+                    "The output of mc-console run was closed (its reader went away), so the "
+                    "session was stopped. Output is off.",
+                )
+                say("mc-console: the output was closed, so the session was stopped (output off).")
+                engine.wait(5.0)
+                return None
+    except KeyboardInterrupt:  # where no handler could be set (not the main thread)
+        engine.emergency_stop()
+        return StopSignal(signal.SIGINT)
+    except StopSignal as signalled:
+        if signalled.signum == signal.SIGINT:
+            engine.emergency_stop()  # output off first, then everything else
+        else:
+            engine.stop(
+                SafetyKind.OPERATOR_STOP,
+                f"Stopped by {signalled.name}: mc-console was asked to end. Output is off.",
+            )
+        return signalled
+    return None
+
+
+def _say_recorded(session_id: str, out: TextIO) -> None:
+    """The recorded session's id, and how to make its report (ids are found by their start)."""
+    short = session_id[:8]
+    print(
+        f"Recorded as session {short} (a PDF report: mc-console report {short} --pdf FILE, "
+        "with the same --db if you gave one).",
+        file=out,
+    )
 
 
 def _actions_left_out(names: list[str], scenario: Scenario | None) -> frozenset[OperatorAction]:
@@ -513,10 +597,7 @@ def _actions_left_out(names: list[str], scenario: Scenario | None) -> frozenset[
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
-    folder = Path(args.scenarios_dir) if args.scenarios_dir else None
-    if folder is not None and not folder.is_dir():
-        raise UsageError(f"--scenarios-dir {folder} is not a folder")
-    scenarios, problems = load_scenarios(folder)
+    scenarios, problems = load_scenarios(check_scenarios_dir(args.scenarios_dir))
     for problem in problems:
         print(f"mc-console: warning: scenario skipped: {problem}", file=sys.stderr)
     scenario = scenarios.get(args.scenario)
@@ -606,8 +687,7 @@ def _judge_scenario(
 
 def cmd_scenarios(args: argparse.Namespace, out: TextIO) -> int:
     """``mc-console scenarios``: the training scenarios, and any file that is broken."""
-    folder = Path(args.scenarios_dir) if args.scenarios_dir else None
-    scenarios, problems = load_scenarios(folder)
+    scenarios, problems = load_scenarios(check_scenarios_dir(args.scenarios_dir))
     rows = [
         [
             s.id,
@@ -758,8 +838,8 @@ def _speed(speed: str) -> float:
         factor = float(speed)
     except ValueError:
         raise UsageError(f"--speed {speed!r} is not a number or 'max'") from None
-    if not 0 < factor <= MAX_SPEED:
-        raise UsageError(f"--speed {speed!r} must be above 0 and at most {MAX_SPEED:g}, or 'max'")
+    if not MIN_SPEED <= factor <= MAX_SPEED:
+        raise UsageError(f"--speed {speed!r} must be from {MIN_SPEED:g} to {MAX_SPEED:g}, or 'max'")
     return factor
 
 

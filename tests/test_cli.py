@@ -370,7 +370,7 @@ def test_ctrl_c_is_an_emergency_stop_with_exit_130(
         ),
         (
             ["run", "--protocol", "toning", "--speed", "0"],
-            "--speed '0' must be above 0 and at most 10000, or 'max'",
+            "--speed '0' must be from 0.1 to 10000, or 'max'",
         ),
         (
             ["run", "--protocol", "toning", "--speed", "max", "--max-pause", "0"],

@@ -498,12 +498,12 @@ def test_report_by_id_prefix_writes_the_pdf(
     assert CLIENT in text and "redness" in text and OVERRIDE_REASON in text
 
 
-def test_report_of_an_unknown_session_exits_1_with_one_line(
+def test_report_of_an_unknown_session_exits_2_with_one_line(
     recorded: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "x.pdf"
     status, out, err = run(["report", "0123abcd", "--pdf", str(path), "--db", recorded.url], capsys)
-    assert (status, out) == (1, "")
+    assert (status, out) == (2, "")
     assert_one_error_line(err, "no session '0123abcd'")
     assert not path.exists()
 

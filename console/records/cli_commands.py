@@ -1,9 +1,9 @@
 """The records' commands of ``mc-console``: ``sessions`` (list and export) and ``report`` (PDF).
 
 ``console/cli.py`` adds them with :func:`add_record_commands`. Each handler takes the parsed
-arguments and the stream to print to, and returns the exit status: 0 done, 1 no such session,
-2 a usage error (bad option, unreadable database, unwritable file). Errors are one line on
-stderr starting ``mc-console: error:``, never a traceback: the store's errors
+arguments and the stream to print to, and returns the exit status: 0 done, 2 a usage error (bad
+option, no such session, unreadable database, unwritable file), as for every other command.
+Errors are one line on stderr starting ``mc-console: error:``, never a traceback: the store's errors
 (:class:`RecordError` and its kinds) and the file system's (:class:`OSError`) are all caught.
 """
 
@@ -34,7 +34,6 @@ from console.records.store import (
 from console.report import format_table
 
 EXIT_OK = 0
-EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 
 DEFAULT_LIMIT = 50
@@ -139,7 +138,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     except RecordNotFoundError:
         return _error(
             f"no session {wanted!r} (give its id or a unique start of it; see 'sessions')",
-            EXIT_NOT_FOUND,
+            EXIT_USAGE,  # a wrong id is a usage error, as an unknown protocol is
         )
     except (FieldError, StoreUnavailableError, RecordError, OSError) as error:
         return _error(str(error), EXIT_USAGE)
