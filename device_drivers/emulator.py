@@ -16,9 +16,11 @@ line, or the methods of :class:`EmulatorServer`):
 ``reboot``       the machine restarts: output off, a new hello, machine time from zero
 ``over_current`` the measured current jumps above the setting; the firmware trips
 
-Over TCP each accepted connection is a port open, as the specs define it: output off, the
-half-received input of the last console forgotten, and a hello. A pty cannot tell when the
-console opens its end, so there the hello repeats until the first command.
+Each time a console opens the port is a port open, as both specs define it: output off, the
+half-received input of the last console forgotten, and a hello (repeated until the console's
+first command, since opening a port may flush it). Over TCP that is an accepted connection; on
+a pty, the end the console opens hangs up (``POLLHUP`` on ours) while nobody holds it, as DTR
+falls when a USB port closes, and stops hanging up when a console opens it.
 """
 
 from __future__ import annotations
@@ -124,7 +126,9 @@ class EmulatorServer:
         self.port = ""
         self.commands_seen = 0  #: over the emulator's life, every console's
         self.bytes_unsent = 0
-        self.connections = 0  #: consoles that connected over TCP
+        self.connections = 0  #: consoles that opened the port (the pty or a TCP connection)
+        self._pty_poll: select.poll | None = None
+        self._pty_console = False  #: a console holds the pty's other end open
         self._link: socket.socket | None = None  #: the connection the loop last served
         self._link_commands = 0  #: commands from the console on the current connection
 
@@ -136,8 +140,12 @@ class EmulatorServer:
         tty.setraw(slave)  # no echo, no line discipline: bytes pass as they are
         os.set_blocking(master, False)
         self._fd = master
-        self._slave = slave  # kept open so the master never sees a hang-up between clients
         self.port = os.ttyname(slave)
+        # Not kept open: with nobody holding that end the master hangs up, which is how the
+        # machine sees a console open and close the port (as DTR on a USB port).
+        os.close(slave)
+        self._pty_poll = select.poll()
+        self._pty_poll.register(master, select.POLLIN)
         return self.port
 
     def listen_tcp(self, port: int, host: str = "127.0.0.1") -> str:
@@ -158,6 +166,11 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(2.0)
         self._close_endpoint()
+
+    @property
+    def console_connected(self) -> bool:
+        """True while a console holds the port open, as the machine last looked."""
+        return self._pty_console if self._fd is not None else self._sock is not None
 
     # -- faults ------------------------------------------------------------------------------
 
@@ -193,7 +206,7 @@ class EmulatorServer:
             if self._pull_requested and not self._pulled:
                 self._pulled = True
                 self._close_endpoint()
-            if self._sock is not None and self._sock is not self._link:
+            if self._port_opened_since_last_look():
                 self._link_opened()
                 last_heard = next_hello = time.monotonic()
             fd = self._readable_fd()
@@ -242,8 +255,20 @@ class EmulatorServer:
                     next_heartbeat = now + HEARTBEAT_EVERY_S
             self._flush(now)
 
+    def _port_opened_since_last_look(self) -> bool:
+        """True once each time a console opens the port (a new TCP connection, the pty held)."""
+        if self._sock is not None:
+            return self._sock is not self._link
+        if self._pty_poll is None or self._fd is None:
+            return False
+        events = self._pty_poll.poll(0)
+        held = not any(mask & select.POLLHUP for _, mask in events)
+        opened = held and not self._pty_console
+        self._pty_console = held
+        return opened
+
     def _link_opened(self) -> None:
-        """A console connected over TCP: the machine's "port open" (both specs, section 1).
+        """A console opened the port: the machine's "port open" (both specs, section 1).
 
         As after a reboot as far as the output is concerned, and a hello at once (then now and
         then until the console's first command), so each console starts from the same state
@@ -296,6 +321,8 @@ class EmulatorServer:
     def _send(self, data: bytes) -> None:
         if self._pulled:
             return  # nothing reaches a console through a pulled cable
+        if self._fd is not None and not self._pty_console:
+            return  # nobody holds the port: the bytes would wait for the next console
         with self._lock:
             if self._drop_bytes and data:
                 # Lose bytes from the middle of the stream, as a noisy line does.
@@ -348,7 +375,7 @@ class EmulatorServer:
 
     def _readable_fd(self) -> int | None:
         if self._fd is not None:
-            return self._fd
+            return self._fd if self._pty_console else None  # nobody there: nothing to read
         if self._sock is not None:
             return self._sock.fileno()
         return None
@@ -359,20 +386,23 @@ class EmulatorServer:
                 data = self._sock.recv(65536)
                 return data if data else None  # empty: the console closed the connection
             return os.read(fd, 65536)
+        except BlockingIOError:
+            return b""
         except OSError:
+            if self._fd is not None and not self._pulled:
+                return b""  # the console closed the pty just now: the next look sees it gone
             return None
 
     def _close_endpoint(self) -> None:
         for closer in (
             lambda: os.close(self._fd) if self._fd is not None else None,
-            lambda: os.close(self._slave) if getattr(self, "_slave", None) is not None else None,
             lambda: self._sock.close() if self._sock is not None else None,
             lambda: self._listener.close() if self._listener is not None else None,
         ):
             with contextlib.suppress(OSError):
                 closer()
         self._fd = self._sock = self._listener = None
-        self._slave = None
+        self._pty_poll = None
 
 
 def _write_all(fd: int, data: bytes, patience_s: float) -> int:

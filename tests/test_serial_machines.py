@@ -360,32 +360,52 @@ def test_the_emulator_serves_tcp_for_socket_urls() -> None:
         server.stop()
 
 
+def _careless_console(port: str, data: bytes) -> None:
+    """A console that opens the port, sends half a command and goes away."""
+    if port.startswith("socket://"):
+        host, number = port.removeprefix("socket://").rsplit(":", 1)
+        with socket.create_connection((host, int(number)), timeout=5) as connection:
+            connection.sendall(data)
+            time.sleep(0.2)  # long enough for the machine to see it come and go
+        return
+    fd = os.open(port, os.O_RDWR | os.O_NOCTTY)
+    try:
+        os.write(fd, data)
+        time.sleep(0.2)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
 @pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
-def test_every_tcp_connection_is_a_port_open_with_its_own_hello(protocol: str) -> None:
+def test_every_console_that_opens_the_port_gets_its_own_hello(
+    protocol: str, transport: str
+) -> None:
     """Consoles one after another on one emulator: each is greeted, none inherits the last."""
     clock = RealClock()
-    server = make_emulator(protocol, clock)
-    url = server.listen_tcp(0)
+    # A low sample rate: this is about greetings, and the emulator shares this process's CPU.
+    server = make_emulator(protocol, clock, sample_rate_hz=200.0)
+    url = server.listen_tcp(0) if transport == "tcp" else server.open_pty()
     server.start()
     driver_class = PROTOCOLS[protocol][0]
-    host, port = url.removeprefix("socket://").rsplit(":", 1)
     try:
-        # A console that connects, sends half a command and goes away.
-        with socket.create_connection((host, int(port)), timeout=5) as careless:
-            careless.sendall(b"#0001 SYST:CAP" if protocol == "scpi" else b"\x07\x02\x01\x05")
-            wait_for(lambda: server.connections == 1, timeout=5.0)
-        for attempt in range(8):
+        _careless_console(url, b"#0001 SYST:CAP" if protocol == "scpi" else b"\x07\x02\x01\x05")
+        wait_for(lambda: server.connections == 1 and not server.console_connected, timeout=5.0)
+        for attempt in range(6):
             driver = driver_class(clock, port=url)
             driver.open()
             try:
-                assert driver.emulated, f"connection {attempt + 2} got no hello"
+                assert driver.emulated, f"console {attempt + 2} got no hello"
                 assert driver.identify().serial.endswith("EMU-0001")
                 driver.configure(Waveform(WaveShape.SQUARE, 10.0, 0.0, Polarity.ALTERNATING, 2.0))
                 driver.start_output()
                 driver.set_amplitude(100.0)
             finally:
                 driver.close()
-        assert server.connections == 9
+            # The machine sees each console go before the next comes, as a person restarting
+            # the console always gives it time to.
+            wait_for(lambda: not server.console_connected, timeout=5.0)
+        assert server.connections == 7
     finally:
         server.stop()
 
