@@ -295,6 +295,46 @@ def test_broken_driver_fails_the_checks_that_name_its_broken_promises(
     assert outcomes["test_registered_capabilities_are_within_the_hard_limits"] == "skipped"
 
 
+SLUGGISH_DRIVER = '''
+"""The simulated machine, made to wait where a driver must not: for its port, for an answer."""
+
+import time
+
+from device_drivers.simulator import SimulatedMachine
+
+
+class SluggishMachine(SimulatedMachine):
+    def read_samples(self):
+        time.sleep(0.008)  # waits for the next batch from the port
+        return super().read_samples()
+
+    def stop_output(self):
+        super().stop_output()
+        time.sleep(0.03)  # waits for the machine's answer
+
+
+def make_sluggish(clock, **_):
+    return SluggishMachine(clock)
+'''
+
+
+def test_a_driver_that_waits_fails_the_speed_checks_however_often_they_retry(
+    pytester: pytest.Pytester,
+) -> None:
+    """The allowances for a busy computer (three rounds, 2 % of calls) never pass a driver that
+    waits on every call."""
+    pytester.makepyfile(sluggish_machine=SLUGGISH_DRIVER)
+    pytester.syspathinsert()
+    results = run_kit(
+        pytester, "--driver", "sluggish_machine:make_sluggish", "--driver-speed", "10"
+    )
+    outcomes = driver_outcomes(results)
+    assert outcomes["test_stop_output_is_fast"] == "failed"
+    assert "was slow in 3 rounds of 20 calls" in results["test_stop_output_is_fast"].message
+    assert outcomes["test_read_samples_never_blocks"] == "failed"
+    assert "never wait for the port" in results["test_read_samples_never_blocks"].message
+
+
 def test_without_options_every_check_skips_and_says_how_to_run(
     pytester: pytest.Pytester,
 ) -> None:

@@ -23,9 +23,12 @@ from console.testing.conformance.kit import (
     LATE_S,
     LIMITS,
     OPEN_LIMIT_S,
+    READ_HANG_S,
     READ_LIMIT_S,
+    READ_SLOW_SHARE,
     SETTLE_S,
     STOP_LIMIT_S,
+    STOP_ROUNDS,
     Bench,
     DriverTarget,
     StreamRun,
@@ -370,8 +373,35 @@ def test_stop_output_is_idempotent(machine: Driver, caps: Capabilities) -> None:
 
 
 def test_stop_output_is_fast(machine: Driver, caps: Capabilities, figure: Figure) -> None:
-    """20 calls (the first with the output on): median and worst under 20 ms of wall time."""
-    _start_at(machine, caps, rising_levels(caps)[0])
+    """20 calls (the first with the output on): median and worst under 20 ms of wall time, in
+    one of up to three rounds (a busy computer may spoil one; a driver that waits spoils all)."""
+    rounds, met = [], False
+    for _ in range(STOP_ROUNDS):
+        _start_at(machine, caps, rising_levels(caps)[0])
+        times, raised = _time_stop_output(machine)
+        rounds.append(times)
+        met = statistics.median(times) < STOP_LIMIT_S and max(times) < STOP_LIMIT_S
+        if met:
+            break
+    figure(
+        "; ".join(f"stop_output() {describe_times(times)}" for times in rounds)
+        + (f" ({raised} raised; see test_stop_output_is_idempotent)" if raised else "")
+    )
+    if not met:
+        worst_round = ", ".join(
+            f"median {statistics.median(t) * 1e3:.1f} ms, worst {max(t) * 1e3:.1f} ms"
+            for t in rounds
+        )
+        fail(
+            f"stop_output() was slow in {STOP_ROUNDS} rounds of 20 calls ({worst_round}); "
+            f"median and worst must stay under {STOP_LIMIT_S * 1e3:.0f} ms. It is the emergency "
+            "stop: write the output-off command and return; do not wait for the machine's "
+            "answer, and never for a lock your reader thread holds"
+        )
+
+
+def _time_stop_output(machine: Driver) -> tuple[list[float], int]:
+    """Wall seconds of 20 ``stop_output()`` calls, and how many raised."""
     times, raised = [], 0
     for _ in range(20):
         started = time.perf_counter()
@@ -380,18 +410,7 @@ def test_stop_output_is_fast(machine: Driver, caps: Capabilities, figure: Figure
         except Exception:  # noqa: BLE001 - raising is the idempotence check's finding
             raised += 1
         times.append(time.perf_counter() - started)
-    figure(
-        f"stop_output() {describe_times(times)}"
-        + (f" ({raised} raised; see test_stop_output_is_idempotent)" if raised else "")
-    )
-    median, worst = statistics.median(times), max(times)
-    if median >= STOP_LIMIT_S or worst >= STOP_LIMIT_S:
-        fail(
-            f"stop_output() took median {median * 1e3:.1f} ms, worst {worst * 1e3:.1f} ms over "
-            f"20 calls; both must stay under {STOP_LIMIT_S * 1e3:.0f} ms. It is the emergency "
-            "stop: write the output-off command and return; do not wait for the machine's "
-            "answer, and never for a lock your reader thread holds"
-        )
+    return times, raised
 
 
 def test_stop_output_turns_the_output_off(
@@ -652,17 +671,20 @@ def test_heartbeat_keeps_coming(streaming: StreamRun, bench: Bench, figure: Figu
 
 
 def test_read_samples_never_blocks(streaming: StreamRun, figure: Figure) -> None:
-    """Every ``read_samples()`` call, with or without new samples, returns within 5 ms."""
+    """``read_samples()``, with or without new samples, returns within 5 ms (all but 2 % of
+    the calls, for a busy computer's sake) and never takes 100 ms."""
     run = _run(streaming)
     times = run.read_s + run.burst_read_s
     figure(f"read_samples() {describe_times(times)}")
     slow = [value for value in times if value >= READ_LIMIT_S]
-    if slow:
+    allowed = max(2, int(len(times) * READ_SLOW_SHARE))
+    if len(slow) > allowed or max(times) >= READ_HANG_S:
         fail(
             f"{len(slow)} of {len(times)} read_samples() calls took {READ_LIMIT_S * 1e3:g} ms or "
-            f"more (worst {max(slow) * 1e3:.1f} ms, {describe_times(times)}): return at once with "
-            "what has arrived, an empty block when nothing has; never wait for the port. The "
-            "engine calls it from its safety loop every 20 ms"
+            f"more (worst {max(times) * 1e3:.1f} ms, {describe_times(times)}; at most {allowed} "
+            f"may, none {READ_HANG_S * 1e3:g} ms): return at once with what has arrived, an "
+            "empty block when nothing has; never wait for the port. The engine calls it from "
+            "its safety loop every 20 ms"
         )
 
 
