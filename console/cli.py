@@ -54,6 +54,7 @@ from console.report import (
     zone_summary_rows,
 )
 from console.scenarios import ACTION_EVENTS, Scenario, load_scenarios, outcome_of
+from console.screening import ScreeningResult
 from console.session import Console, ConsoleError
 from console.zones import zone_catalog
 
@@ -458,7 +459,7 @@ def _run_connected(
     try:
         engine = console.new_session(
             protocol,
-            scenario.screening().evaluate() if scenario else None,
+            scenario.screening().evaluate() if scenario else _screening(args, console, out),
             subscribers=(printer,),
         )
     except PreflightError as error:
@@ -803,6 +804,37 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
     return SessionRecorder(
         store, practitioner, client_id, on_trouble=trouble, on_recovered=recovered
     )
+
+
+def _screening(args: argparse.Namespace, console: Console, out: TextIO) -> ScreeningResult | None:
+    """For a machine that can deliver current: the ``--client``'s screening recorded today
+    (safety rule: screened before output), or a usage error saying what is missing. None for
+    the simulator and an emulator, which deliver no current."""
+    assert console.connection is not None
+    if console.connection.info.simulated or getattr(console.driver, "emulated", False) is True:
+        return None
+    if not args.client:
+        raise UsageError(
+            "a real machine needs a completed contraindication screening: screen the client "
+            "in the window (Consultation), then give --client NAME to treat them with this "
+            "command today"
+        )
+    from console.records.opening import open_records
+    from console.records.screening_on_record import NotScreenedError, screening_on_record
+    from console.records.store import RecordError
+
+    try:
+        opened = open_records(args.db)
+    except RecordError as error:
+        raise UsageError(f"records database: {error}") from None
+    try:
+        _client_id, result = screening_on_record(opened.store, args.client)
+    except NotScreenedError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        opened.store.close()
+    print(f"Screening: {args.client}, recorded today, clears the treatment.", file=out)
+    return result
 
 
 def _finish_records(recorder: SessionRecorder, out: TextIO) -> None:
