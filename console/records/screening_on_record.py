@@ -13,8 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from console.records.names import search_form
-from console.records.rows import ClientRecord, ScreeningRow
-from console.records.store import RecordStore
+from console.records.store import ClientRecord, RecordStore, ScreeningRow
 from console.screening import Override, Screening, ScreeningResult, question_version
 
 
