@@ -25,7 +25,7 @@ from console.records.reports import (
     _write_atomically,
     render_one_page_pdf,
 )
-from console.records.store import SessionRow
+from console.records.rows import SessionRow
 from console.workflow import ReactionSeverity, Visit
 
 AFTERCARE_TITLE = "After your microcurrent facial"

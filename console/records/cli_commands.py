@@ -15,23 +15,24 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from console.records.opening import open_records
+from console.records.errors import (
+    FieldError,
+    RecordError,
+    RecordNotFoundError,
+    StoreUnavailableError,
+)
 from console.records.reports import (
     export_csv,
     unprintable_note,
     write_session_pdf,
 )
-from console.records.store import (
-    ExportedSession,
-    FieldError,
-    RecordError,
-    RecordNotFoundError,
-    RecordStore,
-    StoreUnavailableError,
-)
+from console.records.rows import ExportedSession
 from console.report import format_table
+
+if TYPE_CHECKING:  # the store loads SQLAlchemy: only when a command opens the records
+    from console.records.store import RecordStore
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -91,7 +92,8 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
         "--db",
         metavar="URL",
         default=None,
-        help="records database, as an SQLAlchemy URL (default: SQLite in the user's data folder)",
+        help="records database to read: sqlite:///PATH (an existing file) or "
+        "postgresql+psycopg://USER@HOST/DATABASE (default: SQLite in the user's data folder)",
     )
 
 
@@ -151,7 +153,10 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 def _open(url: str | None) -> RecordStore:
     """The store, with the journals left for it written in and sessions a crash left
     ``running`` marked ``interrupted`` (said on stderr, so the table stays clean)."""
-    opened = open_records(url)
+    from console.records.opening import open_records
+
+    # Reading only: a database that is not there is refused, never made empty.
+    opened = open_records(url, create=False)
     for message in opened.messages():
         print(f"mc-console: {message}", file=sys.stderr)
     return opened.store

@@ -42,12 +42,16 @@ class OpenedRecords:
         return said
 
 
-def open_records(url: str | None, journal_folder: Path | None = None) -> OpenedRecords:
+def open_records(
+    url: str | None, journal_folder: Path | None = None, *, create: bool = True
+) -> OpenedRecords:
     """Open (and migrate) the records database at ``url``, replay the journals left for it and
     mark abandoned sessions interrupted. Raises ``StoreUnavailableError`` (or another
-    :class:`RecordError`) when the database cannot be used."""
+    :class:`RecordError`) when the database cannot be used. ``create``: a SQLite file that does
+    not exist yet may be made (a console that records), in a folder that exists unless it is the
+    default place; without it, it is refused (a command that only reads)."""
     try:
-        store = RecordStore(url)
+        store = RecordStore(url, create=create, make_folder=url is None)
     except OSError as error:  # its folder cannot be made (a file in the way, no permission)
         where = f" ({error.filename})" if error.filename else ""
         raise StoreUnavailableError(

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from console.records.glyphs import code_of, font_advice, spelled_out, unprintable
-from console.records.store import (
+from console.records.rows import (
     ClientRecord,
     EventRow,
     ExportedSession,

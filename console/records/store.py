@@ -20,14 +20,13 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -51,6 +50,15 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload, sessionmaker
 
 from console.engine.events import SafetyEvent, SessionInfo, SessionSummary, StepDelivery
+from console.records.errors import (
+    FieldError,
+    RecordNotFoundError,
+    RecordRejectedError,
+    StoreUnavailableError,
+)
+from console.records.errors import (
+    RecordError as RecordError,  # re-exported: callers name it through the store
+)
 from console.records.models import (
     Client,
     Consent,
@@ -64,6 +72,24 @@ from console.records.models import (
     now_utc,
 )
 from console.records.names import MAX_NAME, composed, search_form, unprintable
+from console.records.rows import (
+    REACTION_SEVERITIES,
+    ClientRecord,
+    ClientSummary,
+    EventRow,
+    ExportedSession,
+    FollowUpRow,
+    NoteRow,
+    ReactionRow,
+    SavedFollowUp,
+    ScreeningRow,
+    SessionRow,
+    StepRow,
+)
+from console.records.rows import (
+    SessionFacts as SessionFacts,  # re-exported
+)
+from console.records.urls import check_url, driver_hint, server_of
 from console.screening import Screening as ScreeningForm
 from console.screening import ScreeningError, check_date_of_birth
 
@@ -85,30 +111,8 @@ MIGRATION_RETRY_S = 0.2
 HEAD_REVISION = "0007"
 #: The execution option that makes a SQLite transaction take the write lock at BEGIN.
 _IMMEDIATE = "mc_begin_immediate"
-
-
-class RecordError(Exception):
-    """Base class of the store's errors."""
-
-
-class FieldError(RecordError, ValueError):
-    """A form field is empty or absurd; ``field`` names it for the message beside it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class StoreUnavailableError(RecordError):
-    """The database cannot be written or read now (locked, read-only, full, gone)."""
-
-
-class RecordRejectedError(RecordError):
-    """The database refused a record for what it holds (it would refuse it again)."""
-
-
-class RecordNotFoundError(RecordError, LookupError):
-    """No such client or session."""
+#: Seconds a PostgreSQL server has to answer a new connection.
+CONNECT_TIMEOUT_S = 5
 
 
 def default_url() -> str:
@@ -119,276 +123,41 @@ def default_url() -> str:
     return f"sqlite:///{folder / DB_FILE}"
 
 
-# -- what the store hands out (plain data, no ORM objects outside a transaction) ---------------
-
-
-@dataclass(frozen=True, slots=True)
-class ClientSummary:
-    """A row of the client list."""
-
-    id: int
-    name: str
-    birth_year: int | None
-    sessions: int
-    last_visit: datetime | None
-    #: The full date, for clients recorded with one (revision 0006 on).
-    date_of_birth: date | None = None
-
-
-class StepRow(NamedTuple):
-    """One delivered step (a named tuple: an export makes hundreds of thousands)."""
-
-    index: int
-    zone: str
-    planned_s: float
-    actual_s: float
-    mean_current_ua: float
-    charge_uc: float
-    mean_impedance_kohm: float | None
-    completed: bool
-    #: Signed charge, µC; None for a step recorded before the console measured it.
-    net_charge_uc: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    """One safety event, ``at_s`` after the session started."""
-
-    at_s: float
-    kind: str
-    message: str
-    action: str
-
-
-@dataclass(frozen=True, slots=True)
-class SessionFacts:
-    """What a session row itself says: who, what, on which machine, when, how it ended."""
-
-    id: str
-    client_id: int | None
-    client_name: str
-    practitioner: str
-    protocol_id: str
-    protocol_version: str
-    protocol_name: str
-    machine: str
-    simulated: bool
-    started_at: datetime
-    ended_at: datetime | None
-    state: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRow(SessionFacts):
-    """One session with everything delivered in it."""
-
-    steps: tuple[StepRow, ...]
-    events: tuple[EventRow, ...]
-    notes: tuple[NoteRow, ...] = ()
-    #: The client's goals as stated at this session's visit (empty: none stated, or a session
-    #: recorded before visits kept them). Read with the client's record and :meth:`RecordStore.session`.
-    goals: str = ""
-
-    @property
-    def total_charge_uc(self) -> float:
-        """Charge over the whole session, µC."""
-        return sum(step.charge_uc for step in self.steps)
-
-    @property
-    def total_net_charge_uc(self) -> float | None:
-        """Signed charge over the whole session, µC; None if a step lacks it (an old record)."""
-        nets = [step.net_charge_uc for step in self.steps]
-        return None if any(net is None for net in nets) else sum(nets)  # type: ignore[misc]
-
-
-#: Where the charges are in an exported step's tuple (the session id, then StepRow's fields).
-_STEP_CHARGE = 1 + StepRow._fields.index("charge_uc")
-_STEP_NET = 1 + StepRow._fields.index("net_charge_uc")
-
-
-@dataclass(frozen=True, slots=True)
-class ExportedSession(SessionFacts):
-    """What the CSV export writes of a session (:meth:`RecordStore.iter_export`): its own
-    facts and its steps as plain tuples, each the session's id followed by :class:`StepRow`'s
-    fields in their order."""
-
-    steps: Sequence[tuple[Any, ...]]
-
-    @property
-    def total_charge_uc(self) -> float:
-        """Charge over the whole session, µC."""
-        return sum(step[_STEP_CHARGE] for step in self.steps)
-
-    @property
-    def total_net_charge_uc(self) -> float | None:
-        """Signed charge over the whole session, µC; None if a step lacks it (an old record)."""
-        nets = [step[_STEP_NET] for step in self.steps]
-        return None if None in nets else sum(nets)
-
-    @classmethod
-    def of(cls, row: SessionRow) -> ExportedSession:
-        """A session already read in full, for the export."""
-        facts = {field.name: getattr(row, field.name) for field in fields(SessionFacts)}
-        return cls(**facts, steps=[(row.id, *step) for step in row.steps])
-
-
-#: How strong a recorded reaction may be (``console.workflow.ReactionSeverity``'s values).
-REACTION_SEVERITIES = ("mild", "moderate", "severe")
-
-
-@dataclass(frozen=True, slots=True)
-class ReactionRow:
-    """A reaction recorded at a visit: what, how strong and how long (the last two None for
-    notes recorded before they were kept, whose reactions are names only)."""
-
-    kind: str
-    severity: str | None = None
-    duration: str | None = None
-
-    def describe(self) -> str:
-        """``redness — mild, faded within minutes``, or ``redness`` for an older record."""
-        detail = ", ".join(part for part in (self.severity, self.duration) if part)
-        return f"{self.kind} — {detail}" if detail else self.kind
-
-    def stored(self) -> str | dict[str, str]:
-        """As the ``notes.reactions`` JSON keeps it: a name alone, or kind, severity and
-        duration."""
-        if self.severity is None and self.duration is None:
-            return self.kind
-        return {"kind": self.kind, "severity": self.severity or "", "duration": self.duration or ""}
-
-    @classmethod
-    def read(cls, stored: object) -> ReactionRow:
-        """From the JSON: a name (older notes) or the structured entry."""
-        if isinstance(stored, dict):
-            return cls(
-                str(stored.get("kind", "")),
-                str(stored["severity"]) if stored.get("severity") else None,
-                str(stored["duration"]) if stored.get("duration") else None,
-            )
-        return cls(str(stored))
-
-
-@dataclass(frozen=True, slots=True)
-class NoteRow:
-    """Follow-up notes of a visit."""
-
-    at: datetime
-    practitioner: str
-    reactions: tuple[ReactionRow, ...]
-    text: str
-    #: The session of the visit it follows (None: a note made outside a visit).
-    session_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ScreeningRow:
-    """One screening as recorded."""
-
-    at: datetime
-    practitioner: str
-    cleared: bool
-    summary: str
-    answers: dict[str, bool]
-    overrides: dict[str, str]
-    #: The version of the question set asked (screenings recorded before versions were kept
-    #: were all asked from version 1).
-    question_version: int = 1
-    #: The dates given with time-limited yes answers, by question.
-    dates: dict[str, date] = field(default_factory=dict)
-    #: The date of birth the age rule was applied to (None: not given, or an older record).
-    date_of_birth: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FollowUpRow:
-    """A planned appointment: a day (``due_on``) or, booked before days were kept, a moment
-    (``due_at``)."""
-
-    due_at: datetime | None
-    practitioner: str
-    notes: str
-    due_on: date | None = None
-    #: The session of the visit that booked it (None: booked outside a visit).
-    session_id: str | None = None
-
-    @property
-    def day(self) -> date:
-        """The day of the appointment, in the console's time zone for a booked moment."""
-        if self.due_on is not None:
-            return self.due_on
-        assert self.due_at is not None, "an appointment has a day or a moment"
-        return self.due_at.astimezone().date()
-
-    def describe(self) -> str:
-        """``Thursday 5 March 2026``, with ``at 14:00`` for an appointment booked with a time."""
-        text = f"{self.day:%A} {self.day.day} {self.day:%B %Y}"
-        if self.due_on is None and self.due_at is not None:
-            text += f" at {self.due_at.astimezone():%H:%M}"
-        return text
-
-    def upcoming(self, now: datetime | None = None) -> bool:
-        """True when the appointment is still ahead (a day: today or later)."""
-        now = now or datetime.now(UTC)
-        if self.due_on is None and self.due_at is not None:
-            return self.due_at > now
-        return self.day >= now.astimezone().date()
-
-
-@dataclass(frozen=True, slots=True)
-class SavedFollowUp:
-    """Where a visit's follow-up is in the records: its note, and its appointment if one was
-    booked. Given back to :meth:`RecordStore.save_follow_up`, the next save of the same visit
-    updates these rows instead of adding a second follow-up."""
-
-    note_id: int
-    plan_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ClientRecord:
-    """Everything about one client, newest first."""
-
-    id: int
-    name: str
-    birth_year: int | None
-    phone: str
-    email: str
-    goals: str
-    created_at: datetime
-    screenings: tuple[ScreeningRow, ...]
-    sessions: tuple[SessionRow, ...]
-    notes: tuple[NoteRow, ...]
-    follow_ups: tuple[FollowUpRow, ...]
-    #: The full date of birth (None: not given, or only the year, for clients recorded before).
-    date_of_birth: date | None = None
-
-    @property
-    def born(self) -> str:
-        """``1978-03-02``, or ``1978`` for a client whose record has the year only; empty if
-        neither was given."""
-        if self.date_of_birth is not None:
-            return self.date_of_birth.isoformat()
-        return str(self.birth_year) if self.birth_year is not None else ""
-
-
 # -- the store ---------------------------------------------------------------------------------
 
 
 class RecordStore:
     """Clients, screenings, sessions and follow-ups in one database (see the module docstring)."""
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        migrate: bool = True,
+        create: bool = True,
+        make_folder: bool = True,
+    ) -> None:
+        """Open the database at ``url`` (default: SQLite in the user's data folder).
+
+        ``create``: a SQLite file that does not exist is made, and with ``make_folder`` its
+        folder too; without ``create``, a missing file is refused. See
+        :mod:`console.records.urls` for what is refused and why."""
         self.url = url or default_url()
+        check_url(
+            self.url, create=create, make_folder=make_folder or url is None, default=url is None
+        )
         self.is_sqlite = self.url.startswith("sqlite")
         self.path = _sqlite_path(self.url) if self.is_sqlite else None
+        #: ``host:port`` of a database server, named when it cannot be reached.
+        self.server = server_of(self.url)
         if self.path is not None:
             _private_folder(self.path.parent)
             _create_private(self.path)
         try:
             self.engine: Engine = create_engine(self.url, **_engine_options(self.url))
-        except (SQLAlchemyError, ImportError, ValueError) as error:
+        except ImportError as error:
+            raise StoreUnavailableError(driver_hint(self.url, error)) from None
+        except (SQLAlchemyError, ValueError) as error:
             raise StoreUnavailableError(
                 f"cannot use the database {self.safe_url}: {error}"
             ) from None
@@ -1225,7 +994,7 @@ class RecordStore:
                 db.flush()
         except (OperationalError, InterfaceError) as error:
             # The database is busy, read-only, full or gone: worth retrying later.
-            raise StoreUnavailableError(_explain(error, self.path)) from error
+            raise StoreUnavailableError(_explain(error, self.path, self.server)) from error
         except DBAPIError as error:
             # The database refused this record (too long, a broken constraint): retrying the
             # same write will not help, so it is not reported as "unavailable".
@@ -1241,7 +1010,7 @@ class RecordStore:
             with self.engine.connect() as connection:
                 yield connection
         except DBAPIError as error:
-            raise StoreUnavailableError(_explain(error, self.path)) from error
+            raise StoreUnavailableError(_explain(error, self.path, self.server)) from error
 
 
 def this_console() -> str:
@@ -1535,10 +1304,17 @@ def _required(field: str, value: str) -> str:
     return value
 
 
-def _explain(error: DBAPIError, path: Path | None = None) -> str:
+def _explain(error: DBAPIError, path: Path | None = None, server: str | None = None) -> str:
     """A database failure in words a clinic understands (no client data in it); ``path`` is
-    the SQLite file, looked at to tell a permission problem from a drive that is gone."""
+    the SQLite file, looked at to tell a permission problem from a drive that is gone;
+    ``server`` the database server's ``host:port``, named when it cannot be reached."""
     original = str(error.orig).lower()
+    if server is not None and _unreachable(original):
+        return (
+            f"the records database server {server} cannot be reached "
+            f"({_server_reason(str(error.orig))}): check the host and port in --db and that "
+            "PostgreSQL runs there"
+        )
     if "permission denied" in original or "authentication failed" in original:
         return "the records database refused access (permission denied): check its user and rights"
     if "unable to open" in original and path is not None and _denied(path):
@@ -1552,6 +1328,20 @@ def _explain(error: DBAPIError, path: Path | None = None) -> str:
     if "unable to open" in original or "could not connect" in original or "connection" in original:
         return "the records database cannot be reached (drive removed or server down)"
     return f"the records database failed ({type(error.orig).__name__})"
+
+
+def _unreachable(message: str) -> bool:
+    """True when a server's message says the connection itself failed (not a refusal of it)."""
+    words = ("connection", "could not connect", "resolve", "translate host", "timeout", "timed out")
+    return any(word in message for word in words) and "authentication" not in message
+
+
+def _server_reason(message: str) -> str:
+    """The server driver's own reason, shortened: ``Connection refused``, ``Name or service not
+    known``, ``timeout expired`` (the driver's message names no password)."""
+    first = message.strip().splitlines()[0] if message.strip() else "no answer"
+    reason = first.rsplit("failed: ", 1)[-1].rsplit("]", 1)[-1].strip(" :")
+    return (reason or first)[:1].lower() + (reason or first)[1:]
 
 
 def _denied(path: Path) -> bool:
@@ -1610,7 +1400,12 @@ def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # A short busy timeout: a locked database must not hold the recorder (it retries).
         return {"connect_args": {"timeout": 2.0}}
-    return {"pool_pre_ping": True, "pool_size": 2, "max_overflow": 2}
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 2, "max_overflow": 2}
+    if "psycopg" in url.split("://", 1)[0] or url.startswith("postgresql://"):
+        # A server that does not answer (a firewall, a host switched off) is said in seconds,
+        # not after the system's TCP timeout of minutes.
+        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    return options
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
