@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from importlib import resources
@@ -19,6 +20,23 @@ from console.workflow import CLEANSING_CHECKLIST, Stage
 
 ORGANISATION = "Microcurrent Console"
 APPLICATION = "mc-console"
+#: Said, with exit status 2, when the window is asked for where there is no screen.
+NO_DISPLAY = (
+    "there is no display to show the window on: run mc-console in a desktop session, or here "
+    "with 'xvfb-run mc-console', or take a picture without one with "
+    "'mc-console --screenshot shot.png'"
+)
+
+
+def display_available() -> bool:
+    """False on Linux and other X11/Wayland systems when nothing says where to draw (no
+    ``DISPLAY``, no ``WAYLAND_DISPLAY``, no ``QT_QPA_PLATFORM``): Qt would abort there with a
+    message about xcb libraries instead of saying so. Windows and macOS always have a screen."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True  # the user chose where Qt draws (offscreen, vnc, eglfs…)
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def make_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
@@ -155,6 +173,9 @@ def run_gui(
     from console.ui.machine_dialog import MachineChoice
     from console.ui.main_window import MainWindow
 
+    if not display_available():
+        print(f"mc-console: error: {NO_DISPLAY}", file=sys.stderr)
+        return 2
     app = make_application()
     plugin_settings = read_plugin_settings()
     host = load_plugins(blocked=plugin_settings.disabled)
@@ -209,6 +230,8 @@ def take_screenshot(
     clock, then write a PNG of the main window. Works offscreen. Returns an exit status."""
     from console.ui.main_window import MainWindow
 
+    if not display_available():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
     app = make_application()
     host = load_plugins(blocked=())  # the same picture whatever this computer disabled
     if protocol_id not in host.protocols:
