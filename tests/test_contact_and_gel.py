@@ -15,7 +15,7 @@ import pytest
 
 from console import cli
 from console.drivers import SampleBlock
-from console.engine.clock import VirtualClock
+from console.engine.clock import SteppedClock, VirtualClock
 from console.engine.events import EngineState, SafetyKind
 from console.engine.measure import BlockStats
 from console.engine.runner import TreatmentEngine
@@ -278,18 +278,19 @@ def test_a_raise_lifts_the_clients_limit_and_never_lowers_it(make_engine) -> Non
         replace(step, zone=zone, waveform=replace(step.waveform, current_ua=current))
         for zone, current in (("cheek_left", 350.0), ("cheek_right", 200.0), ("cheek_left", 400.0))
     )
-    engine, _, _ = make_engine()
+    # Held time: the presses land early in their steps however busy the computer is (pressed
+    # from the event thread, a late one once landed in the next step).
+    clock = SteppedClock()
+    engine, _, _ = make_engine(engine_clock=clock)
     engine.prepare(replace(base, steps=steps))
-    pressed: set[int] = set()
-
-    def operator(event) -> None:
-        index = getattr(event, "step_index", None)
-        if index in (0, 1) and index not in pressed and getattr(event, "setpoint_ua", 0) > 0:
-            pressed.add(index)
-            engine.adjust_intensity(-50.0 if index == 0 else +10.0)
-
-    engine.subscribe(operator)
-    summary = engine.run(timeout=30)
+    engine.start()
+    clock.run_until(0.5)
+    engine.adjust_intensity(-50.0)  # on the 350 µA step: the client's limit becomes 300
+    clock.run_until(20.5)
+    engine.adjust_intensity(+10.0)  # on the 200 µA step: lifts the limit to 310
+    clock.release()
+    assert engine.wait(30)
+    summary = engine.summary()
     peaks = [2 * s.mean_current_ua for s in summary.steps]
     assert peaks[1] == pytest.approx(200.0, rel=0.03)
     assert peaks[2] == pytest.approx(310.0, rel=0.03)
