@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
+import threading
 import time
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -18,6 +21,8 @@ from console.screening import Screening
 from console.session import Console, ConsoleError
 from console.workflow import CLEANSING_CHECKLIST, Stage
 
+log = logging.getLogger(__name__)
+
 ORGANISATION = "Microcurrent Console"
 APPLICATION = "mc-console"
 #: Said, with exit status 2, when the window is asked for where there is no screen.
@@ -26,6 +31,10 @@ NO_DISPLAY = (
     "with 'xvfb-run mc-console', or take a picture without one with "
     "'mc-console --screenshot shot.png'"
 )
+
+#: How long the window's records wait for its machine's connection before they open anyway.
+RECORDS_WAIT_MS = 250
+_ONCE = QtCore.Qt.ConnectionType.SingleShotConnection
 
 
 def display_available() -> bool:
@@ -166,9 +175,10 @@ def run_gui(
     driver_id: str | None = None, speed: float | None = None, db_url: str | None = None
 ) -> int:
     """``mc-console`` with no command: the main window, on the simulated machine by default,
-    recording into the records database (the SQLite file in the user's data folder by default)."""
-    from console.records.opening import open_records
-    from console.records.store import RecordError, RecordStore
+    recording into the records database (the SQLite file in the user's data folder by default).
+
+    The window is shown first and the records are opened just after (the database layer takes a
+    while to load); until they are open no session may start, so nothing goes unrecorded."""
     from console.ui import dialogs
     from console.ui.machine_dialog import MachineChoice
     from console.ui.main_window import MainWindow
@@ -190,37 +200,139 @@ def run_gui(
             "Check Help ▸ Plugins…"
         )
     console = Console(host)
-    settings = QtCore.QSettings()
-    store: RecordStore | None = None
-    recovered: list[str] = []
-    records_problem = ""
-    try:
-        opened = open_records(db_url)
-        store, recovered = opened.store, opened.messages()
-    except RecordError as error:
-        records_problem = str(error)
-    window = MainWindow(console, settings, store)
-    window.records_problem = records_problem or None
+    window = MainWindow(console, QtCore.QSettings())
     chosen = driver_id or console.default_driver_id()
     window.show()
     if plugins_problem:
         dialogs.warn(window, "Plugin settings", plugins_problem)
-    if records_problem:
+    _report_start_when_ready(window, app)
+    # The records open in a worker thread once the machine is connected (loading the database
+    # layer would take the interpreter from the window and the connection meanwhile), or after
+    # RECORDS_WAIT_MS if connecting takes longer (a real machine may take seconds).
+    opening = RecordsOpening(window, db_url)
+    QtCore.QTimer.singleShot(RECORDS_WAIT_MS, opening.start)
+    window.connected.connect(lambda _result: opening.start(), type=_ONCE)
+    if chosen is not None:
+        window.connect_machine(MachineChoice(chosen, None, speed or 1.0))
+    else:
+        opening.start()
+    code = app.exec()
+    console.disconnect()
+    opening.finish()
+    if window.store is not None:
+        window.store.close()
+    return int(code)
+
+
+class RecordsOpening(QtCore.QObject):
+    """Opens the window's records in a worker thread and hands them to the window on its own
+    thread; until then the window starts no session (``records_opening``)."""
+
+    done = QtCore.Signal(object)  # OpenedRecords, or the exception that stopped them
+
+    def __init__(self, window: Any, db_url: str | None) -> None:  # a MainWindow
+        super().__init__(window)
+        self._window = window
+        self._db_url = db_url
+        self._result: object = None
+        window.records_opening = True
+        self.done.connect(self._deliver)  # queued: emitted from the worker thread
+        self._thread = threading.Thread(target=self._open, name="mc-records-open", daemon=True)
+
+    def start(self) -> None:
+        """Begin opening (the window should be shown first); later calls do nothing."""
+        if self._thread.ident is None:
+            self._thread.start()
+
+    def finish(self, timeout_s: float = 30.0) -> None:
+        """At the end of the window: wait for an opening still under way and close what it
+        opened if the window never took it."""
+        if self._thread.ident is None:
+            return  # never begun (the window closed at once)
+        self._thread.join(timeout_s)
+        if self._window.store is None and hasattr(self._result, "store"):
+            self._result.store.close()  # type: ignore[attr-defined]
+
+    def _open(self) -> None:
+        try:
+            from console.records.opening import open_records
+
+            self._result = open_records(self._db_url)
+        except Exception as error:  # noqa: BLE001 (any failure is said; the window never waits)
+            self._result = error
+        self.done.emit(self._result)
+
+    def _deliver(self, result: object) -> None:
+        records_opened(self._window, result)
+
+
+def open_window_records(window: Any, db_url: str | None) -> None:  # a MainWindow
+    """Open the records for ``window`` now, on this thread, and attach them (see
+    :func:`records_opened`)."""
+    from console.records.opening import open_records
+
+    try:
+        result: object = open_records(db_url)
+    except Exception as error:  # noqa: BLE001 (said, as from the worker thread)
+        result = error
+    records_opened(window, result)
+
+
+def records_opened(window: Any, result: object) -> None:
+    """Attach the opened records to ``window``; a database that cannot be used is said at once
+    (on stderr and in a box) and the window stays up without records, starting no session."""
+    from console.records.errors import RecordError
+    from console.ui import dialogs
+
+    if isinstance(result, BaseException):
+        if isinstance(result, RecordError):
+            problem = str(result)
+        else:  # not foreseen: said by its kind, never as a traceback in the clinic's face
+            log.error("opening the records failed", exc_info=result)
+            problem = (
+                f"the records database could not be opened ({type(result).__name__}: {result})"
+            )
+        window.records_problem = problem
+        window.records_opening = False
+        print(f"mc-console: records unavailable: {problem}", file=sys.stderr, flush=True)
         dialogs.warn(
             window,
             "Records unavailable",
-            f"{records_problem}\n\nSessions cannot be recorded, so none can start until the "
-            "records database is available (start again with a working --db).",
+            f"{problem}\n\nSessions cannot be recorded, so none can start until the records "
+            "database is available (start again with a working --db).",
         )
-    elif recovered:
+        return
+    window.attach_records(result.store)  # type: ignore[attr-defined]
+    recovered = result.messages()  # type: ignore[attr-defined]
+    if recovered:
         dialogs.inform(window, "Records recovered", "\n\n".join(recovered))
-    if chosen is not None:
-        window.connect_machine(MachineChoice(chosen, None, speed or 1.0))
-    code = app.exec()
-    console.disconnect()
-    if store is not None:
-        store.close()
-    return int(code)
+
+
+#: Set by ``benchmarks/ui_benchmark.py`` (not a user option): the window prints
+#: ``mc-console: ready`` once it is shown with its machine connected, ``mc-console: records
+#: open`` once its records are open too (or known unavailable), then quits (the caller times it).
+STARTUP_PROBE = "MC_CONSOLE_STARTUP_PROBE"
+
+
+def _report_start_when_ready(window: Any, app: QtWidgets.QApplication) -> None:
+    """Under :data:`STARTUP_PROBE`: say when the window is up and connected, then when its
+    records are open, and quit."""
+    if not os.environ.get(STARTUP_PROBE):
+        return
+
+    def records_open() -> None:
+        if window.records_opening:
+            QtCore.QTimer.singleShot(5, records_open)
+            return
+        print("mc-console: records open", flush=True)
+        app.quit()
+
+    def ready() -> None:
+        print("mc-console: ready", flush=True)
+        records_open()
+
+    # Queued behind the window's own handling of the connection.
+    window.connected.connect(lambda _result: QtCore.QTimer.singleShot(0, ready))
 
 
 def take_screenshot(

@@ -16,8 +16,8 @@ from console.records.aftercare import (
     suggested_next_appointment,
     write_aftercare_pdf,
 )
+from console.records.errors import RecordError
 from console.records.reports import unprintable_note
-from console.records.store import RecordError
 from console.ui import dialogs
 from console.ui.restyle import repolish
 from console.workflow import (

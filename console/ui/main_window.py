@@ -13,6 +13,7 @@ import itertools
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -47,9 +48,7 @@ from console.readings import (
     safety_words,
     state_words,
 )
-from console.records.recorder import RecordsTrouble, SessionRecorder
-from console.records.store import RecordError, RecordStore
-from console.records.visit_archive import VisitArchive
+from console.records.errors import RecordError
 from console.report import format_duration, format_net_charge, zone_summary_rows
 from console.scenarios import Scenario, outcome_of
 from console.session import Connection, Console, ConsoleError
@@ -63,7 +62,6 @@ from console.ui.facemap import FaceMapWidget
 from console.ui.machine_dialog import MachineChoice, MachineDialog
 from console.ui.protocol_compare import ProtocolComparison
 from console.ui.protocol_editor import ProtocolEditor
-from console.ui.records_panel import RecordsPanel
 from console.ui.restyle import repolish, set_style_state
 from console.ui.scenario_dialog import ScenarioDialog
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
@@ -72,6 +70,12 @@ from console.ui.workflow_panel import WorkflowPanel, new_visit
 from console.workflow import Stage, Visit
 from console.zone_progress import zone_states
 from console.zones import zone_catalog
+
+if TYPE_CHECKING:  # the records' modules load SQLAlchemy: imported when the records open
+    from console.records.recorder import RecordsTrouble, SessionRecorder
+    from console.records.store import RecordStore
+    from console.records.visit_archive import VisitArchive
+    from console.ui.records_panel import RecordsPanel
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +98,10 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__()
         self.console = console
         self.settings = settings
-        self.store = store
-        self.archive = VisitArchive(store, self._records_error) if store is not None else None
+        self.store: RecordStore | None = None
+        self.archive: VisitArchive | None = None
+        #: The records are being opened (just after the window is shown): no session may start.
+        self.records_opening = False
         self.recorder: SessionRecorder | None = None
         #: Why the records cannot be written, if they cannot: then no session may start.
         self.records_problem: str | None = None
@@ -110,15 +116,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session_protocol: Protocol | None = None
         self.bridge = EngineBridge(self)
         self.bridge.event.connect(self._on_engine_event)
-        #: Esc in any window of the application, modal or not, is the emergency stop.
-        self.emergency_keys = EmergencyKeyGuard(self.emergency_stop, self)
         self.connected.connect(self._on_connected)
         self.setWindowTitle("Microcurrent Console")
 
         practitioner = str(settings.value("practitioner", ""))
         self.visit: Visit = new_visit(practitioner)
-        if self.archive is not None:
-            self.archive.follow(self.visit)
         self.workflow = WorkflowPanel(self.visit, console.host.protocols)
         self.workflow.follow_up.course_provider = self._visit_course  # for the aftercare sheet
         self.workflow.application.select(str(settings.value("protocol", "lifting")))
@@ -244,7 +246,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._progress_timer.timeout.connect(self._show_latest_progress)
         self.records: RecordsPanel | None = None
         if store is not None:
-            self._build_records(store)
+            self.attach_records(store)
         self._build_actions()
         self._protocol_chosen(
             self.workflow.application.protocol.id if self.workflow.application.protocol else ""
@@ -259,9 +261,26 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1440, 900)
+        #: Esc in any window of the application, modal or not, is the emergency stop. Installed
+        #: last: an application-wide filter sees every event, and building the window makes
+        #: some fifty thousand (no session can run before the window exists).
+        self.emergency_keys = EmergencyKeyGuard(self.emergency_stop, self)
+
+    def attach_records(self, store: RecordStore) -> None:
+        """Record this window's visits and sessions in ``store`` from now on, and show its
+        clients (the window may be built before its records are open; see ``run_gui``)."""
+        from console.records.visit_archive import VisitArchive
+
+        self.store = store
+        self.archive = VisitArchive(store, self._records_error)
+        self.archive.follow(self.visit)
+        self.records_opening = False
+        self._build_records(store)
 
     def _build_records(self, store: RecordStore) -> None:
         """The client records, in a dock beside the treatment (File ▸ Clients, Ctrl+K)."""
+        from console.ui.records_panel import RecordsPanel
+
         self.records = RecordsPanel(
             store,
             self.console.host.protocols,
@@ -726,6 +745,13 @@ class MainWindow(QtWidgets.QMainWindow):
                 "The treatment cannot start",
                 f"The records database is unavailable, so the session could not be kept: "
                 f"{self.records_problem}",
+            )
+            return
+        if self.records_opening:  # only a click queued before the records opened gets here
+            dialogs.inform(
+                self,
+                "The treatment cannot start yet",
+                "The records database is still opening; start again in a moment.",
             )
             return
         if self.visit.application_ended_cleanly or (

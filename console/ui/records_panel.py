@@ -15,7 +15,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,23 +23,23 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from console.course import course_status
 from console.protocols import Protocol
+from console.records.errors import FieldError, RecordNotFoundError, StoreUnavailableError
 from console.records.reports import reaction_text
-from console.records.store import (
+from console.records.rows import (
     ClientRecord,
     ClientSummary,
-    FieldError,
     FollowUpRow,
     NoteRow,
-    RecordNotFoundError,
-    RecordStore,
     ScreeningRow,
     SessionRow,
-    StoreUnavailableError,
 )
 from console.screening import REASON_STARTS, contraindications, question_version
 from console.ui import dialogs
 from console.ui.restyle import repolish
 from console.zones import Side, zone_catalog
+
+if TYPE_CHECKING:  # the store loads SQLAlchemy; the panel only calls it
+    from console.records.store import RecordStore
 
 T = TypeVar("T")
 
