@@ -46,7 +46,7 @@ from console.plugin_settings import read_plugin_settings
 from console.plugins import PluginHost, broken_packs, load_plugins
 from console.protocols import Protocol, comfort_notes
 from console.records.cli_commands import add_record_commands
-from console.records.store import StoreUnavailableError
+from console.records.errors import StoreUnavailableError
 from console.report import (
     ZONE_SUMMARY_HEADERS,
     format_duration,
