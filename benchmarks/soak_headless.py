@@ -1,12 +1,12 @@
 """The headless clinic week (issue 19): many runs, connections and conformance-kit runs in one
 process, with the figures every few and a verdict at the end of each part.
 
-    .venv/bin/python benchmarks/soak_headless.py [--runs 150] [--connections 60] [--kit-rounds 2]
+    .venv/bin/python benchmarks/soak_headless.py [--runs 120] [--connections 60] [--kit-rounds 2]
     python tools/under_load.py --busy 2 -- .venv/bin/python benchmarks/soak_headless.py
 
-1. **Runs.** ``mc-console run`` through its entry function (``console.cli.main``), one after
-   another: a new client's toning protocol on the simulated machine at ``--speed max``, recorded
-   in one SQLite records database. Every 7th loses contact for 5 s (resumed 10 s later), every
+1. **Runs.** ``mc-console run`` through its entry function (``console.cli.main``), 120 one
+   after another: a new client's toning protocol on the simulated machine at ``--speed max``,
+   recorded in one SQLite records database. Every 7th loses contact for 5 s (resumed 10 s later), every
    11th loses its machine (the run ends interrupted, exit status 1).
 2. **Connections.** The conformance kit's own open/close (its ``Bench``), in turn for the
    simulated machine, the framed and SCPI emulators on a new pty each (in this process, as the
@@ -17,11 +17,7 @@ process, with the figures every few and a verdict at the end of each part.
    here only threads and open files are judged; memory is printed.
 
 Goals for 1 and 2 after a warm-up: threads and open files flat, memory growth at most 0.2 MiB a
-repetition, no warnings in the log. Exit status 1 if one is missed. The runs' warm-up is long
-(:data:`RUN_WARM_UP`): SQLAlchemy's ORM keeps up to 150 compiled statements per mapped table
-for each database engine it has met, and every run opens the records with an engine of its own,
-so that bounded cache fills over the first 40-50 runs (measured: 52 statements after 10 runs,
-202 after 40, 251 after 50 and 60) before memory levels off.
+repetition, no warnings in the log. Exit status 1 if one is missed.
 """
 
 from __future__ import annotations
@@ -47,8 +43,8 @@ CONNECTION_TARGETS = (
 )
 ROOT = Path(__file__).resolve().parent.parent
 KIT_TARGETS = (("simulator", None), ("framed", "emulator"), ("scpi", "emulator"))
-#: Repetitions before judging, per part (see the module's docstring for the runs').
-RUN_WARM_UP = 50
+#: Repetitions before judging, per part.
+RUN_WARM_UP = 10
 CONNECTION_WARM_UP = 10
 
 
@@ -151,7 +147,7 @@ def soak(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=150)
+    parser.add_argument("--runs", type=int, default=120)
     parser.add_argument("--connections", type=int, default=60)
     parser.add_argument("--kit-rounds", type=int, default=2, help="whole kit runs per driver")
     parser.add_argument("--every", type=int, default=10, help="print figures every N")

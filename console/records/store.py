@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload, sessionmaker
 
 from console.engine.events import SafetyEvent, SessionInfo, SessionSummary, StepDelivery
+from console.records.engines import engine_for
 from console.records.errors import (
     FieldError,
     RecordNotFoundError,
@@ -154,16 +155,13 @@ class RecordStore:
             _private_folder(self.path.parent)
             _create_private(self.path)
         try:
-            self.engine: Engine = create_engine(self.url, **_engine_options(self.url))
+            self.engine: Engine = engine_for(self.url, lambda: _new_engine(self.url))
         except ImportError as error:
             raise StoreUnavailableError(driver_hint(self.url, error)) from None
         except (SQLAlchemyError, ValueError) as error:
             raise StoreUnavailableError(
                 f"cannot use the database {self.safe_url}: {error}"
             ) from None
-        if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.backup_path: Path | None = None
         if migrate:
@@ -179,7 +177,8 @@ class RecordStore:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
-        """Release every connection."""
+        """Release every connection (the engine itself is kept for this database's next
+        opening: see :mod:`console.records.engines`)."""
         self.engine.dispose()
 
     # -- schema ------------------------------------------------------------------------------
@@ -1394,6 +1393,14 @@ def _alembic_config() -> Any:
         "script_location", str(resources.files("console.records") / "migrations")
     )
     return config
+
+
+def _new_engine(url: str) -> Engine:
+    engine = create_engine(url, **_engine_options(url))
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
 
 
 def _engine_options(url: str) -> dict[str, Any]:
