@@ -170,9 +170,9 @@ def test_a_run_whose_output_is_closed_stops_its_session_and_says_so() -> None:
     ]
 
 
-def closed_output(*argv: str) -> subprocess.CompletedProcess[str]:
-    """``mc-console ARGV | head -0``: the reader of its output gone before the first line."""
-    process = subprocess.Popen(
+def _spawn(*argv: str, start_new_session: bool = False) -> subprocess.Popen[str]:
+    """``mc-console ARGV`` started with its output and errors on pipes, no input."""
+    return subprocess.Popen(
         [*ENTRY, *argv],
         cwd=ROOT,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
@@ -180,7 +180,13 @@ def closed_output(*argv: str) -> subprocess.CompletedProcess[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=start_new_session,
     )
+
+
+def closed_output(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``mc-console ARGV | head -0``: the reader of its output gone before the first line."""
+    process = _spawn(*argv)
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()
     err = process.stderr.read()
@@ -190,16 +196,8 @@ def closed_output(*argv: str) -> subprocess.CompletedProcess[str]:
 def run_then_signal(*signals: signal.Signals) -> tuple[int, str, str]:
     """A toning run in real time, sent ``signals`` (a few ms apart) once its first step is on:
     (exit status, stdout, stderr)."""
-    process = subprocess.Popen(
-        [*ENTRY, "run", "--protocol", "toning", "--speed", "1"],
-        cwd=ROOT,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own group: the signals reach it alone
-    )
+    # In its own process group: the signals reach it alone.
+    process = _spawn("run", "--protocol", "toning", "--speed", "1", start_new_session=True)
     assert process.stdout is not None
     try:
         seen = []
