@@ -8,6 +8,10 @@ MSB first, caller's initial value, no final xor), 25× faster than a pure-Python
 every byte (1.5 µs against 40 µs for a 660-byte sample frame, whose whole decode budget at
 10⁶ samples/s is 160 µs). The pure-Python table-driven :func:`crc16_ccitt_reference` is the
 readable definition firmware engineers port; the tests check that both agree.
+
+Why not PyPI ``crcmod`` (issue 16): with its C extension it is no faster (1.85 µs against 1.65 µs
+for a 664-byte body, measured 2026-12-03), its last release is 1.7 of 2010, and built without a
+C compiler it falls back silently to pure Python (45 µs a body, 27× slower).
 """
 
 from __future__ import annotations
