@@ -395,9 +395,16 @@ class DemonstrationView(QtWidgets.QWidget):
     F11 toggles full screen. It never takes Esc, the application's emergency stop.
     """
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, window: bool = True) -> None:
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget | None = None,
+        window: bool = True,
+        demo: Demonstration | None = None,
+    ) -> None:
         """``window``: a window of its own (the projector's); False: a pane inside another
-        window (the main window's chair view), without its own banner or full-screen key."""
+        window (the main window's chair view), without its own banner or full-screen key.
+        ``demo``: the session's events followed so far (a view built after the session began
+        shows what one built before it would)."""
         super().__init__(
             parent, QtCore.Qt.WindowType.Window if window else QtCore.Qt.WindowType.Widget
         )
@@ -408,7 +415,7 @@ class DemonstrationView(QtWidgets.QWidget):
         self.show_figures = window
         self.setWindowTitle("Microcurrent Console — demonstration")
         self.catalog = zone_catalog()
-        self.demo = Demonstration()
+        self.demo = demo if demo is not None else Demonstration()
         self._clock: Clock | None = None
         self._ring: SampleRing | None = None
         self._sample_rate_hz = 2000.0

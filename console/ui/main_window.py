@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from console import __version__
 from console.client_reactions import ClientReactions, Reaction
 from console.course import CourseStatus
+from console.demonstration import Demonstration
 from console.drivers import DriverInfo
 from console.engine.events import (
     EngineEvent,
@@ -56,14 +57,10 @@ from console.ui import dialogs
 from console.ui.app import prepare_demo_visit
 from console.ui.bridge import EngineBridge
 from console.ui.controls import ControlPanel
-from console.ui.demo_view import DemonstrationView
 from console.ui.emergency import EmergencyKeyGuard
 from console.ui.facemap import FaceMapWidget
 from console.ui.machine_dialog import MachineChoice, MachineDialog
-from console.ui.protocol_compare import ProtocolComparison
-from console.ui.protocol_editor import ProtocolEditor
 from console.ui.restyle import repolish, set_style_state
-from console.ui.scenario_dialog import ScenarioDialog
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
 from console.ui.time_control import TimeControlBar
 from console.ui.workflow_panel import WorkflowPanel, new_visit
@@ -71,17 +68,36 @@ from console.workflow import Stage, Visit
 from console.zone_progress import zone_states
 from console.zones import zone_catalog
 
-if TYPE_CHECKING:  # the records' modules load SQLAlchemy: imported when the records open
+# The records' modules load SQLAlchemy: imported when the records open. The views and tools
+# not on the first screen (chair and projector views, editor, comparison, scenarios) are
+# imported when first opened: the window comes up sooner.
+if TYPE_CHECKING:
     from console.records.recorder import RecordsTrouble, SessionRecorder
     from console.records.store import RecordStore
     from console.records.visit_archive import VisitArchive
+    from console.ui.demo_view import DemonstrationView
+    from console.ui.protocol_compare import ProtocolComparison
+    from console.ui.protocol_editor import ProtocolEditor
     from console.ui.records_panel import RecordsPanel
+    from console.ui.scenario_dialog import ScenarioDialog
 
 log = logging.getLogger(__name__)
 
 #: How often the progress bars and the contact label change at most (the engine reports more
 #: often than a person reads, and a progress bar repaints at once on every value).
 PROGRESS_SHOWN_HZ = 20.0
+
+
+#: The chair view's smallest size: its type scales with the room it gets.
+CHAIR_VIEW_MINIMUM = (360, 300)
+
+
+def _chair_placeholder() -> QtWidgets.QWidget:
+    """Holds the chair view's place in the treatment view until it is first shown, with its
+    minimum size (a stacked page's minimum holds for the face map and scope too)."""
+    placeholder = QtWidgets.QWidget()
+    placeholder.setMinimumSize(*CHAIR_VIEW_MINIMUM)
+    return placeholder
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -122,7 +138,7 @@ class MainWindow(QtWidgets.QMainWindow):
         practitioner = str(settings.value("practitioner", ""))
         self.visit: Visit = new_visit(practitioner)
         self.workflow = WorkflowPanel(self.visit, console.host.protocols)
-        self.workflow.follow_up.course_provider = self._visit_course  # for the aftercare sheet
+        self.workflow.course_provider = self._visit_course  # for the aftercare sheet
         self.workflow.application.select(str(settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
         self.workflow.stage_changed.connect(self._stage_changed)
@@ -188,17 +204,13 @@ class MainWindow(QtWidgets.QMainWindow):
         right.addWidget(self.scope)
         right.setStretchFactor(0, 2)
         right.setStretchFactor(1, 3)
-        #: The chair view: the projector view's large step, time, current and contact tiles and
-        #: probe path in place of the face map and scope, readable from the treatment chair
-        #: (View ▸ Chair view, F10).
-        self.chair_view = DemonstrationView(window=False)
-        self.chair_view.setObjectName("chairView")
-        # Its type scales with the room it gets: it must not widen the window (a stacked page's
-        # own minimum would hold for the face map and scope too, even while hidden).
-        self.chair_view.setMinimumSize(360, 300)
+        #: What the chair view shows (the session's events followed from the start); the view
+        #: itself is built when first shown (see ``chair_view``).
+        self._chair_demo = Demonstration()
+        self._chair_view: DemonstrationView | None = None
         self.treatment_view = QtWidgets.QStackedWidget()
         self.treatment_view.addWidget(right)
-        self.treatment_view.addWidget(self.chair_view)
+        self.treatment_view.addWidget(_chair_placeholder())
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.workflow)
         self.splitter.addWidget(self.treatment_view)
@@ -237,7 +249,6 @@ class MainWindow(QtWidgets.QMainWindow):
         #: Show kΩ, µC and the engine's state names beside the plain words (View menu).
         self.engineering_figures = _as_bool(settings.value("engineering_figures", False))
         self.controls.contact.set_show_figures(self.engineering_figures)
-        self.chair_view.show_figures = self.engineering_figures
 
         self._latest_progress: Progress | None = None
         self._progress_timer = QtCore.QTimer(self)
@@ -975,6 +986,8 @@ class MainWindow(QtWidgets.QMainWindow):
         engine = self.engine
         if engine is None:
             return
+        if self._chair_view is None:  # not built yet: its model follows the session alone
+            self._chair_demo.on_event(event)
         for view in self._followers():
             view.on_engine_event(event)
         if isinstance(event, StateChanged):
@@ -1097,8 +1110,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.engineering_figures = show
         self.settings.setValue("engineering_figures", show)
         self.controls.contact.set_show_figures(show)
-        self.chair_view.show_figures = show
-        self.chair_view.tick()
+        if self._chair_view is not None:  # one built later takes the setting then
+            self._chair_view.show_figures = show
+            self._chair_view.tick()
         self._show_state(self.engine.state if self.engine is not None else EngineState.IDLE)
 
     def _refresh_map(self) -> None:
@@ -1190,7 +1204,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.archive.follow(self.visit)
         old = self.workflow
         self.workflow = WorkflowPanel(self.visit, self.console.host.protocols)
-        self.workflow.follow_up.course_provider = self._visit_course  # for the aftercare sheet
+        self.workflow.course_provider = self._visit_course  # for the aftercare sheet
         self.workflow.application.select(str(self.settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
         self.workflow.stage_changed.connect(self._stage_changed)
@@ -1215,6 +1229,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_demonstration(self) -> None:
         """The projector window; it follows this window's protocol, session and clock."""
         if self.demo_view is None:
+            from console.ui.demo_view import DemonstrationView
+
             self.demo_view = DemonstrationView(self)
             self.demo_view.setWindowTitle("Microcurrent Console — demonstration")
             self.demo_view.resize(1280, 720)
@@ -1222,8 +1238,39 @@ class MainWindow(QtWidgets.QMainWindow):
         self.demo_view.show()
         self.demo_view.raise_()
 
+    @property
+    def chair_view(self) -> DemonstrationView:
+        """The chair view: the projector view's large step, time, current and contact tiles
+        and probe path in place of the face map and scope, readable from the treatment chair
+        (View ▸ Chair view, F10). Built on first use, from the session followed so far."""
+        if self._chair_view is None:
+            self._chair_view = self._build_chair_view()
+        return self._chair_view
+
+    def _build_chair_view(self) -> DemonstrationView:
+        """The chair view in its placeholder's place, showing what it would have shown had it
+        been built with the window."""
+        from console.ui.demo_view import DemonstrationView
+
+        view = DemonstrationView(window=False, demo=self._chair_demo)
+        view.setObjectName("chairView")
+        # Its type scales with the room it gets: it must not widen the window (a stacked page's
+        # own minimum would hold for the face map and scope too, even while hidden).
+        view.setMinimumSize(*CHAIR_VIEW_MINIMUM)
+        view.show_figures = self.engineering_figures
+        current = self.treatment_view.currentIndex()
+        placeholder = self.treatment_view.widget(1)
+        self.treatment_view.insertWidget(1, view)
+        self.treatment_view.removeWidget(placeholder)
+        placeholder.deleteLater()
+        self.treatment_view.setCurrentIndex(current)
+        self._follow_in(view)
+        return view
+
     def set_chair_view(self, on: bool) -> None:
         """Show the chair view's large tiles in place of the face map and scope (F10)."""
+        if on:
+            self.chair_view  # noqa: B018 (built before it is shown)
         self.settings.setValue("chair_view", on)
         self.treatment_view.setCurrentIndex(1 if on else 0)
         self.chair_action.setChecked(on)
@@ -1235,13 +1282,15 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.treatment_view.currentIndex() == 1
 
     def _followers(self) -> list[DemonstrationView]:
-        """The views that follow the session: the chair view, and the projector's if open."""
-        views = [self.chair_view]
-        if self.demo_view is not None:
-            views.append(self.demo_view)
-        return views
+        """The views that follow the session: the chair view once built, and the projector's
+        if open."""
+        return [view for view in (self._chair_view, self.demo_view) if view is not None]
 
     def _follow_in_demonstration(self) -> None:
+        if self._chair_view is None:  # its model alone, as the view would set it
+            protocol = self.session_protocol or self.workflow.application.protocol
+            if self._chair_demo.protocol is not protocol:
+                self._chair_demo.set_protocol(protocol)
         for view in self._followers():
             self._follow_in(view)
 
@@ -1269,6 +1318,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_comparison(self) -> None:
         """Lifting, toning and circulation side by side (any installed protocol per column)."""
         if self._comparison is None:
+            from console.ui.protocol_compare import ProtocolComparison
+
             self._comparison = ProtocolComparison(self.console.host.protocols)
             self._comparison.setWindowFlag(QtCore.Qt.WindowType.Window)
             self._comparison.setParent(self, QtCore.Qt.WindowType.Window)
@@ -1282,6 +1333,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def open_protocol_editor(self) -> None:
         """The protocol editor, checking against the connected machine (if any)."""
         if self._editor is None:
+            from console.ui.protocol_editor import ProtocolEditor
+
             connection = self.console.connection
             self._editor = ProtocolEditor(
                 self.console.host.protocols,
@@ -1331,6 +1384,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self._scenario_picker.activateWindow()
             return
         folder = str(self.settings.value("scenarios_dir", "") or "")
+        from console.ui.scenario_dialog import ScenarioDialog
+
         dialog = ScenarioDialog(Path(folder) if folder else None, self)
         dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
 

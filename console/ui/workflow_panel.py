@@ -7,13 +7,16 @@ issue) plugs in through ``Visit.observers``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from console.course import CourseStatus
 from console.protocols import Protocol
 from console.screening import ADULT_AGE, REASON_STARTS, contraindications
 from console.ui.application_page import ApplicationPage
 from console.ui.consultation_page import ConsultationPage
-from console.ui.followup_page import FollowUpPage
 from console.ui.restyle import repolish
 from console.ui.screening_form import plain_list, screening_needs, short
 from console.workflow import (
@@ -24,6 +27,9 @@ from console.workflow import (
     Visit,
     WorkflowError,
 )
+
+if TYPE_CHECKING:  # the last stage's page is built (and its module imported) when first shown
+    from console.ui.followup_page import FollowUpPage
 
 
 class ChecklistPage(QtWidgets.QWidget):
@@ -83,14 +89,17 @@ class WorkflowPanel(QtWidgets.QWidget):
             MOISTURIZATION_CHECKLIST,
             "After the current: remove the gel and restore the skin barrier. Note any redness.",
         )
-        self.follow_up = FollowUpPage(visit)
+        #: Gives the client's course to the follow-up page's aftercare sheet (set by the window
+        #: when there are records; handed to the page when it is built).
+        self._course_provider: Callable[[], CourseStatus | None] | None = None
+        self._follow_up: FollowUpPage | None = None  # built when first shown (``follow_up``)
         self.pages = QtWidgets.QStackedWidget()
         for page in (
             self.consultation,
             self.cleansing,
             self.application,
             self.moisturization,
-            self.follow_up,
+            QtWidgets.QWidget(),  # the follow-up page's place
         ):
             self.pages.addWidget(page)
         self.blockers = QtWidgets.QLabel("")
@@ -116,6 +125,41 @@ class WorkflowPanel(QtWidgets.QWidget):
             page.changed.connect(self.refresh)
         self.refresh()
         self._fit_stepper()
+
+    @property
+    def follow_up(self) -> FollowUpPage:
+        """The follow-up stage's page, built on first use: nobody reaches it before a session,
+        and it is a large form."""
+        if self._follow_up is None:
+            self._follow_up = self._build_follow_up()
+        return self._follow_up
+
+    def _build_follow_up(self) -> FollowUpPage:
+        """The follow-up page in its placeholder's place, as it would be had it been built with
+        the panel."""
+        from console.ui.followup_page import FollowUpPage
+
+        page = FollowUpPage(self.visit)
+        page.course_provider = self._course_provider
+        index = int(Stage.FOLLOW_UP)
+        placeholder = self.pages.widget(index)
+        current = self.pages.currentIndex()
+        self.pages.insertWidget(index, page)
+        self.pages.removeWidget(placeholder)
+        placeholder.deleteLater()
+        self.pages.setCurrentIndex(current)
+        return page
+
+    @property
+    def course_provider(self) -> Callable[[], CourseStatus | None] | None:
+        """The client's course for the aftercare sheet (see :class:`FollowUpPage`)."""
+        return self._course_provider
+
+    @course_provider.setter
+    def course_provider(self, provider: Callable[[], CourseStatus | None] | None) -> None:
+        self._course_provider = provider
+        if self._follow_up is not None:
+            self._follow_up.course_provider = provider
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt's name)
         """Stage names in full when they fit, short when the panel is narrow (a 1280 px
@@ -177,6 +221,8 @@ class WorkflowPanel(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Stepper state, the page, and what the next stage still needs."""
         current = self.visit.stage
+        if current is Stage.FOLLOW_UP:
+            self.follow_up  # noqa: B018 (built before it is shown)
         self.pages.setCurrentIndex(int(current))
         if self._tried is not None and self._tried <= current:
             self._tried = None  # reached: what it needed is history
@@ -203,8 +249,9 @@ class WorkflowPanel(QtWidgets.QWidget):
     def reset(self, visit: Visit) -> None:
         """Start over with a new visit (new client)."""
         self.visit = visit
-        for page in (self.consultation, self.cleansing, self.moisturization, self.follow_up):
-            page.visit = visit
+        for page in (self.consultation, self.cleansing, self.moisturization, self._follow_up):
+            if page is not None:  # the follow-up page, if not built yet, takes it when it is
+                page.visit = visit
         self._tried = None
         self.consultation.asked_to_go_on = False
         self.consultation.refresh()
