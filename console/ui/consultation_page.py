@@ -25,7 +25,6 @@ from console.ui.form_fields import DATE_PLACEHOLDER, date_field, parse_date
 from console.ui.override_dialog import OverrideDialog
 from console.ui.restyle import repolish
 from console.ui.screening_form import (
-    SCREENING_STYLE,
     TARGET_HEIGHT,
     BigCheckBox,
     QuestionRow,
@@ -50,7 +49,9 @@ class ConsultationPage(QtWidgets.QWidget):
     def __init__(self, visit: Visit, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.visit = visit
-        self.setStyleSheet(SCREENING_STYLE)
+        # Its screening's look is in resources/style.qss, under this name: a sheet of its own
+        # would make Qt restyle every widget of the page as the window is put together.
+        self.setObjectName("consultationPage")
         #: The practitioner tried to go on: every missing answer is marked, not only skipped ones.
         self.asked_to_go_on = False
         self.override_dialog: OverrideDialog | None = None

@@ -65,38 +65,6 @@ OTHER_GROUP = "Other questions"
 #: Gloved fingers need targets of about 9 mm: 36 px on a clinic screen.
 TARGET_HEIGHT = 36
 
-#: The page's own rules (object names are this module's; the global theme is left alone).
-SCREENING_STYLE = """
-QRadioButton#answer {
-    border: 1px solid #90a4ae; border-radius: 6px; padding: 3px 12px 3px 8px;
-    background: #ffffff; spacing: 8px; min-height: 28px;
-}
-QRadioButton#answer:hover { background: #eaf2f8; }
-QRadioButton#answer:checked { background: #dbe9f5; border-color: #1f6fb2; font-weight: bold; }
-QRadioButton#answer:focus { border: 2px solid #1f6fb2; }
-QCheckBox#bigCheck { padding: 4px 8px; spacing: 10px; border: 1px solid transparent; border-radius: 6px; }
-QCheckBox#bigCheck:hover { background: #eaf2f8; }
-QCheckBox#bigCheck:focus { border: 2px solid #1f6fb2; }
-QFrame#screeningRow { border: none; border-bottom: 1px solid #e3e8eb; border-radius: 0; }
-QFrame#screeningRow[outcome="danger"] { background: #fde0e0; border-radius: 4px; }
-QFrame#screeningRow[outcome="warning"], QFrame#screeningRow[outcome="missing"] {
-    background: #fff6dc; border-radius: 4px;
-}
-QLabel#screeningGroup { font-weight: bold; color: #35505e; padding: 8px 0 2px 0; }
-QLabel#screeningOutcome { color: #5f6b73; }
-QLabel#screeningOutcome[level="ok"] { color: #1d5b2f; }
-QLabel#screeningOutcome[level="warning"], QLabel#screeningOutcome[level="missing"] {
-    color: #7a5400; font-weight: bold;
-}
-QLabel#screeningOutcome[level="danger"] { color: #a11d1d; font-weight: bold; }
-QLabel#formHint { color: #5f6b73; }
-QLabel#waitNote { padding: 0; }
-QLabel#screeningVerdict { padding: 4px 10px; border-radius: 6px; border: 1px solid #cfd8dc; }
-QLabel#screeningVerdict[level="danger"] { border: 2px solid #c62828; }
-QLabel#screeningVerdict[level="warning"] { border: 1px solid #e0a800; }
-QLabel#screeningVerdict[level="ok"] { border: 1px solid #5cae74; }
-"""
-
 
 def grouped_questions() -> list[tuple[str, list[Contraindication]]]:
     """The shipped questions in their groups, in the order they are asked on the page."""

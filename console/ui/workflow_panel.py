@@ -105,7 +105,6 @@ class WorkflowPanel(QtWidgets.QWidget):
         self.blockers = QtWidgets.QLabel("")
         self.blockers.setObjectName("stageBlockers")
         self.blockers.setWordWrap(True)
-        self.blockers.setStyleSheet(BAR_STYLE)
         # Room for two lines from the start: a message appearing does not move the page.
         self.blockers.setMinimumHeight(2 * self.blockers.fontMetrics().lineSpacing() + 4)
         #: The stage the practitioner tried to enter and could not (its needs are listed in
@@ -258,13 +257,6 @@ class WorkflowPanel(QtWidgets.QWidget):
         self.refresh()
 
 
-#: The stage bar's colours by level (a calm slate until something is really wrong).
-BAR_STYLE = """
-QLabel#stageBlockers { color: #37474f; }
-QLabel#stageBlockers[level="ok"] { color: #1d5b2f; }
-QLabel#stageBlockers[level="warning"] { color: #7a5400; font-weight: bold; }
-QLabel#stageBlockers[level="danger"] { color: #a11d1d; font-weight: bold; }
-"""
 #: A checklist with at most this many items left names them; with more it counts them.
 FEW = 2
 
