@@ -8,7 +8,9 @@ serial drivers share (port, reader thread, retries, time mapping) is in
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -17,6 +19,8 @@ from device_drivers import framed_protocol as wire
 from device_drivers.framed_protocol import Frame, FrameType
 from device_drivers.machine_faults import stopping_faults
 from device_drivers.serial_machine import Answer, SerialMachineDriver
+
+_Parsed = TypeVar("_Parsed")
 
 #: Command name (see :meth:`SerialMachineDriver._encode`) → frame type.
 _COMMANDS = {
@@ -55,14 +59,50 @@ class FramedMachineDriver(SerialMachineDriver):
         if command == "waveform":
             payload = wire.pack_waveform(argument)
         elif command == "amplitude":
-            payload = wire.pack_amplitude(float(argument))
+            payload = wire.pack_amplitude(self._on_step(float(argument)))
         return wire.encode_frame(Frame(frame_type, seq, payload))
 
-    def _parse_identity(self, value: str | bytes) -> DeviceIdentity:
-        return wire.unpack_identity(bytes(value))
+    def _on_step(self, current_ua: float) -> float:
+        """``current_ua`` rounded *down* to the machine's current step: the machine refuses a
+        setpoint off its step (spec section 5) and the console's ramp passes between steps;
+        down, so that the console never delivers more than it asked for."""
+        caps = getattr(self, "capabilities", None)
+        if caps is None or current_ua <= 0.0:
+            return current_ua
+        step = max(round(caps.current_step_ua * 10), 1)  # 0.1 µA wire units
+        wire_units = math.floor(current_ua * 10 + 1e-6)
+        return (wire_units - wire_units % step) / 10
 
-    def _parse_capabilities(self, value: str | bytes) -> Capabilities:
-        return wire.unpack_capabilities(bytes(value))
+    def _parse_identity(self, value: str | bytes | None) -> DeviceIdentity:
+        return self._parse_reply(value, "IDENTITY", "identify", wire.unpack_identity)
+
+    def _parse_capabilities(self, value: str | bytes | None) -> Capabilities:
+        return self._parse_reply(
+            value, "CAPABILITIES", "get capabilities", wire.unpack_capabilities
+        )
+
+    def _parse_reply(
+        self,
+        value: str | bytes | None,
+        reply: str,
+        command: str,
+        unpack: Callable[[bytes], _Parsed],
+    ) -> _Parsed:
+        """A query's reply payload through ``unpack``; anything unexpected (no reply before the
+        ACK, a payload that does not parse) is a DriverError saying what was expected and what
+        came, never a TypeError from deep inside."""
+        if not isinstance(value, bytes):
+            came = "an ACK alone" if value is None else repr(value)
+            raise DriverError(
+                f"the {self.kind} answered '{command}' with {came}: expected {reply}, then ACK"
+            )
+        try:
+            return unpack(value)
+        except wire.PayloadError as error:
+            raise DriverError(
+                f"the {self.kind} answered '{command}' with a {reply} that does not parse "
+                f"({error}); came: {value[:64].hex(' ')}{' …' if len(value) > 64 else ''}"
+            ) from None
 
     def _decoder_counts(self) -> dict[str, int]:
         return {str(reason): count for reason, count in self.decoder.dropped_by_reason.items()}
@@ -122,5 +162,8 @@ class FramedMachineDriver(SerialMachineDriver):
         elif kind is FrameType.ERROR:
             report = wire.unpack_error(frame.payload)
             self.last_machine_error = f"{report.code}: {report.text}"
+        else:
+            # A console → machine type from the machine: not a reply to anything (section 9).
+            raise DriverError(f"a {kind.name} frame is not one a machine sends")
 
     last_machine_error = ""
