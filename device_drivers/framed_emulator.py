@@ -3,13 +3,22 @@
 Translates COBS/CRC frames (``docs/protocols/framed.md``) into firmware commands and the
 firmware's answers and telemetry back into frames. A query's reply (IDENTITY, CAPABILITIES,
 STATUS) carries the seq of the command it answers, then an ACK; a refusal is a NACK.
+
+Where the shared firmware is looser than this protocol's spec, the adapter holds the line
+itself: it refuses what the spec refuses before the firmware sees it (payload lengths, the
+500 ms reversal interval, amplitudes off the current step), sends a HEARTBEAT at once when the
+state changes unbidden, sets the amplitude to 0 after console silence with the output off, and
+counts SAMPLES from boot.
 """
 
 from __future__ import annotations
 
+import time
+
+from console.waveforms import Polarity, Waveform
 from device_drivers import framed_protocol as wire
 from device_drivers.emulator import WireAdapter
-from device_drivers.firmware import Command, Firmware, Op, Reply, Telemetry
+from device_drivers.firmware import CONSOLE_SILENCE_S, Command, Firmware, Op, Reply, Telemetry
 from device_drivers.framed_protocol import Frame, FrameType, NackReason
 
 _OPS = {
@@ -21,6 +30,19 @@ _OPS = {
     FrameType.OUTPUT_OFF: Op.OUTPUT_OFF,
     FrameType.HEARTBEAT_REQUEST: Op.KEEPALIVE,
 }
+#: Commands whose payload is empty (section 5): anything else is BAD_PAYLOAD. OUTPUT_OFF is not
+#: here: it is carried out whatever its payload (sections 5 and 8.7).
+_NO_PAYLOAD = frozenset(
+    {
+        FrameType.IDENTIFY,
+        FrameType.GET_CAPABILITIES,
+        FrameType.OUTPUT_ON,
+        FrameType.HEARTBEAT_REQUEST,
+    }
+)
+#: The hard limits of section 1, in wire units.
+MIN_REVERSAL_MS = 500
+MAX_AMPLITUDE_WIRE = 10_000  # 1000 µA in 0.1 µA
 #: Firmware error codes (SCPI-style numbers) as NACK reasons.
 _REASONS = {
     -222: NackReason.OUT_OF_RANGE,
@@ -33,6 +55,14 @@ _REASONS = {
 _ERROR_CODES = {301: 1, 303: 3}
 
 
+class RefusedError(Exception):
+    """A command the spec refuses before the firmware sees it: the NACK's reason and text."""
+
+    def __init__(self, reason: NackReason, text: str) -> None:
+        super().__init__(text)
+        self.reason = reason
+
+
 class FramedAdapter(WireAdapter):
     """Frames in, commands out; answers and telemetry in, frames out."""
 
@@ -42,44 +72,116 @@ class FramedAdapter(WireAdapter):
 
     def __init__(self, firmware: Firmware) -> None:
         self.firmware = firmware
-        self.decoder = wire.FrameDecoder()
+        self.decoder = wire.FrameDecoder(keep_unknown=True)
         self._refusals: list[bytes] = []
         self._out_seq = 0
+        #: Output state and faults as the console last learnt them (a HEARTBEAT, STATUS or a
+        #: command's answer): a change from this it did not cause goes out at once (§5, §8.3).
+        self._reported: tuple[bool, int] = (False, 0)
+        #: When the last valid frame arrived (good CRC, any type: section 7).
+        self._last_heard = time.monotonic()
+        self._boot_s = firmware.boot_s  #: the firmware's boot this adapter last saw
+
+    # -- bytes in ----------------------------------------------------------------------------
 
     def feed(self, data: bytes) -> list[Command]:
         commands = []
-        for frame in self.decoder.feed(data):
-            op = _OPS.get(frame.type)
-            if op is None:
-                self._refusals.append(
-                    self._nack(frame.seq, NackReason.UNKNOWN_COMMAND, frame.type.name)
-                )
-                continue
+        frames = self.decoder.feed(data)
+        unknown = self.decoder.take_unknown()
+        if frames or unknown:
+            self._last_heard = time.monotonic()
+        for frame in frames:
             try:
-                argument = None
-                if op is Op.WAVEFORM:
-                    argument = wire.unpack_waveform(frame.payload)
-                elif op is Op.AMPLITUDE:
-                    argument = wire.unpack_amplitude(frame.payload)
-            except wire.PayloadError as error:
-                self._refusals.append(self._nack(frame.seq, NackReason.BAD_PAYLOAD, str(error)))
-                continue
-            commands.append(Command(frame.seq, op, argument))
+                commands.append(self._command(frame))
+            except RefusedError as refusal:
+                self._refusals.append(self._nack(frame.seq, refusal.reason, str(refusal)))
+        for frame_type, seq in unknown:
+            # Sections 3.4 and 9: a valid frame of a type the machine does not know.
+            self._refusals.append(
+                self._nack(
+                    seq, NackReason.UNKNOWN_COMMAND, f"unknown frame type 0x{frame_type:02x}"
+                )
+            )
         return commands
 
+    def _command(self, frame: Frame) -> Command:
+        """The firmware command of ``frame``, or :class:`RefusedError` with the spec's NACK."""
+        op = _OPS.get(frame.type)
+        if op is None:  # a machine → console type (section 9)
+            raise RefusedError(NackReason.UNKNOWN_COMMAND, f"{frame.type.name} is not a command")
+        if frame.type in _NO_PAYLOAD and frame.payload:
+            raise RefusedError(
+                NackReason.BAD_PAYLOAD,
+                f"{frame.type.name} takes no payload, got {len(frame.payload)} bytes",
+            )
+        try:
+            if op is Op.WAVEFORM:
+                return Command(frame.seq, op, self._waveform(frame.payload))
+            if op is Op.AMPLITUDE:
+                return Command(frame.seq, op, self._amplitude(frame.payload))
+        except wire.PayloadError as error:
+            raise RefusedError(NackReason.BAD_PAYLOAD, str(error)) from None
+        return Command(frame.seq, op)
+
+    @staticmethod
+    def _waveform(payload: bytes) -> Waveform:
+        """SET_WAVEFORM's waveform; alternating below 500 ms is OUT_OF_RANGE (§5, §8.2)."""
+        waveform = wire.unpack_waveform(payload)
+        reversal_ms = int.from_bytes(payload[6:10], "little")
+        if waveform.polarity is Polarity.ALTERNATING and reversal_ms < MIN_REVERSAL_MS:
+            raise RefusedError(
+                NackReason.OUT_OF_RANGE,
+                f"reversal interval {reversal_ms} ms is below {MIN_REVERSAL_MS} ms",
+            )
+        return waveform
+
+    def _amplitude(self, payload: bytes) -> float:
+        """SET_AMPLITUDE's current in µA; off the machine's step, or a non-zero current below
+        its minimum, is OUT_OF_RANGE (section 5), checked in exact wire units."""
+        current_ua = wire.unpack_amplitude(payload)
+        raw = int.from_bytes(payload, "little")
+        caps = self.firmware.capabilities
+        step = round(caps.current_step_ua * 10)
+        low = round(caps.current_ua[0] * 10)
+        if raw > MAX_AMPLITUDE_WIRE:
+            raise RefusedError(NackReason.OUT_OF_RANGE, f"{current_ua:g} uA: max 1000 uA")
+        if raw and raw % step:
+            raise RefusedError(
+                NackReason.OUT_OF_RANGE,
+                f"{current_ua:g} uA is not a multiple of the {step / 10:g} uA step",
+            )
+        if 0 < raw < low:
+            raise RefusedError(
+                NackReason.OUT_OF_RANGE, f"{current_ua:g} uA is below {low / 10:g} uA"
+            )
+        return current_ua
+
     def link_opened(self) -> None:
-        self.decoder = wire.FrameDecoder()
+        self.decoder = wire.FrameDecoder(keep_unknown=True)
         self._refusals.clear()
+        self._last_heard = time.monotonic()
 
     def take_refusals(self) -> bytes:
-        """NACKs for frames that never became commands (unknown type, bad payload)."""
+        """NACKs for frames that never became commands (unknown type, bad payload, limits)."""
         out, self._refusals = b"".join(self._refusals), []
         return out
 
+    # -- bytes out ---------------------------------------------------------------------------
+
     def hello(self) -> bytes:
+        self._check_boot()
         return self._frame(FrameType.HELLO, wire.pack_hello(emulator=True))
 
+    def _check_boot(self) -> None:
+        """Section 8.1: a boot leaves the amplitude 0. The firmware's reboot keeps the simulated
+        machine's setpoint, so the adapter clears it the first time it sees the new boot."""
+        if self.firmware.boot_s != self._boot_s:
+            self._boot_s = self.firmware.boot_s
+            self.firmware.machine.stop_output()  # off already; this sets the setpoint to 0
+
     def answer(self, command: Command, reply: Reply) -> bytes:
+        # What a command changed, its answer tells: no out-of-schedule HEARTBEAT for it.
+        self._reported = (self.firmware.machine.output_on, int(self.firmware.faults))
         if not reply.ok:
             reason = _REASONS.get(reply.error_code, NackReason.BUSY)
             return self._nack(command.seq, reason, reply.error)
@@ -111,16 +213,25 @@ class FramedAdapter(WireAdapter):
         return b"".join(parts)
 
     def samples(self, telemetry: Telemetry, start: int, stop: int, rate_hz: int) -> bytes:
+        self._check_boot()
+        # first_index counts from boot, as t0 does (section 5, SAMPLES); the firmware counts
+        # from its clock's zero, so the samples before this boot are taken off.
+        since_boot = telemetry.first_index - round(self.firmware.boot_s * rate_hz)
         payload = wire.pack_samples(
-            (telemetry.first_index + start) & 0xFFFFFFFF,
+            (since_boot + start) & 0xFFFFFFFF,
             int(telemetry.machine_us[start]),
             rate_hz,
             telemetry.current_ua[start:stop],
             telemetry.voltage_v[start:stop],
         )
-        return self._frame(FrameType.SAMPLES, payload)
+        out = self._frame(FrameType.SAMPLES, payload)
+        if stop == len(telemetry.machine_us):
+            out += self._unbidden(telemetry)
+        return out
 
     def heartbeat(self, machine_us: int, telemetry: Telemetry) -> bytes:
+        self._quiet_amplitude()
+        self._reported = (telemetry.output_on, telemetry.faults)
         errors = b"".join(
             self._frame(FrameType.ERROR, wire.pack_error(_ERROR_CODES.get(code, 0), text))
             for code, text in self.firmware.take_announcements()
@@ -129,6 +240,27 @@ class FramedAdapter(WireAdapter):
             FrameType.HEARTBEAT,
             wire.pack_heartbeat(machine_us, telemetry.output_on, telemetry.faults),
         )
+
+    def _unbidden(self, telemetry: Telemetry) -> bytes:
+        """A HEARTBEAT now if the output or a fault changed since the console last learnt it
+        (a trip, contact, the watchdog): "at once", in the same send as the samples that
+        showed it (sections 5 and 8.3), not at the next 100 ms beat."""
+        self._quiet_amplitude()
+        if (telemetry.output_on, telemetry.faults) == self._reported:
+            return b""
+        now_us = int(self.firmware.machine_us(self.firmware.clock.now()))
+        return self.heartbeat(now_us, telemetry)
+
+    def _quiet_amplitude(self) -> None:
+        """Section 8.4: after 500 ms of console silence the amplitude is 0, output on or off.
+
+        The firmware's watchdog acts only on an output that is on; with it off, the setpoint a
+        console left must not wait for the next OUTPUT_ON either.
+        """
+        machine = self.firmware.machine
+        silent = time.monotonic() - self._last_heard > CONSOLE_SILENCE_S
+        if silent and not machine.output_on and machine.amplitude_ua != 0.0:
+            machine.stop_output()  # off already; this sets the setpoint to 0
 
     def _frame(self, frame_type: FrameType, payload: bytes) -> bytes:
         # Unsolicited frames carry the machine's own running seq.
