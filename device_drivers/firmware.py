@@ -303,11 +303,33 @@ class Firmware:
 
     def _announce(self, code: int, text: str) -> None:
         """An event of the machine's own: into the error queue, and out on the wire."""
+        self._enqueue(code, text)
+        self.announcements.append((code, text))
+
+    def _enqueue(self, code: int, text: str) -> None:
         if len(self.errors) >= ERROR_QUEUE_SIZE:
             self.errors[-1] = (-350, "Queue overflow")  # as SCPI machines report a full queue
         else:
             self.errors.append((code, text))
-        self.announcements.append((code, text))
+
+    def announce(self, code: int, text: str) -> None:
+        """An error the wire protocol found (e.g. an overlong line): queued and announced."""
+        with self._lock:
+            self._announce(code, text)
+
+    def queue_error(self, code: int, text: str) -> None:
+        """An error kept in the queue only (``SYST:ERR?``), not announced: e.g. a command line
+        whose tag could not be read, which nobody is waiting for an answer to."""
+        with self._lock:
+            self._enqueue(code, text)
+
+    def forget_errors_and_latches(self) -> None:
+        """Empty the error queue and clear the trip and watchdog latches (the output is off):
+        the SCPI machine's state after a port open (its spec, section 8.1)."""
+        with self._lock:
+            self.errors.clear()
+            self.announcements.clear()
+            self.faults &= ~(FaultFlag.OVER_CURRENT_TRIP | FaultFlag.WATCHDOG)
 
     def take_announcements(self) -> list[tuple[int, str]]:
         """Events not yet announced on the wire (drained by the wire protocol)."""

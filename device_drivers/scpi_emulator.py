@@ -8,6 +8,8 @@ checks every one against the capabilities and refuses what it cannot do.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -31,10 +33,34 @@ _SIMPLE = {
 }
 
 
+#: A command line's tag as written (section 3.1: 1 to 4 digits), to answer it the same way.
+_TAG = re.compile(r"#(\d{1,4})(?= |\Z)")
+
+
 def _plain(text: str) -> str:
     """Error text as the protocol carries it: printable ASCII, no '*' (the checksum mark)."""
     text = text.replace("µ", "u").replace("–", "-").replace("*", "x")
     return "".join(c for c in text if c.isascii() and c.isprintable())[:120]
+
+
+def _error_text(code: int, detail: str = "") -> str:
+    """The standard text of ``code`` (section 6), with the firmware's detail after it."""
+    try:
+        standard = wire.ERROR_TEXT[ErrorCode(code)]
+    except ValueError:
+        standard = "Error"
+    detail = _plain(detail)
+    if detail.lower().startswith(standard.lower()):  # the firmware said it too
+        detail = detail[len(standard) :].lstrip(" :;,-")
+    return f"{standard}; {detail}"[:200] if detail else standard
+
+
+def delivered_current(setting_ua: float, step_ua: float, minimum_ua: float) -> float:
+    """What the machine delivers for a set point (section 4.3): rounded down to its step, and
+    0 below its minimum; never more than the set point."""
+    delivered = math.floor(setting_ua / step_ua + 1e-9) * step_ua
+    delivered = min(delivered, setting_ua)
+    return 0.0 if delivered < minimum_ua else float(delivered)
 
 
 class ScpiAdapter(WireAdapter):
@@ -50,28 +76,52 @@ class ScpiAdapter(WireAdapter):
         # The waveform the settings so far make; a command applies it with its one change.
         self._staged = Waveform(WaveShape.SQUARE, 1.0, 0.0, Polarity.ALTERNATING, 2.0)
         self._before: dict[int, Waveform] = {}
+        self._tags: dict[int, str] = {}  #: each tag as the console wrote it, by its number
 
     def feed(self, data: bytes) -> list[Command]:
+        overlong_before = self.decoder.dropped_by_reason[wire.DropReason.TOO_LONG]
         commands = []
         for line in self.decoder.feed(data):
+            tag = _TAG.match(line)
+            if tag is not None:
+                self._tags[int(tag.group(1))] = tag.group(1)
             try:
                 parsed = wire.parse_command(line)
                 commands.append(self._command(parsed))
             except wire.ScpiError as error:
-                if error.seq is not None:  # untagged garbage is not answered: nobody asked
-                    self._refusals.append(
-                        wire.format_reply(
-                            wire.Reply(error.seq, False, None, int(error.code), _plain(str(error)))
-                        )
-                    )
+                if error.seq is None:
+                    # Nobody can be answered without a tag: the error waits in the queue
+                    # (sections 3.1 and 3.4).
+                    self.firmware.queue_error(ErrorCode.COMMAND_ERROR, _error_text(-100))
+                    continue
+                reply = wire.Reply(
+                    error.seq, False, None, int(error.code), _error_text(error.code, str(error))
+                )
+                self._refusals.append(self._as_tagged(wire.format_reply(reply), error.seq))
+        overlong = self.decoder.dropped_by_reason[wire.DropReason.TOO_LONG] - overlong_before
+        for _ in range(overlong):  # sections 5.4 and 6: announced and queued
+            self.firmware.announce(ErrorCode.INPUT_BUFFER_OVERRUN, _error_text(-363))
         return commands
+
+    def _as_tagged(self, body: str, seq: int) -> str:
+        """``body`` under the tag exactly as the console wrote it (``#0007``, not ``#7``)."""
+        written = self._tags.get(seq)
+        number = f"#{seq}"
+        if written is None or written == str(seq) or not body.startswith(number):
+            return body
+        return f"#{written}{body[len(number) :]}"
 
     def _command(self, parsed: wire.Command) -> Command:
         keyword, seq = parsed.keyword, parsed.seq
         if keyword in _SIMPLE:
             return Command(seq, _SIMPLE[keyword])
         if keyword is Keyword.CURRENT:
-            return Command(seq, Op.AMPLITUDE, parsed.number)
+            caps = self.firmware.capabilities
+            setting = parsed.number
+            if setting > caps.current_ua[1]:
+                return Command(seq, Op.AMPLITUDE, setting)  # refused whole (-222), not clipped
+            delivered = delivered_current(setting, caps.current_step_ua, caps.current_ua[0])
+            return Command(seq, Op.AMPLITUDE, delivered)
         if keyword is Keyword.RAMP:
             return Command(seq, Op.RAMP, parsed.number)
         if keyword is Keyword.OUTPUT:
@@ -98,6 +148,9 @@ class ScpiAdapter(WireAdapter):
     def link_opened(self) -> None:
         self.decoder = wire.LineDecoder()
         self._refusals.clear()
+        self._tags.clear()
+        # Section 8.1: after the port opens, the error queue is empty and the latches clear.
+        self.firmware.forget_errors_and_latches()
 
     def take_refusals(self) -> bytes:
         out, self._refusals = self._refusals, []
@@ -113,9 +166,15 @@ class ScpiAdapter(WireAdapter):
                 self._staged = before  # refused: the machine keeps its previous settings
         if not reply.ok:
             text = wire.format_reply(
-                wire.Reply(command.seq, False, None, reply.error_code, _plain(reply.error))
+                wire.Reply(
+                    command.seq,
+                    False,
+                    None,
+                    reply.error_code,
+                    _error_text(reply.error_code, reply.error),
+                )
             )
-            return wire.seal(text)
+            return wire.seal(self._as_tagged(text, command.seq))
         value: str | None = None
         if command.op is Op.IDENTIFY:
             value = wire.format_identity(reply.value, VENDOR)
@@ -125,8 +184,10 @@ class ScpiAdapter(WireAdapter):
             value = "ON" if reply.value else "OFF"
         elif command.op is Op.ERROR_QUERY:
             code, text = reply.value
-            value = wire.format_error(code, _plain(text))
-        return wire.seal(wire.format_reply(wire.Reply(command.seq, True, value)))
+            value = wire.format_error(code, _error_text(code, text))
+        return wire.seal(
+            self._as_tagged(wire.format_reply(wire.Reply(command.seq, True, value)), command.seq)
+        )
 
     def samples(self, telemetry: Telemetry, start: int, stop: int, rate_hz: int) -> bytes:
         batch = wire.SampleBatch(
@@ -139,7 +200,7 @@ class ScpiAdapter(WireAdapter):
 
     def heartbeat(self, machine_us: int, telemetry: Telemetry) -> bytes:
         lines = [
-            wire.format_async_error(code, _plain(text))
+            wire.format_async_error(code, _error_text(code, text))
             for code, text in self.firmware.take_announcements()
         ]
         lines.append(

@@ -269,7 +269,8 @@ class DropReason(enum.StrEnum):
     CHECKSUM = "checksum"  #: well-formed ``*HH`` that does not match the body
     TOO_LONG = "too_long"  #: more than MAX_LINE_BYTES before the newline
     NOT_ASCII = "not_ascii"  #: a byte outside printable ASCII (control characters included)
-    MALFORMED = "malformed"  #: no ``*HH`` suffix, empty body, or a ``*`` inside the body
+    #: no ``*HH`` suffix, an empty body or one over MAX_BODY_BYTES, or a ``*`` inside the body
+    MALFORMED = "malformed"
 
 
 class LineDecoder:
@@ -356,7 +357,13 @@ class LineDecoder:
         high_byte = raw[np.maximum(ends - 2, 0)]
         low_byte = raw[np.maximum(ends - 1, 0)]
         high, low = _HEX_VALUE[high_byte], _HEX_VALUE[low_byte]
-        framed = (length >= 4) & (raw[star_at] == _STAR) & (high < 16) & (low < 16)
+        framed = (
+            (length >= 4)
+            & (length - 3 <= MAX_BODY_BYTES)  # the grammar's longest body (section 2.1)
+            & (raw[star_at] == _STAR)
+            & (high < 16)
+            & (low < 16)
+        )
         # Each line's XOR covers "*HH", the optional "\r" and the "\n": XOR them back out.
         line_xor = np.bitwise_xor.reduceat(raw, starts)
         body_xor = (
@@ -960,13 +967,13 @@ def format_measurement(
     index: int, machine_time_us: int, current_ua: float, voltage_v: float
 ) -> str:
     """The body of one measurement line: ``!M 1200 600000 300.0 1.234``."""
-    return f"!M {int(index)} {int(machine_time_us)} {current_ua:.1f} {voltage_v:.3f}"
+    return f"!M {int(index)} {int(machine_time_us)} {_fixed(current_ua, 1)} {_fixed(voltage_v, 3)}"
 
 
 def format_measurements(batch: SampleBatch) -> list[str]:
     """The bodies of many measurement lines (the emulator's stream)."""
     return [
-        f"!M {i} {t} {c:.1f} {v:.3f}"
+        f"!M {i} {t} {_fixed(c, 1)} {_fixed(v, 3)}"
         for i, t, c, v in zip(
             batch.index.tolist(),
             batch.machine_time_us.tolist(),
@@ -975,6 +982,15 @@ def format_measurements(batch: SampleBatch) -> list[str]:
             strict=True,
         )
     ]
+
+
+def _fixed(value: float, places: int) -> str:
+    """``value`` with ``places`` decimals; one that rounds to zero is "0.0", never "-0.0"
+    (section 5.3)."""
+    text = f"{value:.{places}f}"
+    if text[0] == "-" and not text.strip("-0."):
+        return text[1:]
+    return text
 
 
 _Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]

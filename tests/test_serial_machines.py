@@ -343,7 +343,7 @@ def test_the_emulator_command_prints_its_port_and_serves(protocol: str) -> None:
         driver.close()
     finally:
         process.terminate()
-        assert process.wait(5) == 0
+        assert process.wait(20) == 0  # generous: a busy computer slows a process's exit
 
 
 def test_the_emulator_serves_tcp_for_socket_urls() -> None:
