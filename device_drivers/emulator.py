@@ -66,6 +66,9 @@ class WireAdapter(abc.ABC):
     batch_samples: int = 200
     #: Whether the machine streams samples from power-on, unasked.
     streams_from_boot: bool = False
+    #: Set by :meth:`feed`: its input held something valid (a command, or a frame or line the
+    #: machine refused whole). Any valid input keeps the machine's watchdog quiet (both specs).
+    heard: bool = False
 
     @abc.abstractmethod
     def feed(self, data: bytes) -> list[Command]:
@@ -225,7 +228,7 @@ class EmulatorServer:
                     self._hang_up()
                 elif data:
                     commands = self.adapter.feed(data)
-                    if commands:  # only valid commands keep the watchdog quiet, not noise
+                    if commands or self.adapter.heard:  # valid input, not noise
                         last_heard = time.monotonic()
                     for command in commands:
                         self.commands_seen += 1
@@ -243,8 +246,9 @@ class EmulatorServer:
                 # was sent before, and the console waits for a hello before its first command.
                 next_hello = now + HELLO_EVERY_S
                 self._send(self.adapter.hello())
-            if now - last_heard > CONSOLE_SILENCE_S:
-                self.firmware.console_silent()
+            if now - last_heard > CONSOLE_SILENCE_S and self.firmware.console_silent():
+                # The watchdog turned the output off: say so at once, not at the next beat.
+                next_samples = next_heartbeat = now
             if now >= next_samples:
                 next_samples = now + SAMPLES_EVERY_S
                 try:
@@ -409,17 +413,26 @@ def _write_all(fd: int, data: bytes, patience_s: float) -> int:
     """Write ``data``; returns how many bytes were lost because nobody read the port.
 
     Like a UART with nobody listening, the machine does not wait for a reader for ever: what
-    the port cannot take within ``patience_s`` is lost.
+    the port cannot take within ``patience_s`` in all is lost. (A pty whose console has just
+    closed it may report itself writable while refusing every byte: only the deadline ends
+    that, so the machine never spins there and a stop is heard.)
     """
     view = memoryview(data)
+    deadline = time.monotonic() + patience_s
     while view:
         try:
             written = os.write(fd, view)
         except BlockingIOError:
-            _, writable, _ = select.select([], [fd], [], patience_s)
-            if not writable:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return len(view)
+            select.select([], [fd], [], min(left, 0.01))
+            time.sleep(0.0005)  # if select says writable at once, do not spin on it
             continue
+        if written == 0:  # taken nothing, refused nothing: as a full buffer
+            if time.monotonic() >= deadline:
+                return len(view)
+            time.sleep(0.0005)
         view = view[written:]
     return 0
 
@@ -480,14 +493,26 @@ def main(argv: list[str] | None = None) -> int:
         timer = threading.Timer(at, server.inject, args=(name,))
         timer.daemon = True
         timer.start()
-    signal.signal(signal.SIGTERM, lambda *_: server._stop.set())
+    # SIGTERM unwinds the serving loop as Ctrl-C does. (It once set the loop's stop event
+    # instead, which deadlocked when the signal came while that thread held the event's
+    # lock inside its own wait: the emulator then never exited.)
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         server.serve()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _TerminatedError):
         pass
     finally:
         server.stop()
     return 0
+
+
+class _TerminatedError(BaseException):
+    """SIGTERM arrived: stop serving. A BaseException, as KeyboardInterrupt is, so that the
+    loop's guards against an emulator bug (``except Exception``) do not swallow it."""
+
+
+def _terminated(_signal: int, _frame: object) -> None:
+    raise _TerminatedError
 
 
 if __name__ == "__main__":

@@ -132,12 +132,13 @@ class Firmware:
         with self._lock:
             self.boot_s = self.clock.now()  # before open(): every sample is after the boot
             self.machine.close()
+            self.machine.forget_settings()  # a reboot keeps no waveform and no set point
             self.machine.open()
             self.streaming = self.streams_from_boot
             self.faults = 0
             self._highest_setting_ua = 0.0
             self._recent: deque[_Answered] = deque(maxlen=16)
-            self._first_index = round(self.boot_s * self.sample_rate_hz)
+            self._first_index = 0  # samples count from boot, as machine time does
             self._consumed = 0
             self.errors.clear()
             self.announcements.clear()
@@ -150,11 +151,18 @@ class Firmware:
         commands from the start again, and one of them is never a retry of the other's.
         """
         with self._lock:
-            self.machine.stop_output()  # which also sets the current to 0
+            # Output off, current 0, no waveform: "no waveform set since boot or reconnect"
+            # (framed spec 5); the SCPI machine's defaults come back with its hello.
+            self.machine.forget_settings()
             self._highest_setting_ua = 0.0
             self._recent.clear()
             # As after a reset: a machine that waits to be asked streams only once asked again.
             self.streaming = self.streams_from_boot
+
+    def default_waveform(self, waveform: Waveform) -> None:
+        """Set the machine's default waveform (a machine whose reset state has one)."""
+        with self._lock:
+            self.machine.configure(waveform)
 
     def machine_us(self, t: float | np.ndarray) -> Any:
         """Machine time (µs since boot) of console-clock time ``t``."""
@@ -265,13 +273,19 @@ class Firmware:
 
     # -- what runs between commands ----------------------------------------------------------
 
-    def console_silent(self) -> None:
-        """The console has not been heard for :data:`CONSOLE_SILENCE_S`: output off."""
+    def console_silent(self) -> bool:
+        """The console has not been heard for :data:`CONSOLE_SILENCE_S`: output off and the
+        set point 0 (also with the output already off: a set point a silent console left must
+        not wait for the next output on). True when this turned the output off just now."""
         with self._lock:
             if self.machine.output_on:
                 self.machine.stop_output()
                 self.faults |= FaultFlag.WATCHDOG
                 self._announce(303, "keep-alive timeout: output turned off")
+                return True
+            if self.machine.amplitude_ua != 0.0:
+                self.machine.stop_output()  # off already; this sets the set point to 0
+            return False
 
     def telemetry(self) -> Telemetry:
         """Samples since the last call, and the state to report; trips on over-current."""

@@ -13,12 +13,10 @@ counts SAMPLES from boot.
 
 from __future__ import annotations
 
-import time
-
 from console.waveforms import Polarity, Waveform
 from device_drivers import framed_protocol as wire
 from device_drivers.emulator import WireAdapter
-from device_drivers.firmware import CONSOLE_SILENCE_S, Command, Firmware, Op, Reply, Telemetry
+from device_drivers.firmware import Command, Firmware, Op, Reply, Telemetry
 from device_drivers.framed_protocol import Frame, FrameType, NackReason
 
 _OPS = {
@@ -78,9 +76,6 @@ class FramedAdapter(WireAdapter):
         #: Output state and faults as the console last learnt them (a HEARTBEAT, STATUS or a
         #: command's answer): a change from this it did not cause goes out at once (§5, §8.3).
         self._reported: tuple[bool, int] = (False, 0)
-        #: When the last valid frame arrived (good CRC, any type: section 7).
-        self._last_heard = time.monotonic()
-        self._boot_s = firmware.boot_s  #: the firmware's boot this adapter last saw
 
     # -- bytes in ----------------------------------------------------------------------------
 
@@ -88,8 +83,7 @@ class FramedAdapter(WireAdapter):
         commands = []
         frames = self.decoder.feed(data)
         unknown = self.decoder.take_unknown()
-        if frames or unknown:
-            self._last_heard = time.monotonic()
+        self.heard = bool(frames or unknown)  # any valid frame, any type (section 7)
         for frame in frames:
             try:
                 commands.append(self._command(frame))
@@ -159,7 +153,6 @@ class FramedAdapter(WireAdapter):
     def link_opened(self) -> None:
         self.decoder = wire.FrameDecoder(keep_unknown=True)
         self._refusals.clear()
-        self._last_heard = time.monotonic()
 
     def take_refusals(self) -> bytes:
         """NACKs for frames that never became commands (unknown type, bad payload, limits)."""
@@ -169,15 +162,7 @@ class FramedAdapter(WireAdapter):
     # -- bytes out ---------------------------------------------------------------------------
 
     def hello(self) -> bytes:
-        self._check_boot()
         return self._frame(FrameType.HELLO, wire.pack_hello(emulator=True))
-
-    def _check_boot(self) -> None:
-        """Section 8.1: a boot leaves the amplitude 0. The firmware's reboot keeps the simulated
-        machine's setpoint, so the adapter clears it the first time it sees the new boot."""
-        if self.firmware.boot_s != self._boot_s:
-            self._boot_s = self.firmware.boot_s
-            self.firmware.machine.stop_output()  # off already; this sets the setpoint to 0
 
     def answer(self, command: Command, reply: Reply) -> bytes:
         # What a command changed, its answer tells: no out-of-schedule HEARTBEAT for it.
@@ -213,12 +198,9 @@ class FramedAdapter(WireAdapter):
         return b"".join(parts)
 
     def samples(self, telemetry: Telemetry, start: int, stop: int, rate_hz: int) -> bytes:
-        self._check_boot()
-        # first_index counts from boot, as t0 does (section 5, SAMPLES); the firmware counts
-        # from its clock's zero, so the samples before this boot are taken off.
-        since_boot = telemetry.first_index - round(self.firmware.boot_s * rate_hz)
+        # first_index counts from boot, as t0 does (section 5, SAMPLES).
         payload = wire.pack_samples(
-            (since_boot + start) & 0xFFFFFFFF,
+            (telemetry.first_index + start) & 0xFFFFFFFF,
             int(telemetry.machine_us[start]),
             rate_hz,
             telemetry.current_ua[start:stop],
@@ -230,7 +212,6 @@ class FramedAdapter(WireAdapter):
         return out
 
     def heartbeat(self, machine_us: int, telemetry: Telemetry) -> bytes:
-        self._quiet_amplitude()
         self._reported = (telemetry.output_on, telemetry.faults)
         errors = b"".join(
             self._frame(FrameType.ERROR, wire.pack_error(_ERROR_CODES.get(code, 0), text))
@@ -245,22 +226,10 @@ class FramedAdapter(WireAdapter):
         """A HEARTBEAT now if the output or a fault changed since the console last learnt it
         (a trip, contact, the watchdog): "at once", in the same send as the samples that
         showed it (sections 5 and 8.3), not at the next 100 ms beat."""
-        self._quiet_amplitude()
         if (telemetry.output_on, telemetry.faults) == self._reported:
             return b""
         now_us = int(self.firmware.machine_us(self.firmware.clock.now()))
         return self.heartbeat(now_us, telemetry)
-
-    def _quiet_amplitude(self) -> None:
-        """Section 8.4: after 500 ms of console silence the amplitude is 0, output on or off.
-
-        The firmware's watchdog acts only on an output that is on; with it off, the setpoint a
-        console left must not wait for the next OUTPUT_ON either.
-        """
-        machine = self.firmware.machine
-        silent = time.monotonic() - self._last_heard > CONSOLE_SILENCE_S
-        if silent and not machine.output_on and machine.amplitude_ua != 0.0:
-            machine.stop_output()  # off already; this sets the setpoint to 0
 
     def _frame(self, frame_type: FrameType, payload: bytes) -> bytes:
         # Unsolicited frames carry the machine's own running seq.

@@ -21,6 +21,8 @@ from device_drivers.firmware import Command, Firmware, Op, Reply, Telemetry
 from device_drivers.scpi_protocol import ErrorCode, Keyword
 
 VENDOR = "Microcurrent Console"
+#: The waveform settings after a reset or a port open (section 8.1: the machine's defaults).
+DEFAULT_WAVEFORM = Waveform(WaveShape.SQUARE, 1.0, 0.0, Polarity.ALTERNATING, 2.0)
 
 _SHAPES = {mnemonic: shape for shape, mnemonic in wire.SHAPE_MNEMONICS.items()}
 _POLARITIES = {mnemonic: polarity for polarity, mnemonic in wire.POLARITY_MNEMONICS.items()}
@@ -74,14 +76,16 @@ class ScpiAdapter(WireAdapter):
         self.decoder = wire.LineDecoder()
         self._refusals: list[str] = []
         # The waveform the settings so far make; a command applies it with its one change.
-        self._staged = Waveform(WaveShape.SQUARE, 1.0, 0.0, Polarity.ALTERNATING, 2.0)
+        self._staged = DEFAULT_WAVEFORM
         self._before: dict[int, Waveform] = {}
         self._tags: dict[int, str] = {}  #: each tag as the console wrote it, by its number
 
     def feed(self, data: bytes) -> list[Command]:
         overlong_before = self.decoder.dropped_by_reason[wire.DropReason.TOO_LONG]
         commands = []
-        for line in self.decoder.feed(data):
+        lines = self.decoder.feed(data)
+        self.heard = bool(lines)  # any intact line keeps the watchdog quiet (3.3)
+        for line in lines:
             tag = _TAG.match(line)
             if tag is not None:
                 self._tags[int(tag.group(1))] = tag.group(1)
@@ -157,6 +161,10 @@ class ScpiAdapter(WireAdapter):
         return wire.seal_lines(out) if out else b""
 
     def hello(self) -> bytes:
+        # Section 8.1: after a reset or a port open, the waveform settings are the defaults.
+        self._staged = DEFAULT_WAVEFORM
+        self._before.clear()
+        self.firmware.default_waveform(DEFAULT_WAVEFORM)
         return wire.seal(wire.format_hello(wire.Hello(wire.PROTOCOL_VERSION, emulator=True)))
 
     def answer(self, command: Command, reply: Reply) -> bytes:

@@ -118,6 +118,15 @@ class SimulatedMachine(Driver):
 
     # -- the Driver interface --------------------------------------------------------------
 
+    def forget_settings(self) -> None:
+        """Output off, no waveform, current 0: what a machine's reboot leaves (the emulated
+        firmware's power cycle; the console's own driver never calls it)."""
+        with self._lock:
+            self._advance()
+            self._output_on = False
+            self._waveform = None
+            self._amplitude_ua = 0.0
+
     def open(self) -> None:
         with self._lock:
             self._opened = True

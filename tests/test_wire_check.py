@@ -30,12 +30,8 @@ RATE_HZ = 200.0
 MODULES = {"scpi": scpi, "framed": framed}
 BENCHES = {"scpi": scpi.ScpiBench, "framed": framed.FramedBench}
 #: Emulator deviations from its spec that the checker finds (reported in issue 16).
-KNOWN_DEVIATIONS = {
-    ("framed", "no_waveform_after_reconnect"): (
-        "framed emulator: a port open keeps the waveform a console set before, so OUTPUT_ON "
-        "after a reconnect is ACKed instead of NACK BUSY (framed.md sections 5 and 8.1)"
-    ),
-}
+#: Checks an emulator is known to fail, by (protocol, check): none at present.
+KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {}
 
 
 def start_emulator(protocol: str, tcp: bool = False) -> EmulatorServer:
