@@ -7,7 +7,8 @@ retries, time mapping) is in :mod:`device_drivers.serial_machine`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from console.drivers import Capabilities, DeviceIdentity, DriverError
 from console.waveforms import Waveform
@@ -15,6 +16,8 @@ from device_drivers import scpi_protocol as wire
 from device_drivers.machine_faults import stopping_faults
 from device_drivers.scpi_protocol import LineKind
 from device_drivers.serial_machine import Answer, SerialMachineDriver
+
+_T = TypeVar("_T")
 
 _FIXED = {
     "identify": wire.IDN_QUERY,
@@ -70,11 +73,31 @@ class ScpiMachineDriver(SerialMachineDriver):
             return wire.command(seq, wire.set_current_command(float(argument)))
         return wire.command(seq, _FIXED[command])
 
-    def _parse_identity(self, value: str | bytes) -> DeviceIdentity:
-        return wire.parse_identity(str(value))
+    def _parse_identity(self, value: str | bytes | None) -> DeviceIdentity:
+        expected = "<vendor>,<model>,<serial>,<firmware>"
+        return self._parse_value(value, wire.IDN_QUERY, expected, wire.parse_identity)
 
-    def _parse_capabilities(self, value: str | bytes) -> Capabilities:
-        return wire.parse_capabilities(str(value))
+    def _parse_capabilities(self, value: str | bytes | None) -> Capabilities:
+        expected = "its capabilities"
+        return self._parse_value(value, wire.CAPABILITIES_QUERY, expected, wire.parse_capabilities)
+
+    def _parse_value(
+        self, value: str | bytes | None, query: str, expected: str, parse: Callable[[str], _T]
+    ) -> _T:
+        """A query's value through ``parse``; anything unexpected (OK for a value, a value that
+        does not parse) is a DriverError saying what was expected and what came."""
+        if value is None:
+            raise DriverError(
+                f"the SCPI machine answered {query} with OK, not {expected} (docs/protocols/"
+                "scpi.md section 4)"
+            )
+        text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+        try:
+            return parse(text)
+        except (wire.ScpiError, ValueError) as error:
+            raise DriverError(
+                f"the SCPI machine answered {query} with {text[:80]!r}, not {expected}: {error}"
+            ) from None
 
     @property
     def samples_missing(self) -> int:

@@ -229,11 +229,11 @@ class SerialMachineDriver(Driver, abc.ABC):
         ``keepalive``, ``stream_on``."""
 
     @abc.abstractmethod
-    def _parse_identity(self, value: str | bytes) -> DeviceIdentity:
+    def _parse_identity(self, value: str | bytes | None) -> DeviceIdentity:
         """The identity from the answer to ``identify``."""
 
     @abc.abstractmethod
-    def _parse_capabilities(self, value: str | bytes) -> Capabilities:
+    def _parse_capabilities(self, value: str | bytes | None) -> Capabilities:
         """The capabilities from the answer to ``capabilities``."""
 
     def _decoder_counts(self) -> dict[str, int]:
@@ -314,11 +314,15 @@ class SerialMachineDriver(Driver, abc.ABC):
                 "%s on %s: no hello within %.1f s", self.kind, self.port_url, self.hello_timeout_s
             )
         self._identity = None
-        identity = self._parse_identity(self._command("identify"))
-        self.capabilities = self._parse_capabilities(self._command("capabilities"))
-        self._command("output_off")
-        if not self.streams_from_boot:
-            self._command("stream_on")
+        try:
+            identity = self._parse_identity(self._command("identify"))
+            self.capabilities = self._parse_capabilities(self._command("capabilities"))
+            self._command("output_off")
+            if not self.streams_from_boot:
+                self._command("stream_on")
+        except BaseException:
+            self.close()  # a failed open leaves no reader thread and no port held
+            raise
         self._identity = identity
         self._keepalive = threading.Thread(
             target=self._keepalive_loop, name=f"{self.kind}-keepalive", daemon=True

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -28,6 +29,7 @@ from console.plugins import load_plugins
 from console.protocols import Protocol
 from console.waveforms import Polarity, Waveform, WaveShape
 from device_drivers import framed_plugin, scpi_plugin
+from device_drivers import scpi_protocol as scpi_wire
 from device_drivers.emulator import EmulatorServer, make_emulator
 from device_drivers.firmware import Command, Op
 from device_drivers.framed_driver import FramedMachineDriver
@@ -275,10 +277,43 @@ def test_a_machine_that_never_answers_fails_after_bounded_retries() -> None:
         with pytest.raises(DriverError, match=r"did not answer 'identify' after 4 tries"):
             driver.open()
         assert time.monotonic() - started < 2.0
+        # A failed open holds nothing: no reader thread, no port (it used to keep both).
+        assert not [t for t in threading.enumerate() if t.name.startswith(driver.kind)]
         driver.close()
     finally:
         os.close(master)
         os.close(slave)
+
+
+@pytest.mark.parametrize(
+    ("query", "answer", "words"),
+    [
+        (Op.IDENTIFY, None, "answered *IDN? with OK, not <vendor>,<model>,<serial>,<firmware>"),
+        (Op.CAPABILITIES, "CURR 0,banana", "answered SYST:CAP? with 'CURR 0,banana'"),
+    ],
+)
+def test_an_scpi_machine_that_answers_nonsense_is_a_clear_driver_error(
+    query: Op, answer: str | None, words: str
+) -> None:
+    """Issue 16: every unexpected answer is a DriverError saying what was expected and what
+    came, and the failed open leaves the port free."""
+    for machine in bench("scpi", 1.0):
+        honest = machine.server.adapter.answer
+
+        def nonsense(command, reply, honest=honest):  # type: ignore[no-untyped-def]
+            if command.op is not query:
+                return honest(command, reply)
+            body = f"#{command.seq} {answer}" if answer else f"#{command.seq} OK"
+            return scpi_wire.seal(body)
+
+        machine.server.adapter.answer = nonsense  # type: ignore[method-assign]
+        with pytest.raises(DriverError) as refused:
+            machine.driver().open()
+        assert words in str(refused.value)
+        machine.server.adapter.answer = honest  # type: ignore[method-assign]
+        again = machine.driver()
+        again.open()  # the port was let go
+        again.close()
 
 
 def test_narrower_capabilities_are_refused_before_anything_is_sent(fast: Bench) -> None:
