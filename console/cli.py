@@ -819,20 +819,20 @@ def _screening(args: argparse.Namespace, console: Console, out: TextIO) -> Scree
             "in the window (Consultation), then give --client NAME to treat them with this "
             "command today"
         )
-    from console.records.opening import open_records
     from console.records.screening_on_record import NotScreenedError, screening_on_record
-    from console.records.store import RecordError
+    from console.records.store import RecordError, RecordStore
 
     try:
-        opened = open_records(args.db)
-    except RecordError as error:
+        # Only read here: the journals are written in, once, when the recorder opens them.
+        store = RecordStore(args.db, create=False)
+    except (RecordError, OSError) as error:
         raise UsageError(f"records database: {error}") from None
     try:
-        _client_id, result = screening_on_record(opened.store, args.client)
+        _client_id, result = screening_on_record(store, args.client)
     except NotScreenedError as error:
         raise UsageError(str(error)) from None
     finally:
-        opened.store.close()
+        store.close()
     print(f"Screening: {args.client}, recorded today, clears the treatment.", file=out)
     return result
 
