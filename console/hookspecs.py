@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 #: The project name shared by the hook markers and the entry-point group.
 PROJECT_NAME = "mc_console"
 #: The plugin-API version of this console (MAJOR.MINOR).
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 #: Decorate your hook functions with this marker.

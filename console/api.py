@@ -1,0 +1,137 @@
+"""The public plugin API of Microcurrent Console: everything a plugin may import, in one place.
+
+A plugin — a driver for a machine, a protocol, an observer — imports from this module only::
+
+    from console.api import Driver, DriverInfo, Transport, hookimpl
+
+    mc_console_api = "1.1"
+
+Every other ``console.*`` module is the console's own inside and may change in any release. The
+names below change only as ``docs/plugin-api.md`` promises: a name is added in a minor version
+(:data:`PLUGIN_API_VERSION` ``1.0`` → ``1.1``), and removed or changed incompatibly only in a
+major one. The conformance kit, :mod:`console.testing.conformance`, is public too.
+"""
+
+from __future__ import annotations
+
+from console.drivers import (
+    Capabilities,
+    DeviceIdentity,
+    DeviceStatus,
+    Driver,
+    DriverError,
+    DriverInfo,
+    SampleBlock,
+    Transport,
+    capability_problems,
+)
+from console.engine.clock import Clock, RealClock, ScaledClock, SteppedClock, VirtualClock
+from console.engine.events import (
+    EngineState,
+    SafetyEvent,
+    SafetyKind,
+    SessionInfo,
+    SessionSummary,
+    StepDelivery,
+)
+from console.faults import FaultInjector, FaultSpec, SimulatedClient, parse_fault_spec
+from console.hookspecs import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl
+from console.packs import PackError, load_pack, load_packs, parse_pack
+from console.placement import MotionKind, Placement
+from console.problems import ProblemKind, RuleProblem
+from console.protocols import (
+    MAX_SESSION_S,
+    MAX_STEP_S,
+    MIN_STEP_S,
+    Protocol,
+    ProtocolError,
+    RecommendedSeries,
+    Step,
+    checked,
+    protocol_from_mapping,
+    validate_protocol,
+)
+from console.waveforms import (
+    COMFORT_CURRENT_UA,
+    CURRENT_STEP_UA,
+    HARD_MAX_CURRENT_UA,
+    HARD_MAX_FREQUENCY_HZ,
+    HARD_MIN_FREQUENCY_HZ,
+    MAX_RAMP_S,
+    MIN_RAMP_S,
+    MIN_REVERSAL_INTERVAL_S,
+    Polarity,
+    Waveform,
+    WaveShape,
+    polarity_sign,
+    sampled_pulse,
+    unit_pulse,
+)
+from console.zones import Side, Zone, ZoneCatalog, ZoneLimits, zone_catalog
+
+__all__ = [
+    "COMFORT_CURRENT_UA",
+    "CURRENT_STEP_UA",
+    "HARD_MAX_CURRENT_UA",
+    "HARD_MAX_FREQUENCY_HZ",
+    "HARD_MIN_FREQUENCY_HZ",
+    "MAX_RAMP_S",
+    "MAX_SESSION_S",
+    "MAX_STEP_S",
+    "MIN_RAMP_S",
+    "MIN_REVERSAL_INTERVAL_S",
+    "MIN_STEP_S",
+    "PLUGIN_API_VERSION",
+    "PROJECT_NAME",
+    "Capabilities",
+    "Clock",
+    "DeviceIdentity",
+    "DeviceStatus",
+    "Driver",
+    "DriverError",
+    "DriverInfo",
+    "EngineState",
+    "FaultInjector",
+    "FaultSpec",
+    "MotionKind",
+    "PackError",
+    "Placement",
+    "Polarity",
+    "ProblemKind",
+    "Protocol",
+    "ProtocolError",
+    "RealClock",
+    "RecommendedSeries",
+    "RuleProblem",
+    "SafetyEvent",
+    "SafetyKind",
+    "SampleBlock",
+    "ScaledClock",
+    "SessionInfo",
+    "SessionSummary",
+    "Side",
+    "SimulatedClient",
+    "Step",
+    "StepDelivery",
+    "SteppedClock",
+    "Transport",
+    "VirtualClock",
+    "WaveShape",
+    "Waveform",
+    "Zone",
+    "ZoneCatalog",
+    "ZoneLimits",
+    "capability_problems",
+    "checked",
+    "hookimpl",
+    "load_pack",
+    "load_packs",
+    "parse_fault_spec",
+    "parse_pack",
+    "polarity_sign",
+    "protocol_from_mapping",
+    "sampled_pulse",
+    "unit_pulse",
+    "validate_protocol",
+    "zone_catalog",
+]
