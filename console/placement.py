@@ -16,6 +16,7 @@ one on each side.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -265,10 +266,28 @@ def _crosses(a: Point, b: Point, keep_out: KeepOut) -> bool:
     if keep_out.line is not None:
         return _segments_cross(a, b, *keep_out.line)
     polygon = keep_out.polygon
+    left, bottom, right, top = _bounds(polygon)
+    if (
+        max(a[0], b[0]) < left
+        or min(a[0], b[0]) > right
+        or max(a[1], b[1]) < bottom
+        or min(a[1], b[1]) > top
+    ):
+        # Wholly beside the keep-out's bounding box, so neither inside nor crossing an edge:
+        # exact, and it spares most of the edge tests that checking every protocol at start costs.
+        return False
     if inside_polygon(a, polygon) or inside_polygon(b, polygon):
         return True
     edges = zip(polygon, (*polygon[1:], polygon[0]), strict=True)
     return any(_segments_cross(a, b, p, q) for p, q in edges)
+
+
+@functools.lru_cache(maxsize=256)
+def _bounds(polygon: tuple[Point, ...]) -> tuple[float, float, float, float]:
+    """Left, bottom, right and top of ``polygon`` (closed: its edges count)."""
+    xs = [x for x, _ in polygon]
+    ys = [y for _, y in polygon]
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def _segments_cross(a: Point, b: Point, p: Point, q: Point) -> bool:

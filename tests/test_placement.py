@@ -306,3 +306,52 @@ def test_a_placement_problem_is_data_the_editor_and_packs_point_with() -> None:
     assert problems and all(
         (p.step, p.fields, p.kind) == (1, ("placement",), ProblemKind.PLACEMENT) for p in problems
     )
+
+
+def test_the_keep_out_crossing_check_agrees_with_testing_every_edge() -> None:
+    """The bounding-box shortcut of the keep-out check (safety rule 11) never changes its
+    answer: segments all over the face, including ones that only touch a keep-out's box or an
+    edge, are judged as testing the inside and every edge would judge them."""
+    import random
+
+    from console.face_geometry import inside_polygon
+    from console.placement import _crosses, _segments_cross
+
+    catalog = zone_catalog()
+    polygons = [keep_out for keep_out in catalog.keep_outs if keep_out.polygon]
+    assert polygons, "the face has polygon keep-outs (eyes, neck) to test against"
+    chance = random.Random(11)
+    crossing = beside = 0
+    for keep_out in polygons:
+        xs = [x for x, _ in keep_out.polygon]
+        ys = [y for _, y in keep_out.polygon]
+        # Points on the box's edges and corners, on the polygon's vertices, and anywhere.
+        special = [
+            *keep_out.polygon,
+            (min(xs), min(ys)),
+            (max(xs), max(ys)),
+            (min(xs), max(ys)),
+            (max(xs), (min(ys) + max(ys)) / 2),
+        ]
+        for _ in range(400):
+            a = (
+                chance.choice(special)
+                if chance.random() < 0.3
+                else (chance.random(), chance.random())
+            )
+            b = (
+                chance.choice(special)
+                if chance.random() < 0.3
+                else (chance.random(), chance.random())
+            )
+            polygon = keep_out.polygon
+            edges = zip(polygon, (*polygon[1:], polygon[0]), strict=True)
+            expected = (
+                inside_polygon(a, polygon)
+                or inside_polygon(b, polygon)
+                or any(_segments_cross(a, b, p, q) for p, q in edges)
+            )
+            assert _crosses(a, b, keep_out) is expected, (keep_out.id, a, b)
+            crossing += expected
+            beside += not expected
+    assert crossing > 50 and beside > 50  # both answers were exercised
