@@ -1,10 +1,13 @@
 """Microcurrent Console: a plugin-based console for in-clinic microcurrent facial treatments.
 
-Plugin authors import two names from here::
+Plugin authors import everything they use from :mod:`console.api`, the public plugin API::
 
-    from console import hookimpl, PLUGIN_API_VERSION
+    from console.api import Driver, DriverInfo, hookimpl
 
-and declare, at module level, ``mc_console_api = "1.0"`` (the plugin-API version they wrote for).
+and declare, at module level, ``mc_console_api = "1.1"`` (the plugin-API version they wrote for).
+Every other module of this package is the console's own and may change in any release; what the
+API promises, and its changelog, are in ``docs/plugin-api.md``. The two names below stay here for
+plugins written for API 1.0.
 """
 
 from console.hookspecs import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl

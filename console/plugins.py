@@ -4,6 +4,13 @@ It follows pytest's and datasette's way with pluggy — one hookspec module, ent
 group — with two additions a clinic needs: every hook implementation is called on its own, so a
 plugin that raises is disabled and reported while the others keep working; and nothing a plugin
 returns is trusted (ids must be unique, capabilities are clamped, protocols are validated).
+
+Hooks are called in pluggy's own order: the plugin registered last first (LIFO), ``tryfirst``
+implementations before the others and ``trylast`` ones after them. Because each implementation is
+called on its own, hook wrappers (``wrapper=True``, ``hookwrapper=True``) — which run around the
+other plugins' implementations — are refused when the plugin registers. Who owns a driver or
+protocol id does not depend on that order: the plugin registered first keeps it (built-ins are
+registered before vendors' plugins), and a protocol pack never takes an installed plugin's id.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ DISABLE_ENV = "MC_CONSOLE_DISABLE"
 TRACE_ENV = "MC_CONSOLE_TRACE"
 #: This distribution; its plugins are listed as built-in and registered first.
 OWN_DISTRIBUTION = "microcurrent-console"
+#: The built-in plugin that reads the clinic's protocol packs (TOML files). Its protocols are
+#: claimed after every installed plugin's, so a pack never takes an installed protocol's id.
+PACKS_PLUGIN = "packs"
 
 
 @dataclass
@@ -93,6 +103,9 @@ class PluginHost:
         self.drivers: dict[str, DriverInfo] = {}
         self.protocols: dict[str, Protocol] = {}
         self._owner: dict[tuple[str, str], str] = {}  # (kind, id) -> plugin name
+        # Plugin name -> when it registered: a contested id goes to the earliest.
+        self._registered: dict[str, int] = {}
+        self._registrations = 0
         self._trace = os.environ.get(TRACE_ENV, "") not in ("", "0")
         self._lock = threading.RLock()
 
@@ -154,19 +167,29 @@ class PluginHost:
                 self.pm.register(plugin, name=name)
             except Exception as exc:  # noqa: BLE001 - pluggy validation and plugin code alike
                 return self._fail(record, f"could not be registered: {exc}")
-            unknown = [
-                caller.name
-                for caller in self.pm.get_hookcallers(plugin) or []
-                if not caller.has_spec()
-            ]
+            callers = self.pm.get_hookcallers(plugin) or []
+            unknown = [caller.name for caller in callers if not caller.has_spec()]
             if unknown:
                 self.pm.unregister(plugin)
                 return self._fail(
                     record,
-                    f"implements unknown hook(s) {', '.join(unknown)}; see console/hookspecs.py",
+                    f"implements unknown hook(s) {', '.join(unknown)}; "
+                    f"see the hook reference (docs/hook-reference.md)",
                 )
-            record.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
+            wrappers = _wrapper_hooks(plugin, callers)
+            if wrappers:
+                self.pm.unregister(plugin)
+                return self._fail(
+                    record,
+                    f"could not be registered: plugin {name!r} implements "
+                    f"{', '.join(wrappers)} as a hook wrapper, which this console does not "
+                    f"support (it calls each plugin's hooks on its own, so that one plugin's "
+                    f"failure cannot stop another's); drop wrapper=True or hookwrapper=True",
+                )
+            record.hooks = sorted(caller.name for caller in callers)
             self.records[name] = record
+            self._registrations += 1
+            self._registered[name] = self._registrations
             return record
 
     def unregister(self, name: str) -> None:
@@ -177,6 +200,7 @@ class PluginHost:
                 self.pm.unregister(plugin)
             self._forget_items(name)
             self.records.pop(name, None)
+            self._registered.pop(name, None)
 
     # -- collecting ------------------------------------------------------------------------
 
@@ -192,10 +216,23 @@ class PluginHost:
             record.drivers.clear()
             record.protocols.clear()
             record.refused.clear()
-        for plugin_name, items in self._call_each("register_drivers"):
+        # Every plugin is asked in pluggy's order; the ids are then claimed in registration
+        # order, so which plugin keeps a contested id never depends on tryfirst or trylast.
+        for plugin_name, items in self._in_registration_order(self._call_each("register_drivers")):
             self._add_drivers(plugin_name, items)
-        for plugin_name, items in self._call_each("register_protocols"):
-            self._add_protocols(plugin_name, items)
+        offered = self._in_registration_order(self._call_each("register_protocols"))
+        for plugin_name, items in offered:
+            if plugin_name != PACKS_PLUGIN:
+                self._add_protocols(plugin_name, items)
+        # The clinic's packs last: a pack never takes the id of an installed plugin's protocol
+        # (it is refused, naming the owner), whenever the packs plugin registered.
+        for plugin_name, items in offered:
+            if plugin_name == PACKS_PLUGIN:
+                self._add_protocols(plugin_name, items)
+
+    def _in_registration_order(self, results: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        """``results`` of a hook call, the plugin registered first first."""
+        return sorted(results, key=lambda result: self._registered.get(result[0], 0))
 
     def _add_drivers(self, plugin_name: str, items: Any) -> None:
         record = self.records[plugin_name]
@@ -262,8 +299,12 @@ class PluginHost:
             pass
 
     def _call_each(self, hook_name: str, **kwargs: Any) -> Iterable[tuple[str, Any]]:
+        """Call each implementation of ``hook_name`` on its own, in pluggy's calling order."""
         caller = getattr(self.pm.hook, hook_name)
-        for impl in list(caller.get_hookimpls()):
+        # pluggy keeps its implementations as trylast, plain, tryfirst (each in registration
+        # order) and calls them from the end of that list: reversed is exactly its order. The
+        # copy matters: a plugin that raises is unregistered while we walk.
+        for impl in reversed(list(caller.get_hookimpls())):
             plugin_name = impl.plugin_name
             if self._trace:
                 log.info("hook %s -> %s", hook_name, plugin_name)
@@ -312,6 +353,16 @@ class PluginHost:
     def failures(self) -> list[PluginRecord]:
         """Plugins that were refused or disabled, with their reasons."""
         return [record for record in self.records.values() if record.error]
+
+
+def _wrapper_hooks(plugin: object, callers: Iterable[pluggy.HookCaller]) -> list[str]:
+    """The hooks ``plugin`` implements as a wrapper (new style or old style), sorted."""
+    return sorted(
+        caller.name
+        for caller in callers
+        for impl in caller.get_hookimpls()
+        if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper)
+    )
 
 
 def api_version_problem(declared: object) -> str | None:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from console import hookimpl
-from console.drivers import Capabilities, DriverInfo, Transport
-from console.engine.clock import Clock
-from console.waveforms import Polarity, WaveShape
+from console.api import Capabilities, Clock, DriverInfo, Polarity, Transport, WaveShape, hookimpl
 from device_drivers.framed_driver import FramedMachineDriver
 from device_drivers.ports import discover_port
 
-mc_console_api = "1.0"
+mc_console_api = "1.1"
 
 #: USB ids the machine enumerates with (pid.codes test VID; a vendor puts its own here).
 USB_IDS = ((0x1209, 0x4D43),)

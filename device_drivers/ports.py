@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from serial.tools import list_ports
 
-from console.drivers import DriverError
+from console.api import DriverError
 
 UsbId = tuple[int, int]
 

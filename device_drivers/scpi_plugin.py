@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from console import hookimpl
-from console.drivers import DriverInfo, Transport
-from console.engine.clock import Clock
+from console.api import Clock, DriverInfo, Transport, hookimpl
 from device_drivers.framed_plugin import NOMINAL_CAPABILITIES
 from device_drivers.ports import discover_port
 from device_drivers.scpi_driver import ScpiMachineDriver
 
-mc_console_api = "1.0"
+mc_console_api = "1.1"
 
 #: USB ids the machine enumerates with (pid.codes test VID; a vendor puts its own here).
 USB_IDS = ((0x1209, 0x4D44),)

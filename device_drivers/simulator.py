@@ -23,16 +23,20 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from console.drivers import (
+from console.api import (
     Capabilities,
+    Clock,
     DeviceIdentity,
     DeviceStatus,
     Driver,
     DriverError,
+    Polarity,
     SampleBlock,
+    Waveform,
+    WaveShape,
+    polarity_sign,
+    sampled_pulse,
 )
-from console.engine.clock import Clock
-from console.waveforms import Polarity, Waveform, WaveShape, polarity_sign, sampled_pulse
 from device_drivers.skin import ContactState, SkinModel, SkinParameters
 
 DEFAULT_SAMPLE_RATE_HZ = 2_000.0

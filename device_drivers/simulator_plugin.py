@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from console import hookimpl
-from console.drivers import DriverInfo, Transport
-from console.engine.clock import Clock
+from console.api import Clock, DriverInfo, Transport, hookimpl
 from device_drivers.simulator import (
     DEFAULT_SAMPLE_RATE_HZ,
     SIMULATOR_CAPABILITIES,
@@ -18,7 +16,7 @@ from device_drivers.simulator import (
 )
 from device_drivers.skin import SkinParameters
 
-mc_console_api = "1.0"
+mc_console_api = "1.1"
 
 
 def make_simulator(

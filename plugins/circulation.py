@@ -39,15 +39,21 @@ Recommended course: 6 sessions, 1 a week, then maintenance every 3–4 weeks.
 
 from __future__ import annotations
 
-from console import hookimpl
-from console.placement import MotionKind
-from console.protocols import Protocol, RecommendedSeries, checked
-from console.waveforms import Polarity, Waveform, WaveShape
+from console.api import (
+    MotionKind,
+    Polarity,
+    Protocol,
+    RecommendedSeries,
+    Waveform,
+    WaveShape,
+    checked,
+    hookimpl,
+)
 from plugins.steps import both_sides, place
 
 GLIDE = MotionKind.GLIDE
 
-mc_console_api = "1.0"
+mc_console_api = "1.1"
 
 
 def _flow(current_ua: float) -> Waveform:

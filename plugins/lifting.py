@@ -45,16 +45,22 @@ Recommended course: 10 sessions, 2 a week, then maintenance every 4–6 weeks.
 
 from __future__ import annotations
 
-from console import hookimpl
-from console.placement import MotionKind
-from console.protocols import Protocol, RecommendedSeries, checked
-from console.waveforms import Polarity, Waveform, WaveShape
+from console.api import (
+    MotionKind,
+    Polarity,
+    Protocol,
+    RecommendedSeries,
+    Waveform,
+    WaveShape,
+    checked,
+    hookimpl,
+)
 from plugins.steps import both_sides, place
 
 LIFT = MotionKind.HOLD_AND_LIFT
 GLIDE = MotionKind.GLIDE
 
-mc_console_api = "1.0"
+mc_console_api = "1.1"
 
 
 def _lift(current_ua: float) -> Waveform:

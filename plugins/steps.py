@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from console.placement import MotionKind, Placement
-from console.protocols import Step
-from console.waveforms import Waveform
+from console.api import MotionKind, Placement, Step, Waveform
 
 
 def both_sides(

@@ -27,13 +27,20 @@ Recommended course: 10 sessions, 2 a week, then maintenance every 4–6 weeks.
 
 from __future__ import annotations
 
-from console import hookimpl
-from console.placement import MotionKind
-from console.protocols import Protocol, RecommendedSeries, Step, checked
-from console.waveforms import Polarity, Waveform, WaveShape
+from console.api import (
+    MotionKind,
+    Polarity,
+    Protocol,
+    RecommendedSeries,
+    Step,
+    Waveform,
+    WaveShape,
+    checked,
+    hookimpl,
+)
 from plugins.steps import both_sides, place
 
-mc_console_api = "1.0"
+mc_console_api = "1.1"
 
 
 def _tone(current_ua: float) -> Waveform:

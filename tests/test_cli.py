@@ -112,14 +112,14 @@ def test_plugins_lists_the_simulator_and_the_three_protocol_plugins(
         "simulator",
         "0.1.0",
         "built-in",
-        "1.0",
+        "1.1",
         "active",
         "simulator",
         "-",
     ]
     for name in PROTOCOL_PLUGINS:
-        assert by_name[name] == [name, "0.1.0", "built-in", "1.0", "active", "-", name]
-    assert by_name["packs"] == ["packs", "0.1.0", "built-in", "1.0", "active", "-", "express-lift"]
+        assert by_name[name] == [name, "0.1.0", "built-in", "1.1", "active", "-", name]
+    assert by_name["packs"] == ["packs", "0.1.0", "built-in", "1.1", "active", "-", "express-lift"]
     assert "Failed plugins" not in out
     drivers = out.split("\nDrivers:\n", 1)[1]
     assert "\n  simulator: Microcurrent Console MC Simulator S-1 (simulated); " in "\n" + drivers

@@ -162,7 +162,7 @@ def test_installed_package_is_listed_with_its_origin_and_driver(vendor_python: P
     rows = [line for line in done.stdout.splitlines() if line.split()[:1] == ["acme"]]
     assert len(rows) == 1, done.stdout
     assert re.search(r"\bacme-stim 1\.0\.0\b", rows[0]), rows[0]
-    assert re.search(r"\b1\.0\s+active\s+acme-s2\b", rows[0]), rows[0]
+    assert re.search(r"\b1\.1\s+active\s+acme-s2\b", rows[0]), rows[0]
     assert "Failed plugins" not in done.stdout and "Refused" not in done.stdout
     assert re.search(r"^  acme-s2: Acme Stim S2 \(serial\); 10–600 µA", done.stdout, re.M)
 

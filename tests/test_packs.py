@@ -763,7 +763,7 @@ def test_mc_console_shows_the_pack_and_the_broken_file_with_its_line(
     out = capsys.readouterr().out
     assert "\n  packs: protocol pack: broken.toml, line 26: step 2 (ear): unknown zone 'ear'" in out
     row = next(line for line in out.splitlines() if line.startswith("packs "))
-    assert row.split() == ["packs", "0.1.0", "built-in", "1.0", "active", "-", "express-lift"]
+    assert row.split() == ["packs", "0.1.0", "built-in", "1.1", "active", "-", "express-lift"]
 
 
 def test_tests_never_see_the_developer_s_own_packs() -> None:

@@ -571,7 +571,7 @@ def test_a_built_in_protocol_id_cannot_be_taken_over() -> None:
 # -- API version -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("declared", ["2.0", "1.1", "0.9", "3.7"])
+@pytest.mark.parametrize("declared", ["2.0", "1.2", "0.9", "3.7"])
 def test_an_incompatible_api_version_is_refused_with_both_versions_named(declared: str) -> None:
     """Another major version, or a newer minor one, is refused before any hook is called."""
     host = PluginHost()
@@ -593,7 +593,7 @@ def test_a_malformed_api_version_is_refused(declared: str) -> None:
     """Anything but MAJOR.MINOR is refused, showing what was declared and what is expected."""
     record = PluginHost().register(Offering(api=declared), "acme")
     assert record.error == (
-        f"declares mc_console_api = {declared!r}; expected 'MAJOR.MINOR' such as '1.0'"
+        f"declares mc_console_api = {declared!r}; expected 'MAJOR.MINOR' such as '1.1'"
     )
 
 
@@ -605,7 +605,7 @@ def test_a_missing_api_version_is_refused_as_documented() -> None:
     assert record.api_version is None
     assert record.error == (
         "does not declare mc_console_api (the plugin-API version it was written for); "
-        "this console speaks 1.0"
+        "this console speaks 1.1"
     )
     assert host.drivers == {}
 

@@ -826,7 +826,7 @@ def test_module_docstring_explains_the_values(module: ModuleType, protocol_id: s
 
 @built_in
 def test_declares_the_plugin_api_version(module: ModuleType, protocol_id: str) -> None:
-    assert module.mc_console_api == "1.0"
+    assert module.mc_console_api == "1.1"
 
 
 @built_in

@@ -220,8 +220,8 @@ def render(module: ModuleType) -> str:
         f"     docstrings there and run `python {GENERATOR}`; CI runs it with --check. -->",
         "",
         f"Plugin API version **{module.PLUGIN_API_VERSION}** (`mc_console_api`); entry-point group "
-        f"and hook marker project `{module.PROJECT_NAME}`. Import the marker with "
-        "`from console import hookimpl`. An implementation may accept fewer arguments than the "
+        f"and hook marker project `{module.PROJECT_NAME}`. Import the marker, and everything else "
+        "a plugin uses, from `console.api` (see `docs/plugin-api.md`). An implementation may accept fewer arguments than the "
         "specification, by name, never others. The guides in `docs/` show whole plugins.",
         "",
         "| hook | what it is for | firstresult | historic |",

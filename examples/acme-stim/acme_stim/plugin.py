@@ -9,15 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from console import hookimpl
-from console.drivers import Capabilities, DriverError, DriverInfo, Transport
-from console.engine.clock import Clock
-from console.waveforms import Polarity, WaveShape
+from console.api import (
+    Capabilities,
+    Clock,
+    DriverError,
+    DriverInfo,
+    Polarity,
+    Transport,
+    WaveShape,
+    hookimpl,
+)
 
 from acme_stim import machine
 from acme_stim.driver import AcmeS2Driver
 
-mc_console_api = "1.0"
+mc_console_api = "1.1"
 
 #: What every Acme S2 can do (its ``CAP?`` answer); a connected machine's own answer replaces it.
 ACME_S2_CAPABILITIES = Capabilities(
