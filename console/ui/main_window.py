@@ -662,7 +662,7 @@ class MainWindow(QtWidgets.QMainWindow):
             dialogs.inform(self, "Session running", "Stop the session before changing the machine.")
             return
         current = self.console.connection.info.id if self.console.connection else None
-        dialog = MachineDialog(self.console.host.drivers, current, self)
+        dialog = MachineDialog(self.console.host.drivers, current, self, settings=self.settings)
         if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
             choice = dialog.choice()
             if choice is not None:
