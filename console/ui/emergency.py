@@ -21,6 +21,10 @@ from collections.abc import Callable
 from PySide6 import QtCore, QtWidgets
 
 ESCAPE = QtCore.Qt.Key.Key_Escape
+# Looked up once: the filter sees every event of the application (tens of thousands while the
+# window is built and styled, every repaint of the scope), and a Qt enum lookup is not free.
+_SHORTCUT_OVERRIDE = QtCore.QEvent.Type.ShortcutOverride
+_KEY_PRESS = QtCore.QEvent.Type.KeyPress
 
 
 class EmergencyKeyGuard(QtCore.QObject):
@@ -40,10 +44,10 @@ class EmergencyKeyGuard(QtCore.QObject):
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
         kind = event.type()
-        if kind == QtCore.QEvent.Type.ShortcutOverride and event.key() == ESCAPE:  # type: ignore[attr-defined]
+        if kind == _SHORTCUT_OVERRIDE and event.key() == ESCAPE:  # type: ignore[attr-defined]
             event.accept()  # ours: no shortcut, no box's Esc button takes it
             return False  # the widget still sees it (a cell editor puts its value back)
-        if kind == QtCore.QEvent.Type.KeyPress and event.key() == ESCAPE:  # type: ignore[attr-defined]
+        if kind == _KEY_PRESS and event.key() == ESCAPE:  # type: ignore[attr-defined]
             self._stop()
             popup = QtWidgets.QApplication.activePopupWidget()
             if popup is not None:  # an open menu would hide the alert that says output is off

@@ -20,7 +20,6 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from console import __version__
 from console.client_reactions import ClientReactions, Reaction
 from console.course import CourseStatus
-from console.demonstration import Demonstration
 from console.drivers import DriverInfo
 from console.engine.events import (
     EngineEvent,
@@ -60,6 +59,7 @@ from console.ui.controls import ControlPanel
 from console.ui.emergency import EmergencyKeyGuard
 from console.ui.facemap import FaceMapWidget
 from console.ui.machine_dialog import MachineChoice, MachineDialog
+from console.ui.plugin_watch import PluginFailureNote
 from console.ui.restyle import repolish, set_style_state
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
 from console.ui.time_control import TimeControlBar
@@ -72,6 +72,7 @@ from console.zones import zone_catalog
 # not on the first screen (chair and projector views, editor, comparison, scenarios) are
 # imported when first opened: the window comes up sooner.
 if TYPE_CHECKING:
+    from console.demonstration import Demonstration
     from console.records.recorder import RecordsTrouble, SessionRecorder
     from console.records.store import RecordStore
     from console.records.visit_archive import VisitArchive
@@ -204,9 +205,10 @@ class MainWindow(QtWidgets.QMainWindow):
         right.addWidget(self.scope)
         right.setStretchFactor(0, 2)
         right.setStretchFactor(1, 3)
-        #: What the chair view shows (the session's events followed from the start); the view
-        #: itself is built when first shown (see ``chair_view``).
-        self._chair_demo = Demonstration()
+        #: What the chair view shows (the session's events followed from the start), made when
+        #: a session starts or the view is first shown; the view itself is built when first
+        #: shown (see ``chair_view``).
+        self._chair_demo: Demonstration | None = None
         self._chair_view: DemonstrationView | None = None
         self.treatment_view = QtWidgets.QStackedWidget()
         self.treatment_view.addWidget(right)
@@ -245,6 +247,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.state_label.fontMetrics().horizontalAdvance(widest + " (engine: interrupted)")
         )
         status.addWidget(self.machine_label, 1)
+        #: Names the plugins that failed (at start or in a session), linked to Help ▸ Plugins….
+        self.plugin_note = PluginFailureNote(console.host, self.show_plugins, self)
+        status.addPermanentWidget(self.plugin_note)
         status.addPermanentWidget(self.state_label)
         #: Show kΩ, µC and the engine's state names beside the plain words (View menu).
         self.engineering_figures = _as_bool(settings.value("engineering_figures", False))
@@ -986,8 +991,8 @@ class MainWindow(QtWidgets.QMainWindow):
         engine = self.engine
         if engine is None:
             return
-        if self._chair_view is None:  # not built yet: its model follows the session alone
-            self._chair_demo.on_event(event)
+        if self._chair_view is None and self._chair_demo is not None:
+            self._chair_demo.on_event(event)  # the view is not built yet: its model follows
         for view in self._followers():
             view.on_engine_event(event)
         if isinstance(event, StateChanged):
@@ -1252,7 +1257,7 @@ class MainWindow(QtWidgets.QMainWindow):
         been built with the window."""
         from console.ui.demo_view import DemonstrationView
 
-        view = DemonstrationView(window=False, demo=self._chair_demo)
+        view = DemonstrationView(window=False, demo=self._chair_model())
         view.setObjectName("chairView")
         # Its type scales with the room it gets: it must not widen the window (a stacked page's
         # own minimum would hold for the face map and scope too, even while hidden).
@@ -1286,11 +1291,22 @@ class MainWindow(QtWidgets.QMainWindow):
         if open."""
         return [view for view in (self._chair_view, self.demo_view) if view is not None]
 
+    def _chair_model(self) -> Demonstration:
+        """The chair view's model, made on first need (its module loads in some 20 ms that
+        the window's start-up does without)."""
+        if self._chair_demo is None:
+            from console.demonstration import Demonstration
+
+            self._chair_demo = Demonstration()
+        return self._chair_demo
+
     def _follow_in_demonstration(self) -> None:
-        if self._chair_view is None:  # its model alone, as the view would set it
+        if self._chair_view is None and (self.engine is not None or self._chair_demo is not None):
+            # Its model alone, as the view would set it: it follows every session from its start.
             protocol = self.session_protocol or self.workflow.application.protocol
-            if self._chair_demo.protocol is not protocol:
-                self._chair_demo.set_protocol(protocol)
+            model = self._chair_model()
+            if model.protocol is not protocol:
+                model.set_protocol(protocol)
         for view in self._followers():
             self._follow_in(view)
 
