@@ -42,6 +42,7 @@ from console.engine.runner import TreatmentEngine
 from console.engine.safety import PreflightError
 from console.faults import FaultInjector, FaultSpec, parse_fault_spec
 from console.operator_actions import ActionLog, OperatorAction, ScriptedOperator
+from console.plugin_failures import failures_since, installed_failures, remember_failures
 from console.plugin_settings import read_plugin_settings
 from console.plugins import PluginHost, broken_packs, load_plugins
 from console.protocols import Protocol, comfort_notes
@@ -265,9 +266,13 @@ def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
     if settings.warning:
         print(f"mc-console: warning: {settings.warning}", file=sys.stderr)
     host = load_plugins(blocked=settings.disabled)
+    earlier = installed_failures(host)
+    failed_earlier = {failure.name for failure in earlier}
     rows = []
     for record in host.records.values():
         status = "blocked" if record.blocked else ("FAILED" if record.error else "active")
+        if status == "active" and record.name in failed_earlier:
+            status = "active (FAILED in a session)"
         rows.append(
             [
                 record.name,
@@ -291,6 +296,12 @@ def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
         print("\nFailed plugins:", file=out)
         for name, reason in problems:
             print(f"  {name}: {reason}", file=out)
+    if earlier:
+        # Observer hooks run only during sessions, so their failures were met by another run.
+        print("\nFailed during a session (switched off for the rest of that run):", file=out)
+        for failure in earlier:
+            when = failure.at.replace("T", " ")
+            print(f"  {failure.name} {failure.version}, {when}: {failure.reason}", file=out)
     if refused:
         print("\nRefused or adjusted items:", file=out)
         for name, item in refused:
@@ -423,10 +434,12 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         console.connect(args.driver, args.port, speed, **options)
     except ConsoleError as error:
         raise UsageError(str(error)) from None
+    started_failed = {record.name for record in host.failures}
     try:
         return _run_connected(args, console, protocol, scenario, out)
     finally:
-        console.disconnect()
+        console.disconnect()  # the session's events (plugin hooks too) were delivered by now
+        _note_session_failures(host, started_failed)
 
 
 def _run_connected(
@@ -905,6 +918,18 @@ def _note_failures(host: PluginHost) -> None:
         )
     for problem in broken_packs(host):  # a trainer's file: say what to fix, and where
         print(f"mc-console: warning: protocol pack skipped: {problem}", file=sys.stderr)
+
+
+def _note_session_failures(host: PluginHost, known: set[str]) -> None:
+    """Say (and remember for 'mc-console plugins') each plugin switched off during the run."""
+    failed = failures_since(host, known)
+    for record in failed:
+        print(
+            f"mc-console: warning: plugin {record.name} was switched off during the session "
+            f"({record.error}); see 'mc-console plugins'",
+            file=sys.stderr,
+        )
+    remember_failures(failed)
 
 
 def _print_summary(summary: SessionSummary, out: TextIO) -> None:
