@@ -117,7 +117,9 @@ def _window(args: argparse.Namespace) -> int:
     if args.screenshot:
         if args.after < 0:
             raise UsageError("--after must be zero or more seconds")
-        return take_screenshot(Path(args.screenshot), args.gui_protocol, args.after)
+        return take_screenshot(
+            Path(args.screenshot), args.gui_protocol, args.after, driver_id=args.gui_driver
+        )
     return run_gui(args.gui_driver, db_url=args.gui_db)
 
 
@@ -155,7 +157,11 @@ def _parser() -> argparse.ArgumentParser:
         help="records database (SQLAlchemy URL); default: SQLite in your data folder",
     )
     parser.add_argument(
-        "--driver", dest="gui_driver", metavar="ID", help="machine to connect at start"
+        "--driver",
+        dest="gui_driver",
+        metavar="ID",
+        help="machine to connect at start (at the port last used with it in the machine "
+        "picker); with --screenshot, the simulated machine to picture",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
