@@ -51,6 +51,13 @@ from console.protocols import (
     protocol_from_mapping,
     validate_protocol,
 )
+from console.simulation import (
+    PUBLISHED_1HZ_OHM_CM2,
+    SKIN_TYPE_OHM_CM2,
+    ClientSkin,
+    SimulatedFault,
+    SkinType,
+)
 from console.waveforms import (
     COMFORT_CURRENT_UA,
     CURRENT_STEP_UA,
@@ -83,7 +90,10 @@ __all__ = [
     "MIN_STEP_S",
     "PLUGIN_API_VERSION",
     "PROJECT_NAME",
+    "PUBLISHED_1HZ_OHM_CM2",
+    "SKIN_TYPE_OHM_CM2",
     "Capabilities",
+    "ClientSkin",
     "Clock",
     "DeviceIdentity",
     "DeviceStatus",
@@ -111,6 +121,8 @@ __all__ = [
     "SessionSummary",
     "Side",
     "SimulatedClient",
+    "SimulatedFault",
+    "SkinType",
     "Step",
     "StepDelivery",
     "SteppedClock",

@@ -79,8 +79,10 @@ def register_drivers() -> list[DriverInfo]:
         command line: ``mc-console run --driver ID``), metadata (vendor, model, transport,
         :class:`console.api.Capabilities`) and a ``factory(**options)`` that returns a
         :class:`console.api.Driver`. The factory receives ``clock`` and, for machines on a port,
-        ``port``; it must ignore options it does not use. Do not open ports here: the console calls
-        the factory, then ``open()``, only when the operator connects.
+        ``port``; a simulated machine's factory may also receive ``skin``, a training scenario
+        client's :class:`console.api.ClientSkin`. It must ignore options it does not use. Do not
+        open ports here: the console calls the factory, then ``open()``, only when the operator
+        connects.
 
     An id already registered by another plugin is refused and reported; the rest of your list is
     still registered.

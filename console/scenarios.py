@@ -10,6 +10,9 @@ twitch visibly), and what must happen: the outcome, the safety events (exactly t
 is a failure), the client's reactions and the trainee's actions (``expect.actions``, checked
 against what the operator did). A broken file is reported with its name, the line where TOML
 says so, and the reason; it never stops the other scenarios from loading.
+
+Reading a scenario needs no simulator: the client's skin and the fault names are those of
+:mod:`console.simulation`, which the simulated machine (a plugin) plays.
 """
 
 from __future__ import annotations
@@ -27,8 +30,7 @@ from console.faults import FaultSpec, parse_fault_spec
 from console.operator_actions import ActionLog, OperatorAction
 from console.protocols import Protocol
 from console.screening import Screening, contraindications
-from device_drivers.simulator import SimFault
-from device_drivers.skin import PUBLISHED_1HZ_OHM_CM2, SkinParameters, SkinType
+from console.simulation import PUBLISHED_1HZ_OHM_CM2, ClientSkin, SimulatedFault, SkinType
 
 #: Numeric fields of a scenario's ``[client]`` table, with the range each must lie in.
 CLIENT_FIELDS: dict[str, tuple[float, float]] = {
@@ -68,8 +70,9 @@ class Scenario:
     expect_events: tuple[str, ...]
     impedance_above_kohm: float | None
     source: str
-    #: The simulated client's skin (None: the simulator's usual gel-coated skin).
-    skin: SkinParameters | None = None
+    #: The simulated client's skin, given to the simulated machine's factory as its ``skin``
+    #: option (None: the simulator's usual gel-coated skin).
+    skin: ClientSkin | None = None
     #: The client's muscles twitch visibly above this current (None: they never do).
     twitch_above_ua: float | None = None
     expect_reactions: tuple[str, ...] = ()
@@ -177,7 +180,7 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
     faults = []
     for spec in _list(data, "faults", problems):
         try:
-            faults.append(parse_fault_spec(str(spec), tuple(f.value for f in SimFault)))
+            faults.append(parse_fault_spec(str(spec), tuple(f.value for f in SimulatedFault)))
         except ValueError as error:
             problems.append(str(error))
     known = contraindications()
@@ -287,9 +290,9 @@ def parse_scenario(text: str, scenario_id: str, source: str) -> Scenario:
     )
 
 
-def _skin(skin_type: SkinType, client: Mapping[str, float]) -> SkinParameters:
+def _skin(skin_type: SkinType, client: Mapping[str, float]) -> ClientSkin:
     """The scenario client's skin."""
-    return SkinParameters(
+    return ClientSkin(
         skin_type=skin_type, stratum_corneum_ohm_cm2=client.get("skin_resistance_ohm_cm2")
     )
 

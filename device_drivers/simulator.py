@@ -15,7 +15,6 @@ which is how ``mc-console run --inject contact_loss@90+5`` and the trainer's sce
 
 from __future__ import annotations
 
-import enum
 import heapq
 import threading
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from console.api import (
     DriverError,
     Polarity,
     SampleBlock,
+    SimulatedFault,
     Waveform,
     WaveShape,
     polarity_sign,
@@ -59,19 +59,8 @@ SIMULATOR_CAPABILITIES = Capabilities(
 )
 
 
-class SimFault(enum.StrEnum):
-    """Faults the simulated machine can be told to have."""
-
-    CONTACT_LOSS = "contact_loss"  #: a probe lifts: open circuit
-    SHORT_CIRCUIT = "short_circuit"  #: the probes touch
-    DISCONNECT = "disconnect"  #: the machine stops answering (cable pulled)
-    DRIVER_ERROR = "driver_error"  #: the next driver call raises
-    OVER_CURRENT = "over_current"  #: the measured current runs above the setting
-    STALL = "stall"  #: driver calls hang (a stuck port); only stop_output and close still work
-    GEL_DRY = (
-        "gel_dry"  #: the gel dries fast (a thin layer, a warm room): re-apply it, or lose contact
-    )
-    POLARITY_STUCK = "polarity_stuck"  #: the output stage no longer reverses: positive only
+#: The faults the simulated machine plays: exactly those a training scenario can plan.
+SimFault = SimulatedFault
 
 
 @dataclass(order=True)

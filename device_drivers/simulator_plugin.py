@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.api import Clock, DriverInfo, Transport, hookimpl
+from console.api import ClientSkin, Clock, DriverInfo, Transport, hookimpl
 from device_drivers.simulator import (
     DEFAULT_SAMPLE_RATE_HZ,
     SIMULATOR_CAPABILITIES,
@@ -23,11 +23,14 @@ def make_simulator(
     clock: Clock,
     sample_rate_hz: float = DEFAULT_SAMPLE_RATE_HZ,
     seed: int = 1,
-    skin: SkinParameters | None = None,
+    skin: ClientSkin | SkinParameters | None = None,
     **_: Any,
 ) -> SimulatedMachine:
     """Factory: a simulated machine on ``clock``, optionally with a scenario client's ``skin``
-    (options it does not use are ignored)."""
+    (a :class:`ClientSkin`, or the model's own :class:`SkinParameters` in full); options it does
+    not use are ignored."""
+    if isinstance(skin, ClientSkin):
+        skin = SkinParameters.for_client(skin)
     return SimulatedMachine(clock, sample_rate_hz=sample_rate_hz, seed=seed, skin=skin)
 
 

@@ -41,6 +41,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The client's side of the model (skin types, the published range at 1 Hz) is the plugin API's:
+# training scenarios describe clients with it. Re-exported here for this model's users.
+from console.api import PUBLISHED_1HZ_OHM_CM2 as PUBLISHED_1HZ_OHM_CM2
+from console.api import SKIN_TYPE_OHM_CM2, ClientSkin, SkinType
+
 #: Samples per chunk of the vectorised first-order filter (bounded so powers of the pole stay exact).
 _CHUNK = 64
 #: Resistance of two probes touching each other.
@@ -55,8 +60,6 @@ _REBUILD_FRACTION = 0.005
 #: How much faster the gel dries during the ``gel_dry`` fault (a thin layer under a warm lamp).
 FAST_DRYING_FACTOR = 10.0
 
-#: Rosell et al. 1988: the range of a 1 cm² gel-coated site at 1 Hz, Ω·cm².
-PUBLISHED_1HZ_OHM_CM2 = (10_000.0, 1_000_000.0)
 #: Rosell et al. 1988: a 1 cm² site at 100 kHz and at 1 MHz, Ω·cm² ("about" these values).
 PUBLISHED_100KHZ_OHM_CM2 = 220.0
 PUBLISHED_1MHZ_OHM_CM2 = 120.0
@@ -68,23 +71,6 @@ class ContactState(enum.StrEnum):
     GOOD = "good"
     LIFTED = "lifted"
     SHORTED = "shorted"
-
-
-class SkinType(enum.StrEnum):
-    """The client's skin, as a practitioner classes it at consultation."""
-
-    OILY = "oily"
-    NORMAL = "normal"
-    DRY = "dry"
-
-
-#: Stratum-corneum resistance with the gel soaked in, Ω·cm², by skin type: the low end of Rosell's
-#: 10 kΩ–1 MΩ per cm² at 1 Hz (gel-hydrated facial skin); oily skin conducts best, dry worst.
-SKIN_TYPE_OHM_CM2: dict[SkinType, float] = {
-    SkinType.OILY: 12_000.0,
-    SkinType.NORMAL: 20_000.0,
-    SkinType.DRY: 30_000.0,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +94,13 @@ class SkinParameters:
     drying_per_minute: float = 0.02
     current_noise_ua: float = 0.5
     voltage_noise_v: float = 0.004
+
+    @classmethod
+    def for_client(cls, client: ClientSkin) -> SkinParameters:
+        """The skin of a scenario's client (its type and resistance; the rest as usual)."""
+        return cls(
+            skin_type=client.skin_type, stratum_corneum_ohm_cm2=client.stratum_corneum_ohm_cm2
+        )
 
     @property
     def soaked_ohm_cm2(self) -> float:
