@@ -31,7 +31,7 @@ from console.plugins import PluginHost, PluginRecord
 from console.session import Console
 from console.ui.app import make_application, prepare_demo_visit
 from console.ui.main_window import MainWindow
-from console.ui.plugin_manager import PluginManagerDialog
+from console.ui.plugin_manager import STATUS, PluginManagerDialog
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -271,3 +271,47 @@ def test_run_says_which_observer_failed_and_plugins_lists_it_afterwards(
     fixed = mc_console(site, "plugins")
     assert "Failed during a session" not in fixed.stdout
     assert "FAILED" not in fixed.stdout
+
+
+class FailingStartObserver:
+    """An observer whose ``session_started`` raises."""
+
+    mc_console_api = "1.1"
+    __version__ = "3.1.0"
+
+    @hookimpl
+    def session_started(self, session: Any) -> None:
+        raise RuntimeError("no network share")
+
+
+def test_the_plugin_manager_shows_an_earlier_failure_and_one_met_while_it_is_open(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    make_application()
+    host = PluginHost()
+    host.load_entrypoints()
+    host.register(FailingStepObserver(), "step-logger")
+    host.register(FailingStartObserver(), "share-logger")
+    host.collect()
+    settings = tmp_path / "plugins.json"
+    remember_failures(
+        [PluginRecord("step-logger", "x", "0.0.2", error="raised in step_started: KeyError: 3")],
+        settings.with_name("plugin-failures.json"),
+        now=datetime(2026, 12, 1, 17, 5, 9),
+    )
+    dialog = PluginManagerDialog(host, settings_path=settings)
+    qtbot.addWidget(dialog)
+    assert dialog.status_text("step-logger") == "active (failed in a session)"
+    dialog.select("step-logger")
+    details = dialog.details.toPlainText()
+    assert "It failed during a session on 2026-12-01 at 17:05:09" in details
+    assert "raised in step_started: KeyError: 3" in details
+
+    dialog.select("share-logger")
+    assert dialog.status_text("share-logger") == "active"
+    host.notify("session_started", session=None)  # a session starts beside the open dialog
+    row = dialog.items["share-logger"]
+    qtbot.waitUntil(lambda: dialog.items["share-logger"].text(STATUS) == "FAILED", timeout=5000)
+    assert row is not dialog.items["share-logger"]  # the list was filled again
+    qtbot.waitUntil(lambda: "no network share" in dialog.details.toPlainText(), timeout=5000)
+    assert dialog.current_name() == "share-logger"  # the selection is kept

@@ -3,7 +3,9 @@
 Each plugin is listed with its version, where it comes from (built-in, an installed package, or
 registered in code), the plugin-API version it declares, the hooks it implements, what it
 registers and its status: active, disabled, or FAILED with the reason in plain words (and the
-technical message in full once selected).
+technical message in full once selected). A plugin that failed during an earlier session (and
+was switched off for the rest of that run) says so too, with when and why
+(:mod:`console.plugin_failures`); the list follows failures met while it is open.
 
 Unticking a plugin disables it **from the next start**: the choice is saved at once through
 :mod:`console.plugin_settings`, but a plugin cannot be unloaded safely from a running console, so
@@ -20,6 +22,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from console import plugin_settings
+from console.plugin_failures import FAILURES_FILE, RuntimeFailure, installed_failures
 from console.plugin_settings import LastDriverPluginError, read_plugin_settings, set_plugin_disabled
 from console.plugins import DISABLE_ENV, PluginHost, PluginRecord
 from console.ui.restyle import repolish
@@ -28,6 +31,8 @@ from console.ui.restyle import repolish
 COLUMNS = ("Plugin", "Version", "Origin", "API", "Hooks", "Registers", "Status")
 NAME, VERSION, ORIGIN, API, HOOKS, REGISTERS, STATUS = range(len(COLUMNS))
 NEXT_START = "takes effect at the next start"
+#: How often an open plugin manager looks for plugins that failed since it was filled.
+REFRESH_MS = 500
 
 _COLOURS = {  # the theme's text colours for meaning (resources/style.qss)
     "failed": "#a11d1d",
@@ -123,6 +128,12 @@ class PluginManagerDialog(QtWidgets.QDialog):
             n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()
         }
         self._filling = False
+        #: Failures of installed plugins during earlier sessions, by plugin name.
+        self.earlier: dict[str, RuntimeFailure] = {
+            failure.name: failure
+            for failure in installed_failures(host, self.settings_path.with_name(FAILURES_FILE))
+        }
+        self._seen_errors = self._errors()
 
         intro = QtWidgets.QLabel(
             "Plugins give the console its machine drivers and treatment protocols. Untick a "
@@ -195,6 +206,26 @@ class PluginManagerDialog(QtWidgets.QDialog):
         if self.tree.topLevelItemCount():
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
         self.resize(1040, 640)
+        # An observer may fail while the dialog is open (a session runs beside it).
+        self._refresh_timer = QtCore.QTimer(self)
+        self._refresh_timer.setInterval(REFRESH_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_timer.start()
+
+    def _errors(self) -> dict[str, str | None]:
+        return {name: record.error for name, record in list(self.host.records.items())}
+
+    def refresh(self) -> None:
+        """Show plugins that failed since the list was filled (the selection is kept)."""
+        errors = self._errors()
+        if errors == self._seen_errors:
+            return
+        self._seen_errors = errors
+        selected = self.current_name()
+        self._fill()
+        if selected in self.items:
+            self.select(selected)
+        self._show_details()
 
     # -- what the dialog shows -------------------------------------------------------------
 
@@ -211,6 +242,8 @@ class PluginManagerDialog(QtWidgets.QDialog):
             return "disabled (not installed)"
         if record.error:
             return "FAILED — disabled from next start" if name in self.disabled else "FAILED"
+        if name in self.earlier and not record.blocked and not disabled_next:
+            return "active (failed in a session)"
         if record.blocked:
             if name in self.env_blocked:
                 return f"disabled by {DISABLE_ENV}"
@@ -309,6 +342,15 @@ class PluginManagerDialog(QtWidgets.QDialog):
                 f"<p style='color:{_COLOURS['failed']}'><b>This plugin failed and is switched "
                 f"off.</b> {e(plain_reason(record.error))}</p>"
                 f"<p><b>What the console reported:</b> {e(record.error)}</p>"
+            )
+        elif name in self.earlier and not record.blocked:
+            failure = self.earlier[name]
+            parts.append(
+                f"<p style='color:{_COLOURS['failed']}'><b>It failed during a session on "
+                f"{e(failure.at.replace('T', ' at '))}</b> and was switched off for the rest of "
+                "that run; it has worked since the console started again. "
+                f"{e(plain_reason(failure.reason))}</p>"
+                f"<p><b>What the console reported then:</b> {e(failure.reason)}</p>"
             )
         elif record.blocked and name in self.env_blocked:
             parts.append(
