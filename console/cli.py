@@ -47,6 +47,7 @@ from console.plugin_settings import read_plugin_settings
 from console.plugins import PluginHost, broken_packs, load_plugins
 from console.protocols import Protocol, comfort_notes
 from console.records.cli_commands import add_record_commands
+from console.records.cli_rights import add_rights_commands
 from console.records.errors import StoreUnavailableError
 from console.report import (
     ZONE_SUMMARY_HEADERS,
@@ -260,6 +261,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     scenarios.set_defaults(handler=cmd_scenarios)
     add_record_commands(commands)  # sessions, report
+    add_rights_commands(commands)  # accounts, audit, client
     return parser
 
 

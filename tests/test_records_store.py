@@ -144,9 +144,10 @@ def test_migrations_run_up_from_an_empty_database(store_url: str, open_store: Op
 
     store.migrate()
 
-    assert store.schema_revision() == RecordStore.head_revision() == "0007"
+    assert store.schema_revision() == RecordStore.head_revision() == "0008"
     assert store.backup_path is None  # an empty database has nothing to back up
-    assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
+    tables = TABLES | {"accounts", "audit_entries", "alembic_version"}  # 0008: accounts, trail
+    assert set(inspect(store.engine).get_table_names()) == tables
     with store.engine.connect() as connection:
         # The migrated schema is exactly the models' (columns, types, indexes, foreign keys).
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -324,7 +325,7 @@ def test_an_upgrade_killed_twice_keeps_the_data_and_one_backup(
     probe.close()
 
     store = open_store(store_url)
-    assert store.schema_revision() == RecordStore.head_revision() == "0007"
+    assert store.schema_revision() == RecordStore.head_revision() == "0008"
     assert store.client(client_id).name == "Anna Berg"
     (backup,) = _migration_backups(store, xdg, label)
     assert store.backup_path == backup
@@ -1009,7 +1010,7 @@ def test_migration_0007_keeps_every_record_up_and_down(
     before = table_counts(store)
 
     store.migrate()
-    assert store.schema_revision() == RecordStore.head_revision() == "0007"
+    assert store.schema_revision() == RecordStore.head_revision() == "0008"
     assert table_counts(store) == before
     record = store.client(client_id)
     (plan,) = record.follow_ups
@@ -1030,7 +1031,7 @@ def test_migration_0007_keeps_every_record_up_and_down(
     assert kept == sorted([str(booked.replace(tzinfo=None))[:16], f"{day} 12:00"])
 
     store.migrate()
-    assert store.schema_revision() == "0007"
+    assert store.schema_revision() == "0008"
     assert len(store.client(client_id).follow_ups) == 2
 
 

@@ -1,5 +1,10 @@
 """The records' commands of ``mc-console``: ``sessions`` (list and export) and ``report`` (PDF).
 
+Each access is appended to the audit trail (:mod:`console.records.audit`) before anything of a
+client is shown or reported as written: a listing is a view of each client in it, a CSV file an
+export, a PDF a report. An access that cannot be audited is not made. Once the records have
+accounts, both commands need ``--user`` (:mod:`console.records.cli_signin`).
+
 ``console/cli.py`` adds them with :func:`add_record_commands`. Each handler takes the parsed
 arguments and the stream to print to, and returns the exit status: 0 done, 2 a usage error (bad
 option, no such session, unreadable database, unwritable file), as for every other command.
@@ -17,7 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from console.records.cli_signin import add_user_option, signed_in_for
 from console.records.errors import (
+    AccessRefusedError,
     FieldError,
     RecordError,
     RecordNotFoundError,
@@ -29,6 +36,7 @@ from console.records.reports import (
     write_session_pdf,
 )
 from console.records.rows import ExportedSession
+from console.records.signed_in import Permission, SignedIn
 from console.report import format_table
 
 if TYPE_CHECKING:  # the store loads SQLAlchemy: only when a command opens the records
@@ -36,6 +44,8 @@ if TYPE_CHECKING:  # the store loads SQLAlchemy: only when a command opens the r
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+#: A sign-in or a permission refused (see console.records.cli_rights).
+EXIT_REFUSED = 4
 
 DEFAULT_LIMIT = 50
 
@@ -45,7 +55,8 @@ SESSION_ID = re.compile(r"[0-9A-Za-z]{1,32}")
 
 
 def add_record_commands(subparsers: Any) -> None:
-    """Add ``sessions`` and ``report`` to the ``mc-console`` sub-commands."""
+    """Add ``sessions`` and ``report`` to the ``mc-console`` sub-commands (``accounts``,
+    ``audit`` and ``client`` are added by :func:`console.records.cli_rights.add_rights_commands`)."""
     sessions = subparsers.add_parser(
         "sessions",
         help="list recorded sessions, newest first, and export them as CSV",
@@ -55,6 +66,7 @@ def add_record_commands(subparsers: Any) -> None:
         "--client", metavar="NAME", help="only clients whose name contains NAME (any case)"
     )
     _db_option(sessions)
+    add_user_option(sessions)
     sessions.add_argument(
         "--csv", type=Path, metavar="PATH", help="also write the sessions to a CSV file"
     )
@@ -84,6 +96,7 @@ def add_record_commands(subparsers: Any) -> None:
     )
     report.add_argument("--pdf", type=Path, required=True, metavar="PATH", help="PDF to write")
     _db_option(report)
+    add_user_option(report)
     report.set_defaults(func=cmd_report, handler=cmd_report)
 
 
@@ -104,11 +117,14 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
     try:
         store = _open(args.db)
         try:
+            who = signed_in_for(store, args.user, Permission.READ_RECORDS)
             # One pass, streamed from the database: the table keeps a line per session, the
             # CSV files are written as the sessions come (any number, in little memory).
             table: list[list[str]] = []
-            sessions = _tabled(store.iter_export(args.client, limit=args.limit), table)
+            clients: dict[int, None] = {}
+            sessions = _tabled(store.iter_export(args.client, limit=args.limit), table, clients)
             counts = export_csv(sessions, args.csv, args.steps_csv)
+            _audit_listing(store, who, list(clients), args.csv, args.steps_csv)
         finally:
             store.close()
         _print_sessions(table, args.client, out)
@@ -116,9 +132,33 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
             print(f"wrote {_plural(counts[0], 'session')} to {args.csv}", file=out)
         if args.steps_csv is not None:
             print(f"wrote {_plural(counts[1], 'step')} to {args.steps_csv}", file=out)
+    except AccessRefusedError as error:
+        return _error(f"refused: {error}", EXIT_REFUSED)
     except (FieldError, StoreUnavailableError, RecordError, OSError) as error:
         return _error(str(error), EXIT_USAGE)
     return EXIT_OK
+
+
+def _audit_listing(
+    store: RecordStore,
+    who: SignedIn | None,
+    clients: list[int],
+    *files: Path | None,
+) -> None:
+    """A view of each client listed, and an export of each when CSV files were written. If the
+    trail cannot take it, the files are removed again and the error goes on: an access that
+    cannot be audited is not made."""
+    from console.records import audit
+
+    written = [path for path in files if path is not None]
+    try:
+        audit.record(store, who, audit.VIEW, clients, "sessions listed")
+        if written:
+            audit.record(store, who, audit.EXPORT, clients, "sessions exported as CSV")
+    except RecordError:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
@@ -132,11 +172,20 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     try:
         store = _open(args.db)
         try:
+            who = signed_in_for(store, args.user, Permission.READ_RECORDS)
             session = store.session(wanted)
             client = store.client(session.client_id) if session.client_id is not None else None
+            from console.records import audit
+
+            # Audited before it is written: a report the trail cannot name is not made.
+            audit.record(
+                store, who, audit.REPORT, [session.client_id], f"session {session.id[:8]} (PDF)"
+            )
         finally:
             store.close()
         missing = write_session_pdf(session, client, args.pdf)
+    except AccessRefusedError as error:
+        return _error(f"refused: {error}", EXIT_REFUSED)
     except RecordNotFoundError:
         return _error(
             f"no session {wanted!r} (give its id or a unique start of it; see 'sessions')",
@@ -163,10 +212,12 @@ def _open(url: str | None) -> RecordStore:
 
 
 def _tabled(
-    sessions: Iterator[ExportedSession], table: list[list[str]]
+    sessions: Iterator[ExportedSession], table: list[list[str]], clients: dict[int, None]
 ) -> Iterator[ExportedSession]:
-    """Pass ``sessions`` on, keeping each one's line of the table."""
+    """Pass ``sessions`` on, keeping each one's line of the table and its client (in order)."""
     for row in sessions:
+        if row.client_id is not None:
+            clients[row.client_id] = None
         table.append(
             [
                 row.id[:8],

@@ -3,6 +3,8 @@ them without loading the database layer (SQLAlchemy) at start."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class RecordError(Exception):
     """Base class of the store's errors."""
@@ -26,3 +28,23 @@ class RecordRejectedError(RecordError):
 
 class RecordNotFoundError(RecordError, LookupError):
     """No such client or session."""
+
+
+class AccessRefusedError(RecordError):
+    """A sign-in or a permission was refused (the command line exits with its own status)."""
+
+
+class SignInRefusedError(AccessRefusedError):
+    """A sign-in was refused (wrong name or secret, a disabled or a locked account)."""
+
+
+class AccountLockedError(SignInRefusedError):
+    """Too many refusals in a row: the account waits until ``until`` (UTC)."""
+
+    def __init__(self, message: str, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class PermissionRefusedError(AccessRefusedError):
+    """The signed-in account's role does not allow what was asked (or nobody signed in)."""

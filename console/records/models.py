@@ -279,3 +279,55 @@ class FollowUpPlan(Base):
 
 
 Index("ix_sessions_client_started", TreatmentSession.client_id, TreatmentSession.started_at)
+
+
+class Account(Base):
+    """A person who signs in to the records (revision 0008): a practitioner, a trainer or the
+    clinic's administrator. The records they make name their :class:`Practitioner` row (the one
+    of the same name), so a clinic's history from before accounts keeps its names.
+
+    Only a salted Argon2id hash of the PIN or password is kept; ``failed_attempts`` counts
+    refusals since the last sign-in, and ``locked_until`` is when an account locked by too many
+    of them may try again."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    #: The name's search form (console.records.names): two accounts may not differ only in
+    #: case or accents, or one could sign in as the other by mistake.
+    login: Mapped[str] = mapped_column(String(480), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(Text)
+    #: "pin" or "password": which rule the secret was checked against.
+    secret_kind: Mapped[str] = mapped_column(String(8))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+    #: None when the account was the first one (the administrator made at first start).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(Base):
+    """One access to the records (revision 0008): who, when (UTC), what, which client (by id
+    only: no name, no detail of the record), from which workstation.
+
+    Append-only (the database refuses to update or delete a row); each entry carries the
+    SHA-256 of the one before it and its own hash over a canonical encoding of its fields
+    (console.records.audit), so a changed, removed or inserted entry breaks the chain.
+    ``client_id`` is deliberately not a foreign key: an erased client's entries stay."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(160))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    client_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    workstation: Mapped[str] = mapped_column(String(255))
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

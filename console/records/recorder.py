@@ -45,6 +45,7 @@ from console.records.entries import (
     step_entry,
 )
 from console.records.journal import JournalError, SessionJournal, target_of
+from console.records.signed_in import SignedIn
 from console.records.store import (
     LEASE_RENEW_S,
     RecordRejectedError,
@@ -81,7 +82,7 @@ class SessionRecorder:
     def __init__(
         self,
         store: RecordStore,
-        practitioner: str,
+        practitioner: str | SignedIn,
         client_id: int | None = None,
         on_trouble: Callable[[RecordsTrouble], None] | None = None,
         on_recovered: Callable[[], None] | None = None,
@@ -93,7 +94,10 @@ class SessionRecorder:
         self.store = store
         #: The client's goals as stated at the visit, kept on the session row.
         self.goals = goals
-        self.practitioner = practitioner
+        # The journal keeps the name: a signed-in account's practitioner row has its name.
+        self.practitioner = (
+            practitioner.name if isinstance(practitioner, SignedIn) else practitioner
+        )
         self.client_id = client_id
         self.on_trouble = on_trouble
         self.on_recovered = on_recovered

@@ -90,6 +90,7 @@ from console.records.rows import (
 from console.records.rows import (
     SessionFacts as SessionFacts,  # re-exported
 )
+from console.records.signed_in import SignedIn
 from console.records.urls import check_url, driver_hint, server_of
 from console.screening import Screening as ScreeningForm
 from console.screening import ScreeningError, check_date_of_birth
@@ -109,7 +110,7 @@ MIGRATION_WAIT_S = 60.0
 MIGRATION_RETRY_S = 0.2
 #: The newest migration this console knows (the last script in ``migrations/versions``;
 #: ``tests/test_records_store.py`` checks the two agree).
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 #: The execution option that makes a SQLite transaction take the write lock at BEGIN.
 _IMMEDIATE = "mc_begin_immediate"
 #: Seconds a PostgreSQL server has to answer a new connection.
@@ -349,8 +350,12 @@ class RecordStore:
 
     # -- practitioners and clients -----------------------------------------------------------
 
-    def practitioner(self, name: str) -> int:
-        """The id of the practitioner called ``name`` (created on first use)."""
+    def practitioner(self, name: str | SignedIn) -> int:
+        """The id of the practitioner called ``name`` (created on first use), or a signed-in
+        account's own practitioner: every method that records who did something takes either
+        (typed names are what a console without accounts records, as before them)."""
+        if isinstance(name, SignedIn):
+            return name.practitioner_id
         name = _required("practitioner", name)
         for _attempt in range(2):
             try:
@@ -371,7 +376,7 @@ class RecordStore:
     def add_client(
         self,
         name: str,
-        practitioner: str,
+        practitioner: str | SignedIn,
         *,
         birth_year: int | None = None,
         date_of_birth: date | None = None,
@@ -424,7 +429,7 @@ class RecordStore:
             db.flush()
             return int(row.id)
 
-    def client_named(self, name: str, practitioner: str) -> int:
+    def client_named(self, name: str, practitioner: str | SignedIn) -> int:
         """The id of the client called ``name`` (any case, any accents); added if there is
         none. Two consoles asking for the same new name at once get one client: the look-up
         and the insert run under a lock (SQLite: the write lock; PostgreSQL: an advisory lock
@@ -531,7 +536,9 @@ class RecordStore:
                 raise FieldError("confirm_name", "type the client's full name to confirm")
             db.delete(row)
 
-    def record_screening(self, client_id: int, screening: ScreeningForm, practitioner: str) -> None:
+    def record_screening(
+        self, client_id: int, screening: ScreeningForm, practitioner: str | SignedIn
+    ) -> None:
         """Store a screening as answered: the question set's version, the answers with the
         dates given, the date of birth, the overrides and the decision. A client whose record
         has no date of birth yet takes the screening's (unless the record's birth year says
@@ -582,7 +589,9 @@ class RecordStore:
             client.goals = goals
             return True
 
-    def record_consent(self, client_id: int, practitioner: str, consent_text: str) -> None:
+    def record_consent(
+        self, client_id: int, practitioner: str | SignedIn, consent_text: str
+    ) -> None:
         """Store the consent the client gave."""
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
@@ -593,7 +602,7 @@ class RecordStore:
     def begin_session(
         self,
         info: SessionInfo,
-        practitioner: str,
+        practitioner: str | SignedIn,
         client_id: int | None,
         lease_owner: str | None = None,
         goals: str | None = None,
@@ -748,7 +757,7 @@ class RecordStore:
     def add_note(
         self,
         client_id: int,
-        practitioner: str,
+        practitioner: str | SignedIn,
         reactions: Sequence[str | ReactionRow],
         note_text: str,
         session_id: str | None = None,
@@ -772,7 +781,7 @@ class RecordStore:
     def plan_follow_up(
         self,
         client_id: int,
-        practitioner: str,
+        practitioner: str | SignedIn,
         due: date | datetime,
         notes: str = "",
         session_id: str | None = None,
@@ -797,7 +806,7 @@ class RecordStore:
     def save_follow_up(
         self,
         client_id: int,
-        practitioner: str,
+        practitioner: str | SignedIn,
         reactions: Sequence[str | ReactionRow],
         note_text: str,
         next_appointment: date | datetime | None,
