@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from console import cli
+from console.engine.clock import VirtualClock
+from console.plugins import load_plugins
 from console.scenarios import OUTCOMES, ScenarioError, load_scenarios, parse_scenario
+from console.simulation import ClientSkin, SimulatedFault
+from device_drivers.simulator import SimulatedMachine
 from device_drivers.skin import SkinType
 from support import make_protocol
 
@@ -211,3 +215,39 @@ def test_the_list_names_the_client_reactions_a_scenario_expects(
         line for line in capsys.readouterr().out.splitlines() if line.startswith("sensitive")
     )
     assert "client twitch" in row
+
+
+# -- what a scenario gives the simulated machine -----------------------------------------------
+
+
+CLIENT_SCENARIO = (
+    'title = "x"\ngoal = "y"\ntrainee_action = "z"\nprotocol = "toning"\n'
+    'faults = ["gel_dry@10"]\n[client]\nskin_type = "dry"\nskin_resistance_ohm_cm2 = 45000\n'
+    "[expect]\n"
+)
+
+
+def test_a_scenario_client_s_skin_reaches_the_simulated_machine_through_its_factory() -> None:
+    """The scenario's ClientSkin is the simulator plugin's ``skin`` option; the console knows
+    the simulator only as a registered driver."""
+    scenario = parse_scenario(CLIENT_SCENARIO, "dry", "dry.toml")
+    assert scenario.skin == ClientSkin(SkinType.DRY, 45_000.0)
+    info = next(info for info in load_plugins().drivers.values() if info.simulated)
+    machine = info.factory(clock=VirtualClock(), skin=scenario.skin)
+    assert isinstance(machine, SimulatedMachine)
+    assert machine.skin.params.skin_type is SkinType.DRY
+    assert machine.skin.params.soaked_ohm_cm2 == 45_000.0
+    assert scenario.skin.describe() == "dry skin, 45 kΩ·cm² once the gel has soaked in"
+
+
+def test_the_faults_a_scenario_plans_are_the_simulated_machine_s() -> None:
+    machine = SimulatedMachine(VirtualClock())
+    assert machine.fault_names == tuple(fault.value for fault in SimulatedFault)
+
+
+def test_a_client_skin_outside_the_published_range_is_refused_in_one_sentence() -> None:
+    with pytest.raises(
+        ValueError, match=r"^a skin resistance of 5000 Ω·cm² is outside the published"
+    ):
+        ClientSkin(SkinType.OILY, 5_000.0)
+    assert ClientSkin(SkinType.OILY).soaked_ohm_cm2 == 12_000.0
