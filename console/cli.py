@@ -801,6 +801,10 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
     store = opened.store
     try:
         client_id = store.client_named(args.client, practitioner) if args.client else None
+        if client_id is not None:  # a session about to be recorded for the client: audited
+            from console.records import audit
+
+            audit.record(store, None, audit.CHANGE, [client_id], "treatment session recorded")
     except (RecordError, FieldError) as error:
         store.close()
         raise UsageError(f"records database: {error}") from None

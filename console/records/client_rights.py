@@ -275,7 +275,6 @@ def _write_summary_pdf(
     from console.records.reports import _write_atomically, render_one_page_pdf
 
     stamp = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M")
-    missing = unprintable(_summary_html(record, consents))
     pdf = render_one_page_pdf(
         lambda _size: _summary_html(record, consents),
         f"<p class='muted'>Everything the records hold about this client, exported {stamp} "
@@ -284,7 +283,8 @@ def _write_summary_pdf(
         SUMMARY_TITLE,
     )
     _write_atomically(path, pdf, what="the client's record (PDF)")
-    return missing
+    # Looked up once Qt is up (the renderer started it): fonts are Qt's to find.
+    return unprintable(_summary_html(record, consents))
 
 
 def _summary_html(record: ClientRecord, consents: list[dict[str, Any]]) -> str:
