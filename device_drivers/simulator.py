@@ -1,10 +1,10 @@
-"""The simulated microcurrent machine: a :class:`~console.drivers.Driver` that behaves like a real one.
+"""The simulated microcurrent machine: a :class:`~console.api.Driver` that behaves like a real one.
 
 It produces the waveform it is told to (square, sine, ramped, biphasic; positive, negative or
 alternating polarity), drives it through a :class:`~device_drivers.skin.SkinModel`, and reports
 measured current and load voltage at 2 kS/s by default (up to 20 kS/s). Samples are generated
 lazily, in numpy blocks, for the clock time that has passed — so on a
-:class:`~console.engine.clock.VirtualClock` a 30-minute protocol simulates in a second or two.
+:class:`~console.api.VirtualClock` a 30-minute protocol simulates in a second or two.
 
 Every change of setting first generates the samples up to *now* with the old setting, so the
 samples are causal: a new amplitude shows in the samples after the call, never before.
@@ -223,7 +223,7 @@ class SimulatedMachine(Driver):
         with self._lock:
             return self._schedule[0].at_s if self._schedule else None
 
-    #: Names accepted by :meth:`schedule_fault` (the :class:`console.faults.FaultInjector` protocol).
+    #: Names accepted by :meth:`schedule_fault` (the :class:`console.api.FaultInjector` protocol).
     fault_names: tuple[str, ...] = tuple(fault.value for fault in SimFault)
 
     def schedule_fault(self, name: str, at_s: float, duration_s: float | None = None) -> None:
