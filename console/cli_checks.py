@@ -26,11 +26,13 @@ def check_db_url(url: str | None) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    from console.records.urls import safe
+
     try:
         make_url(url)
-    except ArgumentError:
-        raise UsageError(
-            f"--db {url!r} is not a database URL; give one such as {DB_URL_EXAMPLES}"
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise UsageError(  # safe(): never the password a URL may hold
+            f"--db {safe(url)!r} is not a database URL; give one such as {DB_URL_EXAMPLES}"
         ) from None
 
 

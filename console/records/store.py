@@ -1317,6 +1317,12 @@ def _explain(error: DBAPIError, path: Path | None = None, server: str | None = N
     the SQLite file, looked at to tell a permission problem from a drive that is gone;
     ``server`` the database server's ``host:port``, named when it cannot be reached."""
     original = str(error.orig).lower()
+    if "no password supplied" in original:
+        return (
+            "the records database server asks for a password and none was found: put it in "
+            "the password file (~/.pgpass or PGPASSFILE), a service (PGSERVICEFILE) or "
+            "PGPASSWORD, not in --db"
+        )
     if server is not None and _unreachable(original):
         return (
             f"the records database server {server} cannot be reached "
@@ -1341,7 +1347,8 @@ def _explain(error: DBAPIError, path: Path | None = None, server: str | None = N
 def _unreachable(message: str) -> bool:
     """True when a server's message says the connection itself failed (not a refusal of it)."""
     words = ("connection", "could not connect", "resolve", "translate host", "timeout", "timed out")
-    return any(word in message for word in words) and "authentication" not in message
+    refused = "authentication" in message or "password" in message
+    return any(word in message for word in words) and not refused
 
 
 def _server_reason(message: str) -> str:

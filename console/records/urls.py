@@ -13,6 +13,13 @@ naming what is wrong (the path, the folder, the host), never a traceback or a si
   written to a stray new folder would be lost to the clinic.
 
 No SQLAlchemy at import: the window names these checks before the database layer is loaded.
+
+Passwords: a PostgreSQL URL needs none. Without one, psycopg's libpq looks in its standard
+places: the ``PGPASSWORD`` variable, the password file (``~/.pgpass``, or ``PGPASSFILE``; owner-
+only, or libpq ignores it) and a service of the service file (``?service=NAME`` with
+``~/.pg_service.conf`` or ``PGSERVICEFILE``), so the password is in neither the shell's history
+nor the process list. A password given in a URL anyway is remembered and never printed
+(:func:`console.records.errors.redact`): messages show ``***`` in its place.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from console.records.errors import StoreUnavailableError
+from console.records.errors import StoreUnavailableError, keep_secret
 
 #: The kinds of database the records are kept in (SQLAlchemy's backend names).
 SUPPORTED = ("sqlite", "postgresql")
@@ -35,23 +43,40 @@ DRIVER_PACKAGES = {
 }
 
 
+#: ``USER:PASSWORD@`` after ``//``, or, in a URL typed without ``//``, from its start.
+_USER_PASSWORD = re.compile(r"(//[^:/@]*:|^(?!.*//)[^:/@]*:)[^@]*@")
+
+
 def parse(url: str) -> Any:
     """SQLAlchemy's URL of ``url``; a string that is not one is refused in a sentence."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    _keep_password_of(url)
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise StoreUnavailableError(
             f"{_masked(url)!r} is not a database URL; give {EXAMPLES}"
         ) from None
+    keep_secret(parsed.password)
+    return parsed
+
+
+def _keep_password_of(url: str) -> None:
+    """Remember the password part of ``url`` as typed, before anything may quote it back
+    (a URL that does not parse still holds it)."""
+    found = _USER_PASSWORD.search(url)
+    if found:
+        typed = found.group(0)[len(found.group(1)) : -1]
+        keep_secret(typed)
+        keep_secret(unquote(typed))
 
 
 def _masked(url: str) -> str:
     """``url`` with anything between ``USER:`` and ``@`` hidden (a URL that did not parse may
-    still hold a password)."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    still hold a password: ``//`` or the start of the text before the user, as mistyped)."""
+    return _USER_PASSWORD.sub(r"\1***@", url)
 
 
 def safe(url: str) -> str:
