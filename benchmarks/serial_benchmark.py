@@ -19,13 +19,13 @@ import sys
 import time
 from pathlib import Path
 
+from console.api import StreamMachineDriver
 from console.engine.clock import RealClock
 from device_drivers.framed_driver import FramedMachineDriver
 from device_drivers.scpi_driver import ScpiMachineDriver
-from device_drivers.serial_machine import SerialMachineDriver
 
 RATE_HZ = 20_000
-DRIVERS: dict[str, type[SerialMachineDriver]] = {
+DRIVERS: dict[str, type[StreamMachineDriver]] = {
     "framed": FramedMachineDriver,
     "scpi": ScpiMachineDriver,
 }
@@ -64,7 +64,7 @@ def stream(protocol: str, seconds: float) -> None:
         cpu, wall = thread_cpu_s(reader.native_id) - cpu0, time.perf_counter() - wall0
         received = sum(len(t) for t in times)
         missing = driver.samples_missing  # gaps in the machine's own sample index
-        drops = {k: v for k, v in driver._decoder_counts().items() if v}
+        drops = {k: v for k, v in driver.decoder_counts().items() if v}
         driver.close()
     finally:
         emulator.terminate()

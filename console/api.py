@@ -36,6 +36,7 @@ from console.engine.events import (
 )
 from console.faults import FaultInjector, FaultSpec, SimulatedClient, parse_fault_spec
 from console.hookspecs import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl
+from console.machine_clock import MachineClock
 from console.packs import PackError, load_pack, load_packs, parse_pack
 from console.placement import MotionKind, Placement
 from console.problems import ProblemKind, RuleProblem
@@ -57,6 +58,14 @@ from console.simulation import (
     ClientSkin,
     SimulatedFault,
     SkinType,
+)
+from console.stream_driver import (
+    Answer,
+    Heartbeat,
+    Hello,
+    Message,
+    Samples,
+    StreamMachineDriver,
 )
 from console.waveforms import (
     COMFORT_CURRENT_UA,
@@ -92,6 +101,7 @@ __all__ = [
     "PROJECT_NAME",
     "PUBLISHED_1HZ_OHM_CM2",
     "SKIN_TYPE_OHM_CM2",
+    "Answer",
     "Capabilities",
     "ClientSkin",
     "Clock",
@@ -103,6 +113,10 @@ __all__ = [
     "EngineState",
     "FaultInjector",
     "FaultSpec",
+    "Heartbeat",
+    "Hello",
+    "MachineClock",
+    "Message",
     "MotionKind",
     "PackError",
     "Placement",
@@ -116,6 +130,7 @@ __all__ = [
     "SafetyEvent",
     "SafetyKind",
     "SampleBlock",
+    "Samples",
     "ScaledClock",
     "SessionInfo",
     "SessionSummary",
@@ -126,6 +141,7 @@ __all__ = [
     "Step",
     "StepDelivery",
     "SteppedClock",
+    "StreamMachineDriver",
     "Transport",
     "VirtualClock",
     "WaveShape",

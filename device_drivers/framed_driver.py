@@ -1,28 +1,35 @@
 """Driver for machines that speak the framed binary protocol (``docs/protocols/framed.md``).
 
 COBS-framed, CRC-16 checked frames with sequence numbers; commands are ACKed or NACKed, sample
-batches arrive as packed int16 arrays (decoded with numpy), heartbeats every 100 ms. What all
-serial drivers share (port, reader thread, retries, time mapping) is in
-:mod:`device_drivers.serial_machine`.
+batches arrive as packed int16 arrays (decoded with numpy), heartbeats every 100 ms. Only the
+wire is here: the port, reader thread, retries, keep-alive and time mapping are the console's
+:class:`~console.api.StreamMachineDriver`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
-from console.drivers import Capabilities, DeviceIdentity, DriverError
+from console.api import (
+    Answer,
+    Capabilities,
+    DeviceIdentity,
+    DriverError,
+    Heartbeat,
+    Hello,
+    Message,
+    Samples,
+    StreamMachineDriver,
+)
 from device_drivers import framed_protocol as wire
 from device_drivers.framed_protocol import Frame, FrameType
 from device_drivers.machine_faults import stopping_faults
-from device_drivers.serial_machine import Answer, SerialMachineDriver
 
-_Parsed = TypeVar("_Parsed")
-
-#: Command name (see :meth:`SerialMachineDriver._encode`) → frame type.
+#: Command name (see :meth:`StreamMachineDriver.encode`) → frame type.
 _COMMANDS = {
     "identify": FrameType.IDENTIFY,
     "capabilities": FrameType.GET_CAPABILITIES,
@@ -32,15 +39,18 @@ _COMMANDS = {
     "output_off": FrameType.OUTPUT_OFF,
     "keepalive": FrameType.HEARTBEAT_REQUEST,
 }
+#: In messages, a command is called by its frame type, as the spec and the wire checker do.
+_LABELS = {command: frame.name for command, frame in _COMMANDS.items()}
 
 
-class FramedMachineDriver(SerialMachineDriver):
+class FramedMachineDriver(StreamMachineDriver):
     """A machine on the framed binary protocol."""
 
     kind = "framed machine"
     baudrate = 921_600
     streams_from_boot = True
     sequence_modulus = 256
+    command_labels = _LABELS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -50,17 +60,22 @@ class FramedMachineDriver(SerialMachineDriver):
         #: Samples the machine measured that never arrived (gaps in the sample index).
         self.samples_missing = 0
         self._next_index: int | None = None
+        #: Well-framed frames whose payload did not parse, and the last one's reason.
+        self.bad_payloads = 0
+        self.last_bad_payload = ""
+        #: The machine's last ERROR report.
+        self.last_machine_error = ""
 
     # -- commands ----------------------------------------------------------------------------
 
-    def _encode(self, seq: int, command: str, argument: Any = None) -> bytes:
-        frame_type = _COMMANDS[command]
+    def encode(self, seq: int, command: str, argument: Any = None) -> bytes:
+        """One command frame; SET_AMPLITUDE rounded down to the machine's current step."""
         payload = b""
         if command == "waveform":
             payload = wire.pack_waveform(argument)
         elif command == "amplitude":
             payload = wire.pack_amplitude(self._on_step(float(argument)))
-        return wire.encode_frame(Frame(frame_type, seq, payload))
+        return wire.encode_frame(Frame(_COMMANDS[command], seq, payload))
 
     def _on_step(self, current_ua: float) -> float:
         """``current_ua`` rounded *down* to the machine's current step: the machine refuses a
@@ -73,97 +88,75 @@ class FramedMachineDriver(SerialMachineDriver):
         wire_units = math.floor(current_ua * 10 + 1e-6)
         return (wire_units - wire_units % step) / 10
 
-    def _parse_identity(self, value: str | bytes | None) -> DeviceIdentity:
-        return self._parse_reply(value, "IDENTITY", "identify", wire.unpack_identity)
+    def parse_identity(self, value: str | bytes) -> DeviceIdentity:
+        """The IDENTITY reply's payload."""
+        return wire.unpack_identity(_payload(value))
 
-    def _parse_capabilities(self, value: str | bytes | None) -> Capabilities:
-        return self._parse_reply(
-            value, "CAPABILITIES", "get capabilities", wire.unpack_capabilities
-        )
+    def parse_capabilities(self, value: str | bytes) -> Capabilities:
+        """The CAPABILITIES reply's payload."""
+        return wire.unpack_capabilities(_payload(value))
 
-    def _parse_reply(
-        self,
-        value: str | bytes | None,
-        reply: str,
-        command: str,
-        unpack: Callable[[bytes], _Parsed],
-    ) -> _Parsed:
-        """A query's reply payload through ``unpack``; anything unexpected (no reply before the
-        ACK, a payload that does not parse) is a DriverError saying what was expected and what
-        came, never a TypeError from deep inside."""
-        if not isinstance(value, bytes):
-            came = "an ACK alone" if value is None else repr(value)
-            raise DriverError(
-                f"the {self.kind} answered '{command}' with {came}: expected {reply}, then ACK"
-            )
-        try:
-            return unpack(value)
-        except wire.PayloadError as error:
-            raise DriverError(
-                f"the {self.kind} answered '{command}' with a {reply} that does not parse "
-                f"({error}); came: {value[:64].hex(' ')}{' …' if len(value) > 64 else ''}"
-            ) from None
-
-    def _decoder_counts(self) -> dict[str, int]:
+    def decoder_counts(self) -> dict[str, int]:
+        """Bytes and frames the decoder dropped, by reason."""
         return {str(reason): count for reason, count in self.decoder.dropped_by_reason.items()}
 
     # -- bytes from the machine ----------------------------------------------------------------
 
-    def _on_bytes(self, data: bytes) -> None:
+    def decode(self, data: bytes) -> Iterator[Message]:
+        """Frames in the bytes, as messages; a frame whose payload does not parse is counted."""
         for frame in self.decoder.feed(data):
             try:
-                self._on_frame(frame)
+                message = self._message(frame)
             except (wire.PayloadError, DriverError) as error:
-                # A well-framed frame with a payload that does not parse: count it, go on.
                 self.bad_payloads += 1
                 self.last_bad_payload = f"{frame.type.name}: {error}"
+                continue
+            if message is not None:
+                yield message
 
-    bad_payloads = 0
-    last_bad_payload = ""
-
-    def _on_frame(self, frame: Frame) -> None:
+    def _message(self, frame: Frame) -> Message | None:
         kind = frame.type
         if kind is FrameType.SAMPLES:
-            batch = wire.unpack_samples(frame.payload)
-            n = len(batch)
-            if self._next_index is not None:
-                gap = (batch.first_index - self._next_index) % 2**32
-                if gap < 2**31:  # a forward jump: samples lost; backwards: a restart
-                    self.samples_missing += gap
-            self._next_index = (batch.first_index + n) % 2**32
-            machine_us = batch.t0_us + np.round(np.arange(n) * (1e6 / batch.rate_hz)).astype(
-                np.int64
-            )
-            self._deliver_samples(machine_us, batch.current_ua, batch.voltage_v)
-        elif kind is FrameType.HEARTBEAT:
+            return self._samples(frame.payload)
+        if kind is FrameType.HEARTBEAT:
             beat = wire.unpack_heartbeat(frame.payload)
-            self._deliver_heartbeat(
-                beat.machine_time_us, beat.output_on, stopping_faults(beat.faults)
-            )
-        elif kind is FrameType.STATUS:
-            status = wire.unpack_status(frame.payload)
-            self._deliver_heartbeat(
-                status.machine_time_us, status.output_on, stopping_faults(status.faults)
-            )
-        elif kind in (FrameType.IDENTITY, FrameType.CAPABILITIES):
+            return Heartbeat(beat.machine_time_us, beat.output_on, stopping_faults(beat.faults))
+        if kind is FrameType.STATUS:
+            state = wire.unpack_status(frame.payload)
+            return Heartbeat(state.machine_time_us, state.output_on, stopping_faults(state.faults))
+        if kind in (FrameType.IDENTITY, FrameType.CAPABILITIES):
             self._replies[frame.seq] = frame.payload
-        elif kind is FrameType.ACK:
+            return None
+        if kind is FrameType.ACK:
             seq = wire.unpack_ack(frame.payload)
-            self._deliver_answer(seq, Answer(True, self._replies.pop(seq, None)))
-        elif kind is FrameType.NACK:
+            return Answer(seq, True, self._replies.pop(seq, None))
+        if kind is FrameType.NACK:
             nack = wire.unpack_nack(frame.payload)
             reason = getattr(nack.reason, "name", str(nack.reason)).lower().replace("_", " ")
             self._replies.pop(nack.seq, None)
-            self._deliver_answer(
-                nack.seq, Answer(False, error=f"{reason}: {nack.text}".rstrip(": "))
-            )
-        elif kind is FrameType.HELLO:
-            self._deliver_hello(wire.unpack_hello(frame.payload).emulator)
-        elif kind is FrameType.ERROR:
+            return Answer(nack.seq, False, error=f"{reason}: {nack.text}".rstrip(": "))
+        if kind is FrameType.HELLO:
+            return Hello(wire.unpack_hello(frame.payload).emulator)
+        if kind is FrameType.ERROR:
             report = wire.unpack_error(frame.payload)
             self.last_machine_error = f"{report.code}: {report.text}"
-        else:
-            # A console → machine type from the machine: not a reply to anything (section 9).
-            raise DriverError(f"a {kind.name} frame is not one a machine sends")
+            return None
+        # A console → machine type from the machine: not a reply to anything (section 9).
+        raise DriverError(f"a {kind.name} frame is not one a machine sends")
 
-    last_machine_error = ""
+    def _samples(self, payload: bytes) -> Samples:
+        batch = wire.unpack_samples(payload)
+        n = len(batch)
+        if self._next_index is not None:
+            gap = (batch.first_index - self._next_index) % 2**32
+            if gap < 2**31:  # a forward jump: samples lost; backwards: a restart
+                self.samples_missing += gap
+        self._next_index = (batch.first_index + n) % 2**32
+        offsets = np.round(np.arange(n) * (1e6 / batch.rate_hz)).astype(np.int64)
+        return Samples(batch.t0_us + offsets, batch.current_ua, batch.voltage_v)
+
+
+def _payload(value: str | bytes) -> bytes:
+    if not isinstance(value, bytes):
+        raise wire.PayloadError(f"a reply payload is bytes, not {type(value).__name__}")
+    return value

@@ -1,24 +1,32 @@
 """Driver for machines that speak the SCPI-style text protocol (``docs/protocols/scpi.md``).
 
 Checksummed lines with sequence tags; measurements stream as ``!M`` lines, parsed many at a
-time with numpy; heartbeats as ``!HB``. What all serial drivers share (port, reader thread,
-retries, time mapping) is in :mod:`device_drivers.serial_machine`.
+time with numpy; heartbeats as ``!HB``. Only the wire is here: the port, reader thread,
+retries, keep-alive and time mapping are the console's :class:`~console.api.StreamMachineDriver`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
-from console.drivers import Capabilities, DeviceIdentity, DriverError
-from console.waveforms import Waveform
+from console.api import (
+    Answer,
+    Capabilities,
+    DeviceIdentity,
+    DriverError,
+    Heartbeat,
+    Hello,
+    Message,
+    Samples,
+    StreamMachineDriver,
+    Waveform,
+)
 from device_drivers import scpi_protocol as wire
 from device_drivers.machine_faults import stopping_faults
 from device_drivers.scpi_protocol import LineKind
-from device_drivers.serial_machine import Answer, SerialMachineDriver
 
-_T = TypeVar("_T")
-
+#: The commands whose text never changes.
 _FIXED = {
     "identify": wire.IDN_QUERY,
     "capabilities": wire.CAPABILITIES_QUERY,
@@ -29,19 +37,23 @@ _FIXED = {
 }
 
 
-class ScpiMachineDriver(SerialMachineDriver):
+class ScpiMachineDriver(StreamMachineDriver):
     """A machine on the SCPI-style text protocol."""
 
     kind = "SCPI machine"
     baudrate = 921_600
     sequence_modulus = wire.SEQ_MODULUS
+    streams_from_boot = False
+    command_labels = _FIXED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.decoder = wire.LineDecoder()
         self.measurements = wire.MeasurementParser()
+        #: Intact lines of no known kind, and known lines that did not parse.
         self.unknown_lines = 0
         self.bad_lines = 0
+        #: The machine's last announced error (``!ERR``).
         self.last_machine_error = ""
 
     # -- commands ----------------------------------------------------------------------------
@@ -55,56 +67,41 @@ class ScpiMachineDriver(SerialMachineDriver):
             raise DriverError(
                 f"the SCPI machine cannot be told {waveform.describe()}: {error}"
             ) from None
-        self._commands([("raw", text, f"waveform ({text})") for text in texts])
+        self.commands([("text", text, f"waveform ({text})") for text in texts])
 
     def set_amplitude(self, current_ua: float) -> None:
+        """``SOUR:CURR``, after the protocol's own range check."""
         try:
-            wire.set_current_command(float(current_ua))  # the protocol's own range check
+            text = wire.set_current_command(float(current_ua))
         except wire.ScpiError as error:
             raise DriverError(
                 f"the SCPI machine cannot be set to {current_ua:g} µA: {error}"
             ) from None
-        super().set_amplitude(current_ua)
+        self.command("amplitude", current_ua, label=text)
 
-    def _encode(self, seq: int, command: str, argument: Any = None) -> bytes:
-        if command == "raw":
+    def encode(self, seq: int, command: str, argument: Any = None) -> bytes:
+        """One tagged, checksummed line (``text``: a command's text as it is)."""
+        if command == "text":
             return wire.command(seq, str(argument))
         if command == "amplitude":
             return wire.command(seq, wire.set_current_command(float(argument)))
         return wire.command(seq, _FIXED[command])
 
-    def _parse_identity(self, value: str | bytes | None) -> DeviceIdentity:
-        expected = "<vendor>,<model>,<serial>,<firmware>"
-        return self._parse_value(value, wire.IDN_QUERY, expected, wire.parse_identity)
+    def parse_identity(self, value: str | bytes) -> DeviceIdentity:
+        """``<vendor>,<model>,<serial>,<firmware>``."""
+        return wire.parse_identity(_text(value))
 
-    def _parse_capabilities(self, value: str | bytes | None) -> Capabilities:
-        expected = "its capabilities"
-        return self._parse_value(value, wire.CAPABILITIES_QUERY, expected, wire.parse_capabilities)
-
-    def _parse_value(
-        self, value: str | bytes | None, query: str, expected: str, parse: Callable[[str], _T]
-    ) -> _T:
-        """A query's value through ``parse``; anything unexpected (OK for a value, a value that
-        does not parse) is a DriverError saying what was expected and what came."""
-        if value is None:
-            raise DriverError(
-                f"the SCPI machine answered {query} with OK, not {expected} (docs/protocols/"
-                "scpi.md section 4)"
-            )
-        text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
-        try:
-            return parse(text)
-        except (wire.ScpiError, ValueError) as error:
-            raise DriverError(
-                f"the SCPI machine answered {query} with {text[:80]!r}, not {expected}: {error}"
-            ) from None
+    def parse_capabilities(self, value: str | bytes) -> Capabilities:
+        """The ``SYST:CAP?`` value (section 4)."""
+        return wire.parse_capabilities(_text(value))
 
     @property
     def samples_missing(self) -> int:
         """Samples the machine measured that never arrived (gaps in the sample index)."""
         return self.measurements.samples_missing
 
-    def _decoder_counts(self) -> dict[str, int]:
+    def decoder_counts(self) -> dict[str, int]:
+        """Bytes and lines the decoder dropped, by reason."""
         counts = {str(reason): n for reason, n in self.decoder.dropped_by_reason.items()}
         counts["malformed measurements"] = self.measurements.lines_dropped
         counts["unknown lines"] = self.unknown_lines
@@ -112,32 +109,41 @@ class ScpiMachineDriver(SerialMachineDriver):
 
     # -- lines from the machine ----------------------------------------------------------------
 
-    def _on_bytes(self, data: bytes) -> None:
+    def decode(self, data: bytes) -> Iterator[Message]:
+        """The measurements in the bytes as one batch, then the other lines, as messages."""
         measurements, others = wire.split_measurements(self.decoder.feed(data))
         if measurements:
             batch = self.measurements.parse(measurements)
-            self._deliver_samples(batch.machine_time_us, batch.current_ua, batch.voltage_v)
+            yield Samples(batch.machine_time_us, batch.current_ua, batch.voltage_v)
         for line in others:
             try:
-                self._on_line(line)
+                message = self._message(line)
             except (wire.ScpiError, DriverError):
                 self.bad_lines += 1  # a well-sealed line that does not parse: count, go on
+                continue
+            if message is not None:
+                yield message
 
-    def _on_line(self, line: str) -> None:
+    def _message(self, line: str) -> Message | None:
         kind = wire.classify(line)
         if kind is LineKind.REPLY:
             reply = wire.parse_reply(line)
             error = None if reply.ok else f"{reply.error_code} {reply.error_text}"
-            self._deliver_answer(reply.seq, Answer(reply.ok, reply.value, error))
-        elif kind is LineKind.HEARTBEAT:
+            return Answer(reply.seq, reply.ok, reply.value, error)
+        if kind is LineKind.HEARTBEAT:
             beat = wire.parse_heartbeat(line)
-            self._deliver_heartbeat(
+            return Heartbeat(
                 beat.machine_time_us, beat.output_on, stopping_faults(int(beat.faults))
             )
-        elif kind is LineKind.HELLO:
-            self._deliver_hello(wire.parse_hello(line).emulator)
-        elif kind is LineKind.ERROR:
+        if kind is LineKind.HELLO:
+            return Hello(wire.parse_hello(line).emulator)
+        if kind is LineKind.ERROR:
             code, text = wire.parse_async_error(line)
             self.last_machine_error = f"{code} {text}"
         else:
             self.unknown_lines += 1  # e.g. a fragment left by a corrupted line ending
+        return None
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else value

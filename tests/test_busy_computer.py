@@ -18,9 +18,9 @@ from console.engine.clock import ScaledClock, VirtualClock
 from console.engine.events import EngineState, SafetyKind
 from console.engine.runner import SIMULATION_LAG_S, TreatmentEngine
 from console.engine.safety import HangTimer
-from device_drivers import serial_machine
+from console.machine_clock import PACE_TOLERANCE, MachineClock
+from console.stream_driver import Answer, _Waiter
 from device_drivers.scpi_driver import ScpiMachineDriver
-from device_drivers.serial_machine import PACE_TOLERANCE, MachineClock
 from device_drivers.simulator import SimulatedMachine
 from support import make_protocol
 
@@ -219,11 +219,11 @@ def test_without_a_delay_bound_a_late_heartbeat_counts() -> None:
 # -- answers are overdue only once the reader has listened for them ---------------------------
 
 
-def test_an_answer_is_waited_for_while_the_reader_is_behind(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(serial_machine, "ANSWER_GIVE_UP_S", 30.0)
+def test_an_answer_is_waited_for_while_the_reader_is_behind() -> None:
     driver = ScpiMachineDriver(ScaledClock(1.0), port="loop://")
+    driver.answer_give_up_s = 30.0
     driver._listened_wall = time.monotonic()  # and it stays there: the reader is busy
-    waiter = serial_machine._Waiter()
+    waiter = _Waiter()
     returned = threading.Event()
     thread = threading.Thread(
         target=lambda: (driver._wait_for_answers([waiter]), returned.set()), daemon=True
@@ -231,17 +231,17 @@ def test_an_answer_is_waited_for_while_the_reader_is_behind(monkeypatch) -> None
     thread.start()
     # Well past ANSWER_TIMEOUT_S (0.1 s): still waiting, the reader has not listened that far.
     assert not returned.wait(0.5)
-    waiter.answer = serial_machine.Answer(ok=True)
+    waiter.answer = Answer(0, ok=True)
     waiter.event.set()
     with driver._listened:
         driver._listened.notify_all()
     assert returned.wait(10)
 
 
-def test_an_answer_the_reader_listened_for_in_vain_is_overdue(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(serial_machine, "ANSWER_GIVE_UP_S", 30.0)
+def test_an_answer_the_reader_listened_for_in_vain_is_overdue() -> None:
     driver = ScpiMachineDriver(ScaledClock(1.0), port="loop://")
-    waiter = serial_machine._Waiter()
+    driver.answer_give_up_s = 30.0
+    waiter = _Waiter()
 
     def reader_keeps_up() -> None:
         while not waiter.event.is_set():
