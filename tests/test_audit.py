@@ -87,6 +87,16 @@ def test_each_entry_points_at_the_one_before_and_the_chain_verifies(store: Recor
     assert [e.id for e in audit.entries(store, [client_id], limit=2)] == [2, 3]
 
 
+def test_a_listing_of_thousands_of_clients_is_chained_in_one_batch(store: RecordStore) -> None:
+    audit.record(store, None, audit.SIGN_IN)
+    made = audit.record(store, None, audit.VIEW, range(1, 2001), "sessions listed")
+
+    assert [e.id for e in made] == list(range(2, 2002))
+    assert made[0].previous_hash == audit.entries(store, limit=2002)[0].entry_hash
+    found = audit.verify(store)
+    assert (found.intact, found.entries, found.head_hash) == (True, 2001, made[-1].entry_hash)
+
+
 def test_the_database_refuses_to_change_or_delete_an_entry(store: RecordStore) -> None:
     audit.record(store, None, audit.VIEW, [1], "record shown")
     for statement in ("UPDATE audit_entries SET detail = 'nothing'", "DELETE FROM audit_entries"):
