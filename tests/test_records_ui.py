@@ -431,7 +431,7 @@ def test_delete_asks_for_the_typed_name_and_a_wrong_name_deletes_nothing(
     assert "Bernd Anders" in prompts[-1] and "cannot be undone" in prompts[-1]
     assert "1 session" in prompts[-1]
     assert store.client(seeded["bernd"]).name == "Bernd Anders"
-    assert panel.banner.isVisible() and "nothing was deleted" in panel.banner.text()
+    assert panel.banner.isVisible() and "nothing was erased" in panel.banner.text()
     assert deleted == []
 
     answer[0] = ("Bernd Anders", False)  # Cancel, even with the right name typed
@@ -445,7 +445,7 @@ def test_delete_asks_for_the_typed_name_and_a_wrong_name_deletes_nothing(
     assert deleted == [seeded["bernd"]]
     assert "Bernd Anders" not in listed(panel)
     assert panel.pages.currentWidget() is panel.placeholder
-    assert "deleted" in panel.banner.text()
+    assert "erased" in panel.banner.text()
 
 
 @pytest.mark.timeout(60)

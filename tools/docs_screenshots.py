@@ -24,6 +24,8 @@ Pictures made (``--list`` prints them):
 - ``console-lifting.png``, ``console-toning.png``, ``console-clients.png``,
   ``demonstration-view.png`` (1920x1080), ``protocol-comparison.png`` (1600x900),
   ``protocol-editor.png`` (1280x800).
+- ``account-sign-in.png``, ``account-locked.png`` (a toning session running behind the lock)
+  and ``audit-trail.png`` (a client's trail, the chain checked): records with accounts.
 
 ``console-emulated-scpi.png`` needs the SCPI emulator on a pty and is not made here.
 """
@@ -76,6 +78,9 @@ PICTURES = (
     "demonstration-view.png",
     "protocol-comparison.png",
     "protocol-editor.png",
+    "account-sign-in.png",
+    "account-locked.png",
+    "audit-trail.png",
 )
 
 
@@ -378,6 +383,54 @@ def editor_picture(shots: Shooter) -> None:
     editor.deleteLater()
 
 
+def access_pictures(shots: Shooter) -> None:
+    """Records with accounts: the sign-in page, the lock during a treatment (its progress and
+    the stop, nothing of the client), and the administrator's audit trail of a client."""
+    from console.records.accounts import create_account, create_administrator
+    from console.ui.app import prepare_demo_visit
+
+    window = shots.window()
+    store = window.store
+    admin = create_administrator(store, "Maria Keller", "clinic-admin-2026")
+    create_account(store, admin, "Jonas Weber", "practitioner", "731954")
+    window.access.attach(store)
+    shots.shoot(window, "account-sign-in.png")
+
+    page = window.access._page
+    page.name.setText("Maria Keller")
+    page.secret.setText("clinic-admin-2026")
+    page.submit()
+    shots.wait_for(lambda: not window.access.shown, "the sign-in")
+    if not prepare_demo_visit(window, "toning", client=TONING_CLIENT):
+        raise RuntimeError("the toning visit did not reach the application stage")
+    window.start_session()
+    if window.engine is None:
+        raise RuntimeError("the toning session did not start")
+    shots.run_to(window, 95.0)
+    window.access.lock()
+    shots.settle(0.3)
+    shots.shoot(window, "account-locked.png")
+
+    page.secret.setText("clinic-admin-2026")
+    page.submit()
+    shots.wait_for(lambda: not window.access.shown, "the unlock")
+    engine = window.engine
+    window.stop_session()
+    window.clock.release()
+    shots.wait_for(lambda: engine.state.terminal, "the stop")
+    shots.wait_for(lambda: window.archive.session_id is not None, "the session's record")
+    client = int(window.visit.client.reference)
+    window.toggle_clients()
+    window.records.select_client(client)
+    window.audit_access("report", [client], f"session {window.archive.session_id[:8]}")
+    window.records.select_client(client)
+    window.records.show_trail()
+    dialog = window.records.audit_dialog
+    dialog.check_chain()
+    shots.shoot(dialog, "audit-trail.png")
+    dialog.close()
+
+
 @contextlib.contextmanager
 def private_environment() -> Iterator[Path]:
     """A temporary folder for everything the console would keep of its own: plugin settings,
@@ -417,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             lifting_visit(shots)
             toning_visit(shots)
             editor_picture(shots)
+            access_pictures(shots)
         finally:
             shots.close_all()
     missing = [name for name in PICTURES if args.out / name not in shots.written]

@@ -320,6 +320,13 @@ def records_opened(window: Any, result: object) -> None:
         )
         return
     window.attach_records(result.store)  # type: ignore[attr-defined]
+    offered = str(window.settings.value("accounts_offered", "false")).lower() == "true"
+    if not window.access.accounts_on and not offered and not window.visit.client.name:
+        # The first start with records: offer to make the administrator ("Not now" keeps the
+        # records open to whoever uses this computer, as a trainer's may be). Asked once, and
+        # never over a visit already begun; the Account menu keeps the offer.
+        window.settings.setValue("accounts_offered", True)
+        window.access.offer_first_administrator()
     recovered = result.messages()  # type: ignore[attr-defined]
     if recovered:
         dialogs.inform(window, "Records recovered", "\n\n".join(recovered))
@@ -446,7 +453,8 @@ def prepare_demo_visit(  # type: ignore[no-untyped-def]
     consultation = window.workflow.consultation
     consultation.name.setText(client)
     consultation.goals.setPlainText("Lift the jawline and cheeks")
-    consultation.practitioner.setText("Trainer")
+    if not consultation.practitioner.isReadOnly():  # (signed in: the account is the practitioner)
+        consultation.practitioner.setText("Trainer")
     window.visit.screening = Screening.all_clear("Trainer")  # an adult, every answer no
     consultation.set_date_of_birth(window.visit.screening.date_of_birth)
     for condition, (yes, no) in consultation.answers.items():

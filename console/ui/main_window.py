@@ -58,11 +58,13 @@ from console.ui.bridge import EngineBridge
 from console.ui.controls import ControlPanel
 from console.ui.emergency import EmergencyKeyGuard
 from console.ui.facemap import FaceMapWidget
+from console.ui.idle_watch import LOCK_AFTER_CHOICES_MIN
 from console.ui.machine_dialog import MachineChoice, MachineDialog
 from console.ui.plugin_watch import PluginFailureNote
 from console.ui.restyle import repolish, set_style_state
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
 from console.ui.time_control import TimeControlBar
+from console.ui.window_access import WindowAccess
 from console.ui.workflow_panel import WorkflowPanel, new_visit
 from console.workflow import Stage, Visit
 from console.zone_progress import zone_states
@@ -236,7 +238,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(central, "Treatment")
         self.tabs.tabBar().setVisible(False)  # shown once there is a second tab
-        self.setCentralWidget(self.tabs)
+        #: Sign-in and the lock (records with accounts): a page in front of the tabs.
+        self.access = WindowAccess(self, self.tabs, settings, self.emergency_stop)
+        self.access.changed.connect(self._access_changed)
+        self._visit_account: int | None = None  # the account that began this visit
+        self.setCentralWidget(self.access.stack)
 
         self.machine_label = QtWidgets.QLabel("No machine")
         self.state_label = QtWidgets.QLabel(state_words(EngineState.IDLE)[0])
@@ -264,6 +270,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if store is not None:
             self.attach_records(store)
         self._build_actions()
+        self._access_changed()
         self._protocol_chosen(
             self.workflow.application.protocol.id if self.workflow.application.protocol else ""
         )
@@ -292,6 +299,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.archive.follow(self.visit)
         self.records_opening = False
         self._build_records(store)
+        self.access.attach(store)
 
     def _build_records(self, store: RecordStore) -> None:
         """The client records, in a dock beside the treatment (File ▸ Clients, Ctrl+K)."""
@@ -300,7 +308,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.records = RecordsPanel(
             store,
             self.console.host.protocols,
-            lambda: self.visit.practitioner or self.workflow.consultation.practitioner.text(),
+            lambda: (
+                self.access.practitioner()
+                or self.visit.practitioner
+                or self.workflow.consultation.practitioner.text()
+            ),
+            signed_in=lambda: self.access.signed_in,
         )
         self.records.start_session_requested.connect(self.start_visit_for)
         self.records.session_activated.connect(self.show_session_record)
@@ -331,6 +344,8 @@ class MainWindow(QtWidgets.QMainWindow):
         suggested = f"treatment-{session.started_at.astimezone():%Y-%m-%d}-{session.id[:8]}.pdf"
 
         def write(path: Path) -> None:
+            if not self.audit_access("report", [session.client_id], f"session {session.id[:8]}"):
+                return  # an access the trail cannot hold is not made
             try:
                 missing = write_session_pdf(session, client, path)
             except OSError as error:
@@ -353,16 +368,47 @@ class MainWindow(QtWidgets.QMainWindow):
 
         def export(target: Path) -> None:
             steps_path = target.with_name(f"{target.stem}-steps{target.suffix or '.csv'}")
+            clients: dict[int | None, None] = {}
+
+            def noted(rows):  # type: ignore[no-untyped-def]
+                for row in rows:
+                    clients[row.client_id] = None
+                    yield row
+
             try:
-                count, steps = export_csv(store.iter_export(), target, steps_path)
+                count, steps = export_csv(noted(store.iter_export()), target, steps_path)
             except (RecordError, OSError) as error:
                 dialogs.warn(self, "Export sessions", str(error))
+                return
+            if not self.audit_access("export", list(clients) or [None], "sessions exported as CSV"):
+                with contextlib.suppress(OSError):  # never a file the trail does not know of
+                    target.unlink()
+                    steps_path.unlink()
                 return
             self._show_alert(
                 f"Exported {count} sessions to {target} and {steps} steps to {steps_path}", "ok"
             )
 
         dialogs.choose_save_file(self, "Export sessions", "sessions.csv", "CSV (*.csv)", export)
+
+    def audit_access(self, action: str, client_ids: list[int | None], detail: str = "") -> bool:
+        """Append an access to the records' audit trail (who: the signed-in account, or the
+        computer's user without accounts). False, said in a box, if the trail cannot take it:
+        the caller then does not make the access."""
+        if self.store is None:
+            return True
+        from console.records import audit
+
+        try:
+            audit.record(self.store, self.access.signed_in, action, client_ids, detail)
+        except RecordError as error:
+            dialogs.warn(
+                self,
+                "Audit trail unavailable",
+                f"This access cannot be noted in the audit trail, so it is not made: {error}",
+            )
+            return False
+        return True
 
     def toggle_clients(self) -> None:
         """Between the Clients tab and the treatment."""
@@ -408,6 +454,8 @@ class MainWindow(QtWidgets.QMainWindow):
             row = self.store.session(session_id)
         except RecordError as error:
             dialogs.warn(self, "Session record", str(error))
+            return
+        if not self.audit_access("view", [row.client_id], f"session {row.id[:8]}"):
             return
         zones = zone_catalog()
         lines = [
@@ -601,6 +649,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 lambda s=seconds: self.scope.set_window(s),
                 f"Show the last {seconds} s on the scope",
             )
+        self._build_account_menu(menu)
         help_menu = menu.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts, "Every shortcut")
         self._action(
@@ -611,6 +660,168 @@ class MainWindow(QtWidgets.QMainWindow):
             "Every plugin and its status; disable one from the next start",
         )
         self._action(help_menu, "&About", "Shift+F1", self.show_about, "Version and loaded plugins")
+
+    def _build_account_menu(self, menu: QtWidgets.QMenuBar) -> None:
+        """Account: lock, sign out, the automatic lock's delay, and setting up accounts."""
+        account = menu.addMenu("&Account")
+        self.lock_action = self._action(
+            account, "&Lock now", "Ctrl+L", self.access.lock, "Lock the window until you sign in"
+        )
+        self.sign_out_action = self._action(
+            account,
+            "&Sign out",
+            "Ctrl+Shift+L",
+            self.sign_out,
+            "Sign out; the next practitioner signs in",
+        )
+        account.addSeparator()
+        self.set_up_accounts_action = self._action(
+            account,
+            "Set up &accounts (create the administrator)…",
+            "Ctrl+Alt+A",
+            self.access.offer_first_administrator,
+            "Protect the records: practitioners sign in, every access is audited",
+        )
+        self.lock_delay_action = self._action(
+            account,
+            "Lock when &idle…",
+            "Ctrl+Alt+L",
+            self.choose_lock_delay,
+            "How long the console waits without a touch before it locks",
+        )
+        account.addSeparator()
+        self.accounts_action = self._action(
+            account,
+            "A&ccounts…",
+            "Ctrl+Alt+C",
+            self.show_accounts,
+            "Add practitioners' accounts, unlock or disable one (administrator)",
+        )
+        self.trail_action = self._action(
+            account,
+            "Audit &trail…",
+            "Ctrl+Alt+T",
+            self.show_audit_trail,
+            "Every access to the records, and a check of the trail's chain (administrator)",
+        )
+        self._sync_account_actions()
+
+    def _sync_account_actions(self) -> None:
+        from console.records.signed_in import Permission
+
+        who = self.access.signed_in
+        self.lock_action.setEnabled(who is not None)
+        self.sign_out_action.setEnabled(who is not None)
+        self.set_up_accounts_action.setVisible(self.store is not None and not self.access.accounts_on)
+        self.accounts_action.setVisible(
+            who is not None and who.may(Permission.MANAGE_ACCOUNTS) and self.store is not None
+        )
+        # Without accounts the trail is open to whoever uses the records, as the records are.
+        self.trail_action.setVisible(
+            self.store is not None
+            and (
+                not self.access.accounts_on
+                or (who is not None and who.may(Permission.READ_AUDIT))
+            )
+        )
+        if self.records is not None:
+            self.records.set_access(self.access.accounts_on)
+
+    def show_accounts(self) -> None:
+        """The administrator's accounts dialog."""
+        from console.records.signed_in import Permission
+
+        who = self.access.signed_in
+        if self.store is None or who is None or not who.may(Permission.MANAGE_ACCOUNTS):
+            return
+        from console.ui.accounts_dialog import AccountsDialog
+
+        dialog = AccountsDialog(self.store, who, self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.accounts_dialog = dialog
+
+    def show_audit_trail(self) -> None:
+        """The whole audit trail (its newest entries) and the chain's check."""
+        if self.store is None or not self.trail_action.isVisible():
+            return
+        from console.ui.audit_view import AuditTrailDialog
+
+        dialog = AuditTrailDialog(self.store, None, "Audit trail", self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.audit_dialog = dialog
+
+    def choose_lock_delay(self) -> None:
+        """Ask how long the console may sit untouched before it locks (kept per computer)."""
+        words = {m: ("Never" if m == 0 else f"After {m} min") for m in LOCK_AFTER_CHOICES_MIN}
+        box = QtWidgets.QInputDialog(self)
+        box.setWindowTitle("Lock when idle")
+        box.setLabelText(
+            "Lock the console when nobody has touched it for (a running treatment goes on "
+            "behind the lock, and Esc still stops it):"
+        )
+        box.setComboBoxItems(list(words.values()))
+        box.setTextValue(words[self.access.lock_after_min])
+        box.textValueSelected.connect(
+            lambda text: self.access.set_lock_after(
+                next(m for m, said in words.items() if said == text)
+            )
+        )
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not exec(): the window, its scope and its stop stay live
+        self._lock_delay_box = box
+
+    def sign_out(self) -> None:
+        """Sign out (not while a treatment runs: lock the window instead)."""
+        if self._treating():
+            dialogs.inform(
+                self,
+                "Session running",
+                "Stop the session before signing out, or lock the window (Ctrl+L): the "
+                "treatment goes on behind the lock.",
+            )
+            return
+        self.access.sign_out()
+
+    def _access_changed(self) -> None:
+        """After a sign-in, sign-out, lock or unlock: the practitioner, the actions, the visit."""
+        if not hasattr(self, "lock_action"):
+            return  # records attached while the window is built: done once its menus are
+        who = self.access.signed_in
+        if (
+            who is not None
+            and self._visit_account not in (None, who.account_id)
+            and not self._treating()
+        ):
+            self.new_client()  # the next practitioner never sees the last one's client
+        self._visit_account = who.account_id if who is not None else self._visit_account
+        self._apply_account_to_visit()
+        self._sync_account_actions()
+        self._sync_controls()  # (and keeps every action off behind the page)
+        self._show_treatment_on_access_page()
+
+    def _apply_account_to_visit(self) -> None:
+        """With accounts, the practitioner is the signed-in account (not typed)."""
+        who = self.access.signed_in
+        field = self.workflow.consultation.practitioner
+        if who is not None:
+            field.setText(who.name)
+            field.setToolTip("The signed-in account (Account ▸ Sign out to change)")
+        field.setReadOnly(self.access.accounts_on)
+
+    def _show_treatment_on_access_page(self) -> None:
+        """The lock page shows a running treatment's state and the stop (never a client)."""
+        if not self._treating() or self.engine is None:
+            self.access.show_treatment(None)
+            return
+        words, _tone = state_words(self.engine.state)
+        protocol = self.session_protocol.name if self.session_protocol is not None else ""
+        left = ""
+        progress = self._latest_progress
+        if progress is not None:
+            left = f" · {format_duration(progress.session_remaining_s)} left"
+        self.access.show_treatment(f"{words}: {protocol}{left}")
 
     def _action(
         self, menu: QtWidgets.QMenu, text: str, shortcut: str, slot, tip: str
@@ -744,8 +955,8 @@ class MainWindow(QtWidgets.QMainWindow):
         session that did not finish, a new one for the same client is asked for first
         (``again``: it was)."""
         protocol = self.workflow.application.protocol
-        if protocol is None:
-            return
+        if protocol is None or self.access.shown:
+            return  # (behind the sign-in or lock page nothing starts)
         if self.console.connection is None:
             dialogs.warn(self, "No machine", "Connect a machine first (Ctrl+M).")
             return
@@ -1081,6 +1292,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if step is not None and self.session_protocol is not None:
             self.controls.show_progress(event, step.duration_s, self.session_protocol.duration_s)
         self._refresh_readouts()
+        self._show_treatment_on_access_page()
 
     def _refresh_readouts(self) -> None:
         """The output readout, the contact meter and the scope's output-off mark, from what
@@ -1109,6 +1321,7 @@ class MainWindow(QtWidgets.QMainWindow):
             words = f"{words} (engine: {state.value})"
         self.state_label.setText(words)
         set_style_state(self.state_label, "tone", tone.value)
+        self._show_treatment_on_access_page()
 
     def set_engineering_figures(self, show: bool) -> None:
         """Show kΩ, µC and the engine's state names beside the plain words (View menu)."""
@@ -1164,6 +1377,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.controls.start_button.setEnabled(True)
         if self.engine is None:
             self._show_state(EngineState.IDLE)
+        self.access.keep_covered()  # behind the sign-in or lock page, every action stays off
 
     def _reserve_message_space(self, reserve: bool) -> None:
         """At the application stage and during a session the cue and the alert keep their

@@ -15,6 +15,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -23,7 +24,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from console.course import course_status
 from console.protocols import Protocol
-from console.records.errors import FieldError, RecordNotFoundError, StoreUnavailableError
+from console.records.errors import (
+    AccessRefusedError,
+    FieldError,
+    RecordNotFoundError,
+    StoreUnavailableError,
+)
 from console.records.reports import reaction_text
 from console.records.rows import (
     ClientRecord,
@@ -39,7 +45,9 @@ from console.ui.restyle import repolish
 from console.zones import Side, zone_catalog
 
 if TYPE_CHECKING:  # the store loads SQLAlchemy; the panel only calls it
+    from console.records.signed_in import SignedIn
     from console.records.store import RecordStore
+    from console.ui.audit_view import AuditTrailDialog
 
 T = TypeVar("T")
 
@@ -313,14 +321,21 @@ class RecordsPanel(QtWidgets.QWidget):
         self,
         store: RecordStore,
         protocols: dict[str, Protocol],
-        practitioner: Callable[[], str],
+        practitioner: Callable[[], str | SignedIn],
         parent: QtWidgets.QWidget | None = None,
+        *,
+        signed_in: Callable[[], SignedIn | None] = lambda: None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("recordsPanel")
         self.store = store
         self.protocols = protocols
         self.practitioner = practitioner
+        #: The signed-in account (None without accounts): named on every access it makes.
+        self.signed_in = signed_in
+        #: The client's rights and the trail are the administrator's (anyone's without accounts).
+        self.accounts_on = False
+        self.audit_dialog: AuditTrailDialog | None = None
         self.new_client_dialog: NewClientDialog | None = None
         self.zone_curves: dict[str, pg.PlotDataItem] = {}
         self._client: ClientRecord | None = None
@@ -442,12 +457,24 @@ class RecordsPanel(QtWidgets.QWidget):
         self.start_button.setObjectName("startForClientButton")
         self.start_button.setToolTip("Open a new visit for this client in the treatment workflow")
         self.start_button.clicked.connect(self.request_session)
-        self.delete_button = QtWidgets.QPushButton("Delete client…")
+        self.delete_button = QtWidgets.QPushButton("Erase client…")
         self.delete_button.setObjectName("deleteClientButton")
         self.delete_button.setToolTip(
-            "Delete this client and everything recorded about them (asks for their name)"
+            "The client's right to erasure: erase them and everything recorded about them "
+            "(asks for their name; the audit trail keeps only that an erasure happened)"
         )
         self.delete_button.clicked.connect(self.delete_client)
+        self.export_button = QtWidgets.QPushButton("Export client's data…")
+        self.export_button.setObjectName("exportClientButton")
+        self.export_button.setToolTip(
+            "The client's right of access: everything held about them, as a readable PDF and "
+            "a machine-readable JSON file, into a folder you choose"
+        )
+        self.export_button.clicked.connect(self.export_client)
+        self.trail_button = QtWidgets.QPushButton("Audit trail…")
+        self.trail_button.setObjectName("clientTrailButton")
+        self.trail_button.setToolTip("Who looked at, printed, exported or changed this record")
+        self.trail_button.clicked.connect(self.show_trail)
 
         heading = QtWidgets.QVBoxLayout()
         heading.setSpacing(2)
@@ -456,7 +483,8 @@ class RecordsPanel(QtWidgets.QWidget):
         heading.addWidget(self.goals_label)
         actions = QtWidgets.QVBoxLayout()
         actions.addWidget(self.start_button)
-        actions.addWidget(self.delete_button, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        for button in (self.trail_button, self.export_button, self.delete_button):
+            actions.addWidget(button, 0, QtCore.Qt.AlignmentFlag.AlignRight)
         actions.addStretch(1)
         top = QtWidgets.QHBoxLayout()
         top.addLayout(heading, 1)
@@ -633,23 +661,106 @@ class RecordsPanel(QtWidgets.QWidget):
         )
 
     def _delete_confirmed(self, record: ClientRecord, typed: str) -> None:
+        from console.records.client_rights import erase_client
+
         self._new_attempt()
         try:
-            result = self._call("delete the client", self.store.delete_client, record.id, typed)
+            result = self._call(
+                "erase the client", erase_client, self.store, self.signed_in(), record.id, typed
+            )
         except FieldError:
             self.show_notice(
-                f"The name typed does not match “{record.name}”; nothing was deleted.", "warning"
+                f"The name typed does not match “{record.name}”; nothing was erased.", "warning"
             )
             return
+        except AccessRefusedError as error:
+            self.show_notice(f"Nothing was erased: {error}.", "warning")
+            return
         except RecordNotFoundError:
-            result = None  # already gone (deleted in another room): the same outcome
+            result = None  # already gone (erased in another room): the same outcome
         if isinstance(result, _Unavailable):
             return
         self._client = None
         self.pages.setCurrentWidget(self.placeholder)
         self._reload_list()
-        self.show_notice(f"{record.name} and all their records were deleted.", "ok")
+        self.show_notice(
+            f"{record.name} and all their records were erased; the audit trail notes that an "
+            "erasure happened, and nothing of them.",
+            "ok",
+        )
         self.client_deleted.emit(record.id)
+
+    def set_access(self, accounts_on: bool) -> None:
+        """Follow the window's sign-in: the client's rights and the trail are offered to an
+        administrator only once the records have accounts."""
+        self.accounts_on = accounts_on
+        self._sync_rights()
+
+    def _sync_rights(self) -> None:
+        from console.records.signed_in import Permission
+
+        who = self.signed_in()
+        allowed = not self.accounts_on or (who is not None and who.may(Permission.CLIENT_RIGHTS))
+        trail = not self.accounts_on or (who is not None and who.may(Permission.READ_AUDIT))
+        for button in (self.export_button, self.delete_button):
+            button.setVisible(allowed)
+        self.trail_button.setVisible(trail)
+
+    def export_client(self) -> None:
+        """The open client's right of access: everything held about them into a folder."""
+        record = self._client
+        if record is None:
+            return
+        dialogs.choose_folder(
+            self,
+            f"Export everything held about {record.name}",
+            str(Path.home()),
+            lambda folder: self._export_into(record, folder),
+        )
+
+    def _export_into(self, record: ClientRecord, folder: Path) -> None:
+        from console.records.client_rights import export_client
+
+        self._new_attempt()
+        try:
+            files = self._call(
+                "export the client",
+                export_client,
+                self.store,
+                self.signed_in(),
+                record.id,
+                folder,
+            )
+        except (FieldError, AccessRefusedError, RecordNotFoundError, OSError) as error:
+            self.show_notice(f"Nothing was exported: {error}.", "warning")
+            return
+        if isinstance(files, _Unavailable):
+            return
+        note = (
+            f" ({', '.join(files.unprintable)} could not be printed)" if files.unprintable else ""
+        )
+        self.show_notice(
+            f"Everything held about {record.name} was exported to {folder}: "
+            f"{files.json.name}, {files.summary_pdf.name} and {len(files.session_pdfs)} session "
+            f"report(s){note}. The files are readable by your account only.",
+            "ok",
+        )
+
+    def show_trail(self) -> None:
+        """The open client's audit trail (an administrator's view)."""
+        record = self._client
+        if record is None:
+            return
+        from console.ui.audit_view import AuditTrailDialog
+
+        if self.audit_dialog is not None:
+            self.audit_dialog.close()
+        self.audit_dialog = AuditTrailDialog(
+            self.store, record.id, f"Audit trail — client {record.id}", self
+        )
+        self.audit_dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.audit_dialog.destroyed.connect(lambda: setattr(self, "audit_dialog", None))
+        self.audit_dialog.show()
 
     def request_session(self) -> None:
         """Ask the window to start a visit for the open client."""
@@ -751,6 +862,8 @@ class RecordsPanel(QtWidgets.QWidget):
     # -- the client page -----------------------------------------------------------------------
 
     def _show_client(self, client_id: int) -> bool:
+        from console.records import audit
+
         try:
             record = self._call("load the client", self.store.client, client_id)
         except RecordNotFoundError:
@@ -763,7 +876,18 @@ class RecordsPanel(QtWidgets.QWidget):
             return False
         if isinstance(record, _Unavailable):
             return False
+        noted = self._call(
+            "note the view in the audit trail",
+            audit.record,
+            self.store,
+            self.signed_in(),
+            audit.VIEW,
+            [client_id],
+        )
+        if isinstance(noted, _Unavailable):
+            return False  # a view the trail cannot hold is not shown
         self._client = record
+        self._sync_rights()
         self._show_details(record)
         self._show_screenings(record.screenings)
         self._show_sessions(record.sessions)
