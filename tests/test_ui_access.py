@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from console.records.accounts import REFUSED, create_administrator, create_account
+from console.records.accounts import REFUSED, create_account, create_administrator
 from console.ui.access_page import AccessMode
 from console.ui.app import prepare_demo_visit
 
