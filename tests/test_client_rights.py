@@ -89,6 +89,19 @@ def test_an_export_holds_everything_about_the_client_and_is_audited(
     assert other_id not in {e.client_id for e in audit.entries(store)}
 
 
+def test_an_export_into_no_folder_is_refused_and_not_audited(
+    store: RecordStore, tmp_path: Path
+) -> None:
+    client_id = store.add_client(CLIENT, "Dana")
+    with pytest.raises(FieldError, match="does not exist: create it first"):
+        export_client(store, None, client_id, tmp_path / "missing")
+    (tmp_path / "a-file").write_text("kept", encoding="utf-8")
+    with pytest.raises(FieldError, match="is a file, not a folder"):
+        export_client(store, None, client_id, tmp_path / "a-file")
+    assert (tmp_path / "a-file").read_text(encoding="utf-8") == "kept"
+    assert audit.entries(store) == []
+
+
 def test_an_erasure_leaves_nothing_of_the_client_but_an_audit_entry(store: RecordStore) -> None:
     client_id, _ = a_full_record(store)
     other_id, other_session = a_full_record(store, "Someone Else", "another note")

@@ -21,12 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from console.records.cli_commands import EXIT_OK, EXIT_USAGE, _db_option, _error, _open, _plural
 from console.records.cli_signin import add_user_option, read_line, read_secret, signed_in_for
-from console.records.errors import (
-    AccessRefusedError,
-    FieldError,
-    RecordError,
-    RecordNotFoundError,
-)
+from console.records.errors import AccessRefusedError, FieldError, RecordError
 from console.records.signed_in import Permission, Role
 from console.report import format_table
 
@@ -329,7 +324,5 @@ def _with_store(url: str | None, act: Any, *, create: bool = False) -> int:
             store.close()
     except AccessRefusedError as error:
         return _error(f"refused: {error}", EXIT_REFUSED)
-    except RecordNotFoundError as error:
-        return _error(str(error), EXIT_USAGE)
-    except (RecordError, OSError) as error:
+    except (RecordError, OSError) as error:  # a wrong name, an unusable database or folder
         return _error(str(error), EXIT_USAGE)

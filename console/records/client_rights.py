@@ -106,6 +106,8 @@ def export_client(
     and audit it. Files are owner-only; each appears whole or not at all."""
     _allowed(store, who)
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FieldError("out", f"{folder} is a file, not a folder: give a folder with --out")
     if not folder.is_dir():
         raise FieldError("out", f"the folder {folder} does not exist: create it first")
     record = store.client(client_id)
