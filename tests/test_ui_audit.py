@@ -163,3 +163,55 @@ def test_reports_and_session_exports_from_the_window_are_in_the_trail(
     window.export_sessions()
     assert (tmp_path / "sessions.csv").exists()
     assert [e.client_id for e in _entries(store, audit.EXPORT)] == [client]
+
+
+def test_the_administrator_adds_unlocks_and_disables_accounts_in_the_window(
+    qtbot, records_window, store
+) -> None:
+    from console.records.accounts import FAILURES_BEFORE_LOCK, SignInRefusedError, sign_in
+
+    create_administrator(store, "Anna Berg", PIN)
+    window = records_window
+    _sign_in(qtbot, window, store, "Anna Berg", PIN)
+    assert window.accounts_action.isVisible()
+    window.accounts_action.trigger()
+    dialog = window.accounts_dialog
+    assert dialog.isVisible() and dialog.table.topLevelItemCount() == 1
+
+    dialog.name.setText("Chris Dahl")
+    dialog.role.setCurrentIndex(dialog.role.findText("practitioner"))
+    dialog.secret.setText("73519")
+    dialog.repeat.setText("73510")
+    dialog.add_account()
+    assert "differ" in dialog.message.text() and dialog.table.topLevelItemCount() == 1
+    dialog.secret.setText("73519")
+    dialog.repeat.setText("73519")
+    dialog.add_account()
+    qtbot.waitUntil(lambda: not dialog._busy, timeout=15_000)
+    assert "Chris Dahl can now sign in as practitioner" in dialog.message.text()
+    names = [dialog.table.topLevelItem(i).text(0) for i in range(dialog.table.topLevelItemCount())]
+    assert names == ["Anna Berg", "Chris Dahl"]
+
+    for _ in range(FAILURES_BEFORE_LOCK):  # Chris mistypes until the account waits
+        with pytest.raises(SignInRefusedError):
+            sign_in(store, "Chris Dahl", "00000", sleep=lambda _s: None)
+    dialog.reload()
+    chris = dialog.table.topLevelItem(1)
+    assert chris.text(2).startswith("locked until")
+    dialog.table.setCurrentItem(chris)
+    dialog.unlock_selected()
+    qtbot.waitUntil(lambda: not dialog._busy, timeout=15_000)
+    assert dialog.table.topLevelItem(1).text(2) == "can sign in"
+    assert sign_in(store, "Chris Dahl", "73519").name == "Chris Dahl"
+
+    dialog.table.setCurrentItem(dialog.table.topLevelItem(1))
+    dialog.disable_selected()
+    qtbot.waitUntil(lambda: not dialog._busy, timeout=15_000)
+    assert dialog.table.topLevelItem(1).text(2) == "disabled"
+    with pytest.raises(SignInRefusedError):
+        sign_in(store, "Chris Dahl", "73519", sleep=lambda _s: None)
+
+    dialog.table.setCurrentItem(dialog.table.topLevelItem(0))  # the only administrator
+    dialog.disable_selected()
+    qtbot.waitUntil(lambda: not dialog._busy, timeout=15_000)
+    assert "only administrator" in dialog.message.text()

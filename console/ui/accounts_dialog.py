@@ -48,7 +48,7 @@ class AccountsDialog(QtWidgets.QDialog):
         self.name.setPlaceholderText("Full name, as the records show it")
         self.role = QtWidgets.QComboBox()
         for role in Role:
-            self.role.addItem(role.value, role)
+            self.role.addItem(role.value)
         self.secret = QtWidgets.QLineEdit()
         self.secret.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
         self.repeat = QtWidgets.QLineEdit()
@@ -131,6 +131,7 @@ class AccountsDialog(QtWidgets.QDialog):
     def add_account(self) -> None:
         """Make the account typed in the form."""
         from console.records.accounts import create_account
+        from console.records.signed_in import Role
 
         name, secret = self.name.text().strip(), self.secret.text()
         if secret != self.repeat.text():
@@ -138,7 +139,7 @@ class AccountsDialog(QtWidgets.QDialog):
             self.secret.clear()
             self.repeat.clear()
             return
-        role = self.role.currentData()
+        role = Role(self.role.currentText())  # (Qt hands the item's data back as a str)
 
         def work() -> str:
             create_account(self.store, self.by, name, role, secret)
