@@ -270,3 +270,11 @@ def test_with_accounts_the_command_line_signs_in_and_names_the_account(
     for secret in ("4821", "1111", "clinic-admin-2026"):
         for output in (nobody, listed, wrong, not_hers, trail):
             assert secret not in output.stdout + output.stderr
+
+
+def test_without_a_user_name_the_trail_names_the_user_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    def nameless() -> str:
+        raise OSError("no user name")
+
+    monkeypatch.setattr(audit.getpass, "getuser", nameless)
+    assert audit.actor_of(None) == (f"uid {os.getuid()} (no account)", audit.NO_ACCOUNT)

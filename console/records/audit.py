@@ -107,7 +107,8 @@ def actor_of(who: SignedIn | None) -> tuple[str, str]:
     try:
         user = getpass.getuser()
     except (OSError, KeyError):  # no user name in the environment nor the password database
-        user = f"uid {os.getuid()}"
+        uid = getattr(os, "getuid", None)  # POSIX only; Windows always has a user name
+        user = f"uid {uid()}" if uid is not None else "unknown user"
     return f"{user} (no account)", NO_ACCOUNT
 
 
