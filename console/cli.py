@@ -116,10 +116,23 @@ def _window(args: argparse.Namespace) -> int:
     from console.ui.app import run_gui, take_screenshot
 
     if args.screenshot:
-        if args.after < 0:
+        after = 60.0 if args.after is None else args.after
+        if after < 0:
             raise UsageError("--after must be zero or more seconds")
         return take_screenshot(
-            Path(args.screenshot), args.gui_protocol, args.after, driver_id=args.gui_driver
+            Path(args.screenshot), args.gui_protocol or "lifting", after, driver_id=args.gui_driver
+        )
+    given = [
+        flag
+        for flag, value in (("--protocol", args.gui_protocol), ("--after", args.after))
+        if value is not None
+    ]
+    if given:
+        # Silently opening the window without them would look like they were honoured.
+        raise UsageError(
+            f"{' and '.join(given)} only go with --screenshot (in the window, choose the "
+            "protocol at the application stage); for a headless treatment use "
+            "'mc-console run --protocol ID'"
         )
     return run_gui(args.gui_driver, db_url=args.gui_db)
 
@@ -140,14 +153,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--protocol",
         dest="gui_protocol",
-        default="lifting",
         metavar="ID",
         help="with --screenshot: the protocol to show (default lifting)",
     )
     parser.add_argument(
         "--after",
         type=float,
-        default=60.0,
         metavar="SECONDS",
         help="with --screenshot: treatment seconds to run before the picture (default 60)",
     )
@@ -155,7 +166,8 @@ def _parser() -> argparse.ArgumentParser:
         "--db",
         dest="gui_db",
         metavar="URL",
-        help="records database (SQLAlchemy URL); default: SQLite in your data folder",
+        help="records database: sqlite:///PATH or postgresql://USER@HOST/DB (keep the password "
+        "out of the URL: ~/.pgpass or PGPASSWORD); default: SQLite in your data folder",
     )
     parser.add_argument(
         "--driver",

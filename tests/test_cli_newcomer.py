@@ -102,6 +102,14 @@ def test_a_screenshot_of_a_real_machine_driver_is_refused(tmp_path: Path) -> Non
     assert_refused(done, "simulated machine", "leave out --driver")
 
 
+@pytest.mark.parametrize(
+    "flags", [("--protocol", "toning"), ("--after", "30"), ("--protocol", "toning", "--after", "5")]
+)
+def test_screenshot_options_without_a_screenshot_are_refused(flags: tuple[str, ...]) -> None:
+    done = mc(*flags)  # the window would open and quietly ignore them
+    assert_refused(done, "only go with --screenshot", "mc-console run --protocol")
+
+
 def test_a_port_for_the_simulator_is_refused() -> None:
     done = mc("run", "--protocol", "toning", "--port", "/dev/ttyNOPE", "--speed", "max")
     assert_refused(done, "uses no port", "/dev/ttyNOPE", "leave it out")
