@@ -490,6 +490,117 @@ def test_split_measurements_keeps_order_within_each_kind() -> None:
     ]
 
 
+def _steps_and_feed_split(stream: bytes, cuts: list[int]) -> tuple[list[tuple], list[tuple]]:
+    """Per ``feed`` call, what the three steps give and what ``feed_split`` gives, with the
+    counts of both decoders and parsers at the end."""
+    decoders = LineDecoder(), LineDecoder()
+    parsers = MeasurementParser(), MeasurementParser()
+    steps: list[tuple] = []
+    together: list[tuple] = []
+    previous = 0
+    for cut in [*sorted({min(c, len(stream)) for c in cuts}), len(stream)]:
+        chunk, previous = stream[previous:cut], cut
+        measurements, others = scpi.split_measurements(decoders[0].feed(chunk))
+        batches = (parsers[0].parse(measurements), *decoders[1].feed_split(chunk, parsers[1]))
+        for out, batch, rest in ((steps, batches[0], others), (together, *batches[1:])):
+            columns = (batch.index, batch.machine_time_us, batch.current_ua, batch.voltage_v)
+            # tolist() keeps -0.0 apart from 0.0 through repr; dtypes must agree too.
+            out.append(
+                ([c.dtype.str for c in columns], repr([c.tolist() for c in columns]),
+                 batch.dropped, rest)
+            )  # fmt: skip
+    for out, decoder, parser in (
+        (steps, decoders[0], parsers[0]),
+        (together, decoders[1], parsers[1]),
+    ):
+        out.append((decoder.lines_ok, decoder.dropped_by_reason, vars(parser)))
+    return steps, together
+
+
+unusual_measurements = st.builds(
+    lambda fields, gaps: "!M" + "".join(g + f for f, g in zip(fields, gaps[: len(fields)], strict=True)),
+    st.lists(
+        st.sampled_from(
+            ["7", "007", "-0.0", "0.000", "-12.5", "1e3", "+4", "1_0", "inf", "nan", "1.",
+             ".5", "-", "1.2.3", "12345678901234567890", "9" * 16, "-9999999999999.9",
+             "2.5", "x", "!M"]
+        )
+        | st.integers(0, 10**17).map(str),
+        min_size=3,
+        max_size=5,
+    ),
+    st.lists(st.sampled_from([" ", " ", " ", "  "]), min_size=5, max_size=5),
+)  # fmt: skip
+
+
+@FAST
+@given(
+    st.lists(
+        st.one_of(
+            st.composite(machine_lines)(),
+            st.lists(unusual_measurements, min_size=1, max_size=4),
+            st.lists(sample_rows.map(lambda rows: [scpi.format_measurement(*r) for r in rows])),
+        ),
+        max_size=6,
+    ).map(lambda groups: [line for group in groups for line in _flatten(group)]),
+    st.lists(garbage, max_size=3),
+    st.booleans(),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 7)), max_size=4),
+    chunk_cuts,
+)
+def test_feed_split_gives_what_the_three_steps_give(
+    lines: list[str],
+    junk: list[bytes],
+    crlf: bool,
+    flips: list[tuple[int, int]],
+    cuts: list[int],
+) -> None:
+    """The driver's one-call receive path (``feed_split``) is exact: for any stream, chunking,
+    noise and unusual measurement form, the same samples (to the bit, -0.0 included), the same
+    other lines and the same counts as ``feed`` → ``split_measurements`` → ``parse``."""
+    sealed = [scpi.seal(line) for line in lines if not scpi._body_problem(line)]
+    if crlf:
+        sealed = [line[:-1] + b"\r\n" for line in sealed]
+    stream = bytearray(
+        b"".join(sealed[: len(sealed) // 2]) + b"".join(junk) + b"".join(sealed[len(sealed) // 2 :])
+    )
+    for position, bit in flips:
+        if stream:
+            stream[position % len(stream)] ^= 1 << bit
+    steps, together = _steps_and_feed_split(bytes(stream), cuts)
+    assert together == steps
+
+
+def _flatten(group: object) -> list[str]:
+    if isinstance(group, str):
+        return [group]
+    return [line for item in group for line in _flatten(item)]  # type: ignore[attr-defined]
+
+
+def test_feed_split_on_the_benchmark_streams_clean_and_noisy() -> None:
+    """Long realistic streams (heartbeats, answers; and one with a flipped bit every ~50
+    lines) in 4 KB reads: feed_split equals the three steps, chunk by chunk."""
+    rng = np.random.default_rng(7)
+    for corrupt in (False, True):
+        index = np.arange(20_000, dtype=np.int64) + 14_400_000
+        batch = scpi.SampleBatch(
+            index,
+            index * 500 + 137,
+            np.round(rng.normal(0.0, 300.0, index.size), 1),
+            np.round(rng.normal(0.0, 2.0, index.size), 3),
+        )
+        lines = scpi.format_measurements(batch)
+        for i in range(0, len(lines), 200):
+            lines.insert(i, scpi.format_heartbeat(Heartbeat(int(batch.machine_time_us[0]), True)))
+        stream = bytearray(scpi.seal_lines(lines))
+        if corrupt:
+            for position in range(17, len(stream), 40 * 50):
+                stream[position] ^= 0x04
+        steps, together = _steps_and_feed_split(bytes(stream), list(range(0, len(stream), 4096)))
+        assert together == steps
+        assert steps[-1][0] > 19_000
+
+
 # -- capabilities, identity, waveform commands -----------------------------------------------
 
 
