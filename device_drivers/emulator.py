@@ -40,8 +40,7 @@ import time
 import tty
 from dataclasses import dataclass, field
 
-from console.engine.clock import Clock, ScaledClock
-from console.faults import parse_fault_spec
+from console.api import Clock, ScaledClock, parse_fault_spec
 from device_drivers.firmware import CONSOLE_SILENCE_S, Command, Firmware, Reply, Telemetry
 
 log = logging.getLogger(__name__)

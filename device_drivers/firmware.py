@@ -25,9 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from console.drivers import Capabilities, DeviceIdentity, DriverError
-from console.engine.clock import Clock
-from console.waveforms import MAX_RAMP_S, Waveform
+from console.api import MAX_RAMP_S, Capabilities, Clock, DeviceIdentity, DriverError, Waveform
 from device_drivers.machine_faults import FaultFlag
 from device_drivers.simulator import SimFault, SimulatedMachine
 

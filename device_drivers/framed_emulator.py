@@ -13,7 +13,7 @@ counts SAMPLES from boot.
 
 from __future__ import annotations
 
-from console.waveforms import Polarity, Waveform
+from console.api import Polarity, Waveform
 from device_drivers import framed_protocol as wire
 from device_drivers.emulator import WireAdapter
 from device_drivers.firmware import Command, Firmware, Op, Reply, Telemetry

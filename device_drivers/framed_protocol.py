@@ -35,8 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from cobs import cobs as _cobs
 
-from console.drivers import Capabilities, DeviceIdentity
-from console.waveforms import Polarity, Waveform, WaveShape
+from console.api import Capabilities, DeviceIdentity, Polarity, Waveform, WaveShape
 from device_drivers.crc16 import CRC16_INIT, crc16_ccitt
 from device_drivers.machine_faults import FaultFlag, fault_names
 
@@ -503,7 +502,7 @@ def pack_identity(identity: DeviceIdentity) -> bytes:
 
 
 def unpack_identity(payload: bytes) -> DeviceIdentity:
-    """IDENTITY payload → :class:`console.drivers.DeviceIdentity`."""
+    """IDENTITY payload → :class:`console.api.DeviceIdentity`."""
     try:
         text = bytes(payload).decode("utf-8")
     except UnicodeDecodeError as error:
@@ -577,7 +576,7 @@ def pack_capabilities(caps: Capabilities) -> bytes:
 
 
 def unpack_capabilities(payload: bytes) -> Capabilities:
-    """CAPABILITIES payload → :class:`console.drivers.Capabilities` (1 channel, any frequency
+    """CAPABILITIES payload → :class:`console.api.Capabilities` (1 channel, any frequency
     in the range). Raises :class:`PayloadError` for undefined mask bits, a minimum above its
     maximum, a zero current step or a zero sample rate."""
     _check_length(payload, _CAPABILITIES.size, "CAPABILITIES")
@@ -636,7 +635,7 @@ def pack_waveform(waveform: Waveform) -> bytes:
 
 
 def unpack_waveform(payload: bytes) -> Waveform:
-    """SET_WAVEFORM payload → :class:`console.waveforms.Waveform` with ``current_ua=0.0``.
+    """SET_WAVEFORM payload → :class:`console.api.Waveform` with ``current_ua=0.0``.
 
     The current is not part of SET_WAVEFORM (use ``.with_current()``); ``ramp_s`` keeps its
     default. Raises :class:`PayloadError` for an undefined shape or polarity code, not for a

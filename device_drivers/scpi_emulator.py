@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from console.waveforms import Polarity, Waveform, WaveShape
+from console.api import Polarity, Waveform, WaveShape
 from device_drivers import scpi_protocol as wire
 from device_drivers.emulator import WireAdapter
 from device_drivers.firmware import Command, Firmware, Op, Reply, Telemetry

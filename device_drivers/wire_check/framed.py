@@ -15,8 +15,7 @@ import time
 import numpy as np
 from cobs import cobs
 
-from console.drivers import Capabilities
-from console.waveforms import Polarity, Waveform, WaveShape
+from console.api import Capabilities, Polarity, Waveform, WaveShape
 from device_drivers import framed_protocol as fp
 from device_drivers.crc16 import crc16_ccitt
 from device_drivers.framed_protocol import FaultFlag, Frame, FrameType, NackReason

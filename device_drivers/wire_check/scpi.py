@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from console.drivers import Capabilities
+from console.api import Capabilities
 from device_drivers import scpi_protocol as wire
 from device_drivers.scpi_protocol import ErrorCode, Fault
 from device_drivers.wire_check.link import Event, Link
