@@ -390,14 +390,14 @@ def test_backup_writes_a_copy_of_every_row(
             finally:
                 connection.close()
         original, copy = copies
-        assert set(copy) == TABLES | {"alembic_version"}
+        assert set(copy) == TABLES | {"accounts", "audit_entries", "alembic_version"}
         assert copy == original
         assert [row[1] for row in copy["clients"]] == ["Anna Berg", "Bo Ek"]
     else:  # another server: every table as JSON in the user's data folder
         assert path.parent == data_dir
         assert mode(data_dir) == 0o700
         dump = json.loads(path.read_text())
-        assert set(dump) == TABLES | {"alembic_version"}
+        assert set(dump) == TABLES | {"accounts", "audit_entries", "alembic_version"}
         counts = table_counts(store)
         assert {table: len(dump[table]) for table in TABLES} == counts
         assert sorted(row["name"] for row in dump["clients"]) == ["Anna Berg", "Bo Ek"]
