@@ -116,12 +116,17 @@ class PluginHost:
 
         A plugin that cannot be imported or registered is recorded with its reason and skipped.
         """
-        entry_points = sorted(
-            importlib.metadata.entry_points(group=group),
-            key=lambda ep: (_dist_name(ep) != OWN_DISTRIBUTION, ep.name),
-        )
+        found = importlib.metadata.entry_points(group=group)
+        by_distribution: dict[int, tuple[str, str]] = {}  # one metadata parse per distribution
+        facts: dict[int, tuple[str, str]] = {}
+        for ep in found:
+            key = id(getattr(ep, "dist", None))
+            if key not in by_distribution:
+                by_distribution[key] = _distribution_of(ep)
+            facts[id(ep)] = by_distribution[key]
+        entry_points = sorted(found, key=lambda ep: (facts[id(ep)][0] != OWN_DISTRIBUTION, ep.name))
         for ep in entry_points:
-            dist_name, dist_version = _dist_name(ep), _dist_version(ep)
+            dist_name, dist_version = facts[id(ep)]
             origin = (
                 "built-in"
                 if dist_name == OWN_DISTRIBUTION
@@ -397,17 +402,17 @@ def load_plugins(blocked: Iterable[str] | None = None) -> PluginHost:
     return host
 
 
-def _dist_name(ep: importlib.metadata.EntryPoint) -> str:
+def _distribution_of(ep: importlib.metadata.EntryPoint) -> tuple[str, str]:
+    """The normalised name and the version of the distribution that declares ``ep``. Both are
+    read from one parse of its metadata (each ``dist.metadata`` parses the file anew, and a
+    start reads every plugin's)."""
     dist = getattr(ep, "dist", None)
     if dist is None:
-        return "unknown distribution"
+        return "unknown distribution", ""
+    metadata = dist.metadata
     # Installers spell the name with '-', '_' or '.'; compare the normalised form (PEP 503).
-    return re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
-
-
-def _dist_version(ep: importlib.metadata.EntryPoint) -> str:
-    dist = getattr(ep, "dist", None)
-    return dist.version if dist is not None else ""
+    version = metadata.get("Version") or getattr(dist, "version", "")  # (read, not parsed again)
+    return re.sub(r"[-_.]+", "-", metadata["Name"]).lower(), str(version or "")
 
 
 def _module_version(plugin: object) -> str:
