@@ -48,6 +48,7 @@ from console.plugins import PluginHost, broken_packs, load_plugins
 from console.protocols import Protocol, comfort_notes
 from console.records.cli_commands import add_record_commands
 from console.records.cli_rights import add_rights_commands
+from console.records.cli_signin import add_user_option
 from console.records.errors import StoreUnavailableError
 from console.report import (
     ZONE_SUMMARY_HEADERS,
@@ -264,6 +265,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--practitioner", default="", metavar="NAME", help="who runs it (named in the record)"
     )
+    add_user_option(run)  # the account that records it, once the records have accounts
     run.set_defaults(handler=cmd_run)
     scenarios = commands.add_parser("scenarios", help="list the training scenarios")
     scenarios.add_argument(
@@ -812,11 +814,18 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
         raise UsageError(f"records database: {error}") from None
     store = opened.store
     try:
-        client_id = store.client_named(args.client, practitioner) if args.client else None
+        who = None
+        if args.client or args.user:  # with accounts, a client's session needs one signed in
+            from console.records.cli_signin import signed_in_for
+            from console.records.signed_in import Permission
+
+            who = signed_in_for(store, args.user, Permission.WRITE_RECORDS)
+        recorded_as = who or practitioner
+        client_id = store.client_named(args.client, recorded_as) if args.client else None
         if client_id is not None:  # a session about to be recorded for the client: audited
             from console.records import audit
 
-            audit.record(store, None, audit.CHANGE, [client_id], "treatment session recorded")
+            audit.record(store, who, audit.CHANGE, [client_id], "treatment session recorded")
     except (RecordError, FieldError) as error:
         store.close()
         raise UsageError(f"records database: {error}") from None
@@ -839,7 +848,7 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
         print("RECORDS: the records database takes writes again.", file=out, flush=True)
 
     return SessionRecorder(
-        store, practitioner, client_id, on_trouble=trouble, on_recovered=recovered
+        store, recorded_as, client_id, on_trouble=trouble, on_recovered=recovered
     )
 
 

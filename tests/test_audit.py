@@ -258,6 +258,14 @@ def test_with_accounts_the_command_line_signs_in_and_names_the_account(
         not_hers.stderr
     )
 
+    treat = ["run", "--protocol", "lifting", "--speed", "max", "--client", CLIENT]
+    unsigned = mc_console(*treat, "--practitioner", "Anyone", "--db", sqlite_url)
+    assert unsigned.returncode == 2 and "give --user NAME" in unsigned.stderr
+    treated = mc_console(*treat, "--user", "Ana Sousa", "--db", sqlite_url, given="4821\n")
+    assert treated.returncode == 0, treated.stderr
+    (session,) = store.sessions()
+    assert session.practitioner == "Ana Sousa"
+
     trail = mc_console(
         "audit", "--user", "Dana Admin", "--db", sqlite_url, given="clinic-admin-2026\n"
     )
@@ -267,8 +275,9 @@ def test_with_accounts_the_command_line_signs_in_and_names_the_account(
         "Ana Sousa" in line and "practitioner" in line and " sign-in " in line for line in lines
     )
     assert any(" refused " in line for line in lines)
+    assert any("Ana Sousa" in line and " change " in line for line in lines)
     for secret in ("4821", "1111", "clinic-admin-2026"):
-        for output in (nobody, listed, wrong, not_hers, trail):
+        for output in (nobody, listed, wrong, not_hers, unsigned, treated, trail):
             assert secret not in output.stdout + output.stderr
 
 
