@@ -41,7 +41,14 @@ import tty
 from dataclasses import dataclass, field
 
 from console.api import Clock, ScaledClock, parse_fault_spec
-from device_drivers.firmware import CONSOLE_SILENCE_S, Command, Firmware, Reply, Telemetry
+from device_drivers.firmware import (
+    CONSOLE_SILENCE_S,
+    Command,
+    Firmware,
+    Refusal,
+    Reply,
+    Telemetry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +77,10 @@ class WireAdapter(abc.ABC):
     heard: bool = False
 
     @abc.abstractmethod
-    def feed(self, data: bytes) -> list[Command]:
-        """Commands in ``data`` (any chunking); malformed input is dropped, never raised."""
-
-    def take_refusals(self) -> bytes:
-        """Answers to input that never became a command (e.g. a NACK for an unknown frame)."""
-        return b""
+    def feed(self, data: bytes) -> list[Command | Refusal]:
+        """The commands in ``data`` (any chunking) and the refusals of what could not become
+        one, in the order they were received, so that the answers go out in that order;
+        malformed input is dropped, never raised."""
 
     @abc.abstractmethod
     def link_opened(self) -> None:
@@ -226,19 +231,20 @@ class EmulatorServer:
                 if data is None:
                     self._hang_up()
                 elif data:
-                    commands = self.adapter.feed(data)
-                    if commands or self.adapter.heard:  # valid input, not noise
+                    received = self.adapter.feed(data)
+                    if received or self.adapter.heard:  # valid input, not noise
                         last_heard = time.monotonic()
-                    for command in commands:
+                    # Each answered in its turn (both specs: answers in the order received).
+                    for item in received:
+                        if isinstance(item, Refusal):
+                            self._refuse(item)
+                            continue
                         self.commands_seen += 1
                         self._link_commands += 1
                         try:
-                            self._answer(command)
+                            self._answer(item)
                         except Exception:
-                            log.exception("emulator: answering %s failed", command)
-                    refusals = self.adapter.take_refusals()
-                    if refusals:
-                        self._send(refusals)
+                            log.exception("emulator: answering %s failed", item)
             now = time.monotonic()
             if self._link_commands == 0 and now >= next_hello:
                 # Until a console talks, say hello now and then: opening a port flushes what
@@ -298,6 +304,12 @@ class EmulatorServer:
                 self._outbox.append(_Pending(time.monotonic() + delay, data))
         else:
             self._send(data)
+
+    def _refuse(self, refusal: Refusal) -> None:
+        if refusal.queued_error is not None:
+            self.firmware.queue_error(*refusal.queued_error)
+        if refusal.answer:
+            self._send(refusal.answer)
 
     def _stream(self, with_heartbeat: bool) -> None:
         telemetry = self.firmware.telemetry()

@@ -68,6 +68,16 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """Input the machine refused whole, before it became a command, in its place among the
+    commands: the bytes that answer it (a NACK, an ``ERR`` line; none when nobody can be
+    answered) and the error it leaves in the machine's queue, if any."""
+
+    answer: bytes = b""
+    queued_error: tuple[int, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """The firmware's answer: ``value`` for queries (identity, capabilities, error text)."""
 

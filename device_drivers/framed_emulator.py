@@ -16,8 +16,8 @@ from __future__ import annotations
 from console.api import Polarity, Waveform
 from device_drivers import framed_protocol as wire
 from device_drivers.emulator import WireAdapter
-from device_drivers.firmware import Command, Firmware, Op, Reply, Telemetry
-from device_drivers.framed_protocol import Frame, FrameType, NackReason
+from device_drivers.firmware import Command, Firmware, Op, Refusal, Reply, Telemetry
+from device_drivers.framed_protocol import Frame, FrameType, NackReason, UnknownFrame
 
 _OPS = {
     FrameType.IDENTIFY: Op.IDENTIFY,
@@ -70,8 +70,7 @@ class FramedAdapter(WireAdapter):
 
     def __init__(self, firmware: Firmware) -> None:
         self.firmware = firmware
-        self.decoder = wire.FrameDecoder(keep_unknown=True)
-        self._refusals: list[bytes] = []
+        self.decoder = wire.FrameDecoder()
         self._out_seq = 0
         #: Output state and faults as the console last learnt them (a HEARTBEAT, STATUS or a
         #: command's answer): a change from this it did not cause goes out at once (§5, §8.3).
@@ -79,24 +78,21 @@ class FramedAdapter(WireAdapter):
 
     # -- bytes in ----------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> list[Command]:
-        commands = []
-        frames = self.decoder.feed(data)
-        unknown = self.decoder.take_unknown()
-        self.heard = bool(frames or unknown)  # any valid frame, any type (section 7)
+    def feed(self, data: bytes) -> list[Command | Refusal]:
+        received: list[Command | Refusal] = []
+        frames = self.decoder.feed_all(data)
+        self.heard = bool(frames)  # any valid frame, any type (section 7)
         for frame in frames:
+            if isinstance(frame, UnknownFrame):
+                # Sections 3.4 and 9: a valid frame of a type the machine does not know.
+                text = f"unknown frame type 0x{frame.type:02x}"
+                received.append(Refusal(self._nack(frame.seq, NackReason.UNKNOWN_COMMAND, text)))
+                continue
             try:
-                commands.append(self._command(frame))
+                received.append(self._command(frame))
             except RefusedError as refusal:
-                self._refusals.append(self._nack(frame.seq, refusal.reason, str(refusal)))
-        for frame_type, seq in unknown:
-            # Sections 3.4 and 9: a valid frame of a type the machine does not know.
-            self._refusals.append(
-                self._nack(
-                    seq, NackReason.UNKNOWN_COMMAND, f"unknown frame type 0x{frame_type:02x}"
-                )
-            )
-        return commands
+                received.append(Refusal(self._nack(frame.seq, refusal.reason, str(refusal))))
+        return received
 
     def _command(self, frame: Frame) -> Command:
         """The firmware command of ``frame``, or :class:`RefusedError` with the spec's NACK."""
@@ -151,13 +147,7 @@ class FramedAdapter(WireAdapter):
         return current_ua
 
     def link_opened(self) -> None:
-        self.decoder = wire.FrameDecoder(keep_unknown=True)
-        self._refusals.clear()
-
-    def take_refusals(self) -> bytes:
-        """NACKs for frames that never became commands (unknown type, bad payload, limits)."""
-        out, self._refusals = b"".join(self._refusals), []
-        return out
+        self.decoder = wire.FrameDecoder()
 
     # -- bytes out ---------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ import numbers
 import operator
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from cobs import cobs as _cobs
@@ -191,6 +192,14 @@ class Frame:
     payload: bytes = b""
 
 
+class UnknownFrame(NamedTuple):
+    """A frame whose CRC is right but whose type byte is no :class:`FrameType`: what a machine
+    needs to NACK it (sections 3.4 and 9). Only :meth:`FrameDecoder.feed_all` gives these."""
+
+    type: int
+    seq: int
+
+
 class DropReason(enum.StrEnum):
     """Why :class:`FrameDecoder` dropped a frame (the keys of ``dropped_by_reason``)."""
 
@@ -301,7 +310,7 @@ class FrameDecoder:
     Not thread-safe: one reader thread owns a decoder.
     """
 
-    def __init__(self, max_body_size: int = MAX_BODY_SIZE, *, keep_unknown: bool = False) -> None:
+    def __init__(self, max_body_size: int = MAX_BODY_SIZE) -> None:
         if not MIN_BODY_SIZE <= max_body_size <= MAX_BODY_SIZE:
             raise ValueError(
                 f"max_body_size must be {MIN_BODY_SIZE}–{MAX_BODY_SIZE}, got {max_body_size}"
@@ -310,10 +319,6 @@ class FrameDecoder:
         self._max_encoded = max_encoded_length(max_body_size)
         self._partial = bytearray()  # the bytes of an incomplete frame, since the last 0x00
         self._discarding = False  # inside an over-long run: drop everything up to the next 0x00
-        # A machine must NACK a valid frame of an unknown type (spec sections 3.4 and 9), so it
-        # needs the frame's type and seq; the console only counts them (keep_unknown=False).
-        self._keep_unknown = keep_unknown
-        self._unknown: list[tuple[int, int]] = []
         self.frames_ok = 0
         self.frames_dropped = 0
         self.dropped_by_reason: dict[str, int] = dict.fromkeys(DropReason, 0)
@@ -328,17 +333,21 @@ class FrameDecoder:
         """Forget a partial frame (e.g. when the port is reopened). Counters are kept."""
         self._partial.clear()
         self._discarding = False
-        self._unknown.clear()
-
-    def take_unknown(self) -> list[tuple[int, int]]:
-        """``(type, seq)`` of each valid frame of an unknown type since the last call, in
-        stream order (only with ``keep_unknown=True``; they are counted as dropped all the same).
-        """
-        out, self._unknown = self._unknown, []
-        return out
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         """Every frame completed by ``data``, in stream order (often none, sometimes several)."""
+        return self._feed(data, keep_unknown=False)  # type: ignore[return-value]
+
+    def feed_all(self, data: bytes | bytearray | memoryview) -> list[Frame | UnknownFrame]:
+        """:meth:`feed`, with each valid frame of an unknown type in its place as an
+        :class:`UnknownFrame` (counted as dropped all the same). A machine must NACK those
+        (spec sections 3.4 and 9), in the order it received them; the console only counts them.
+        """
+        return self._feed(data, keep_unknown=True)
+
+    def _feed(
+        self, data: bytes | bytearray | memoryview, *, keep_unknown: bool
+    ) -> list[Frame | UnknownFrame]:
         if type(data) is not bytes:
             if not isinstance(data, bytearray | memoryview):
                 raise TypeError(f"feed takes bytes, not {type(data).__name__}")
@@ -347,7 +356,7 @@ class FrameDecoder:
         # Python work per frame is what limits the decoder.
         runs = data.split(b"\x00")
         tail = runs.pop()  # after the last delimiter: the start of a frame not yet complete
-        frames: list[Frame] = []
+        frames: list[Frame | UnknownFrame] = []
         if runs:
             first = runs[0]
             if self._discarding:
@@ -362,7 +371,7 @@ class FrameDecoder:
             take = self._take
             for run in runs:
                 if run:  # an empty run is a flush (0x00 0x00): ignored, not counted
-                    take(run, frames)
+                    take(run, frames, keep_unknown)
         if tail:
             if self._discarding:
                 self.bytes_discarded += len(tail)
@@ -374,8 +383,15 @@ class FrameDecoder:
                     self._discarding = True
         return frames
 
-    def _take(self, run: bytes, frames: list[Frame]) -> None:
-        """Decode one delimited run into ``frames``, or count it as dropped."""
+    def _take(
+        self,
+        run: bytes,
+        frames: list[Frame | UnknownFrame],
+        keep_unknown: bool,
+    ) -> None:
+        """Decode one delimited run into ``frames``, or count it as dropped (a valid frame of
+        an unknown type goes into ``frames`` too, as an :class:`UnknownFrame`, if
+        ``keep_unknown``)."""
         if len(run) > self._max_encoded:
             self._drop(DropReason.TOO_LONG, len(run))
             return
@@ -385,8 +401,8 @@ class FrameDecoder:
             return
         ftype = _FRAME_TYPES.get(body[0])
         if ftype is None:
-            if self._keep_unknown:
-                self._unknown.append((body[0], body[1]))
+            if keep_unknown:
+                frames.append(UnknownFrame(body[0], body[1]))
             self._drop(DropReason.UNKNOWN_TYPE, len(run))
             return
         frames.append(Frame(ftype, body[1], body[2:-2]))

@@ -17,7 +17,7 @@ import numpy as np
 from console.api import Polarity, Waveform, WaveShape
 from device_drivers import scpi_protocol as wire
 from device_drivers.emulator import WireAdapter
-from device_drivers.firmware import Command, Firmware, Op, Reply, Telemetry
+from device_drivers.firmware import Command, Firmware, Op, Refusal, Reply, Telemetry
 from device_drivers.scpi_protocol import ErrorCode, Keyword
 
 VENDOR = "Microcurrent Console"
@@ -74,15 +74,14 @@ class ScpiAdapter(WireAdapter):
     def __init__(self, firmware: Firmware) -> None:
         self.firmware = firmware
         self.decoder = wire.LineDecoder()
-        self._refusals: list[str] = []
         # The waveform the settings so far make; a command applies it with its one change.
         self._staged = DEFAULT_WAVEFORM
         self._before: dict[int, Waveform] = {}
         self._tags: dict[int, str] = {}  #: each tag as the console wrote it, by its number
 
-    def feed(self, data: bytes) -> list[Command]:
+    def feed(self, data: bytes) -> list[Command | Refusal]:
         overlong_before = self.decoder.dropped_by_reason[wire.DropReason.TOO_LONG]
-        commands = []
+        received: list[Command | Refusal] = []
         lines = self.decoder.feed(data)
         self.heard = bool(lines)  # any intact line keeps the watchdog quiet (3.3)
         for line in lines:
@@ -91,21 +90,22 @@ class ScpiAdapter(WireAdapter):
                 self._tags[int(tag.group(1))] = tag.group(1)
             try:
                 parsed = wire.parse_command(line)
-                commands.append(self._command(parsed))
+                received.append(self._command(parsed))
             except wire.ScpiError as error:
                 if error.seq is None:
                     # Nobody can be answered without a tag: the error waits in the queue
                     # (sections 3.1 and 3.4).
-                    self.firmware.queue_error(ErrorCode.COMMAND_ERROR, _error_text(-100))
+                    received.append(Refusal(queued_error=(-100, _error_text(-100))))
                     continue
                 reply = wire.Reply(
                     error.seq, False, None, int(error.code), _error_text(error.code, str(error))
                 )
-                self._refusals.append(self._as_tagged(wire.format_reply(reply), error.seq))
+                answer = self._as_tagged(wire.format_reply(reply), error.seq)
+                received.append(Refusal(wire.seal(answer)))
         overlong = self.decoder.dropped_by_reason[wire.DropReason.TOO_LONG] - overlong_before
         for _ in range(overlong):  # sections 5.4 and 6: announced and queued
             self.firmware.announce(ErrorCode.INPUT_BUFFER_OVERRUN, _error_text(-363))
-        return commands
+        return received
 
     def _as_tagged(self, body: str, seq: int) -> str:
         """``body`` under the tag exactly as the console wrote it (``#0007``, not ``#7``)."""
@@ -151,14 +151,9 @@ class ScpiAdapter(WireAdapter):
 
     def link_opened(self) -> None:
         self.decoder = wire.LineDecoder()
-        self._refusals.clear()
         self._tags.clear()
         # Section 8.1: after the port opens, the error queue is empty and the latches clear.
         self.firmware.forget_errors_and_latches()
-
-    def take_refusals(self) -> bytes:
-        out, self._refusals = self._refusals, []
-        return wire.seal_lines(out) if out else b""
 
     def hello(self) -> bytes:
         # Section 8.1: after a reset or a port open, the waveform settings are the defaults.

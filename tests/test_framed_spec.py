@@ -510,3 +510,58 @@ def test_s8_7_output_off_is_acked_in_every_state(bench: Bench) -> None:
     ready_to_turn_on(bench, 100.0)
     assert bench.command(FrameType.OUTPUT_OFF).type is FrameType.ACK
     assert bench.command(FrameType.OUTPUT_OFF).type is FrameType.ACK
+
+
+def _answers_in_order(bench: Bench, frames: list[tuple[int, bytes]]) -> tuple[list, list]:
+    """Send ``frames`` in one write; the (seq, NACK reason) of each ACK/NACK, as sent and as
+    answered."""
+    data, sent = b"", []
+    for frame_type, payload in frames:
+        bench.seq = (bench.seq + 1) % 256
+        head = bytes((frame_type, bench.seq)) + payload
+        data += cobs.encode(head + crc16_ccitt(head).to_bytes(2, "little")) + b"\x00"
+        sent.append(bench.seq)
+    bench.raw(data)
+    got: list[tuple[int, object]] = []
+    end = time.monotonic() + 5.0
+    while len(got) < len(sent) and time.monotonic() < end:
+        bench.pump(0.05)
+        got += [
+            (f.seq, nack_reason(f))
+            for f in bench.frames
+            if f.type in (FrameType.ACK, FrameType.NACK)
+        ]
+        bench.frames.clear()
+    bench.pump(0.1)  # nothing more may come
+    got += [
+        (f.seq, nack_reason(f)) for f in bench.frames if f.type in (FrameType.ACK, FrameType.NACK)
+    ]
+    return sent, got
+
+
+def test_s6_commands_and_refusals_arriving_together_are_answered_in_order(bench: Bench) -> None:
+    """Section 6: every command is answered by exactly one ACK or NACK; a keep-alive, an
+    unknown type, a bad payload and a limit refused among accepted commands in one read are
+    answered in the order they came (a NACK is never held back behind later ACKs)."""
+    sent, got = _answers_in_order(
+        bench,
+        [
+            (FrameType.HEARTBEAT_REQUEST, b""),
+            (0x7E, b""),
+            (FrameType.IDENTIFY, b""),
+            (FrameType.GET_CAPABILITIES, b"\x01"),
+            (FrameType.SET_AMPLITUDE, fp.pack_amplitude(1200.0)),
+            (FrameType.HEARTBEAT_REQUEST, b""),
+            (FrameType.OUTPUT_OFF, b""),
+        ],
+    )
+    assert [seq for seq, _ in got] == sent
+    assert [reason for _, reason in got] == [
+        None,
+        NackReason.UNKNOWN_COMMAND,
+        None,
+        NackReason.BAD_PAYLOAD,
+        NackReason.OUT_OF_RANGE,
+        None,
+        None,
+    ]

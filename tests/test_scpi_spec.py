@@ -155,3 +155,32 @@ def test_s8_1_a_port_open_empties_the_error_queue(machine: EmulatorServer) -> No
         assert again.ask("1", "SYST:ERR?") == '#1 0,"No error"'
     finally:
         again.close()
+
+
+def test_s3_1_answers_and_refusals_arriving_together_go_out_in_order(console: Wire) -> None:
+    """Section 3.1: every command line is answered exactly once, in the order received; the
+    refused ones (-113, -104, -222) among the accepted ones in one read keep their turn."""
+    texts = ["SYST:HEART", "FOO:BAR", "OUTP?", "SOUR:FREQ ten", "SYST:HEART", "SOUR:CURR 1000.5"]
+    tags = [str(20 + i) for i in range(len(texts))]
+    console.send_raw(b"".join(wire.seal(f"#{t} {x}") for t, x in zip(tags, texts, strict=True)))
+    answers: list[str] = []
+    end = time.monotonic() + 5.0
+    while len(answers) < len(tags) and time.monotonic() < end:
+        answers += [line for line in console.lines(0.05) if line.startswith("#")]
+    answers += [line for line in console.lines(0.1) if line.startswith("#")]
+    assert [line.split(" ", 1)[0][1:] for line in answers] == tags
+    assert [line.split(" ", 2)[1] for line in answers] == ["OK", "ERR", "OFF", "ERR", "OK", "ERR"]
+
+
+def test_s3_1_and_s3_4_minus_100_is_queued_in_its_turn(console: Wire) -> None:
+    """Sections 3.1 and 3.4: a line without a tag queues -100 when it comes, not before the
+    commands received ahead of it: a SYST:ERR? sent before it in the same read sees an empty
+    queue, one sent after it sees the -100."""
+    console.send_raw(
+        wire.seal("#1 SYST:ERR?") + wire.seal("SYST:HEART") + wire.seal("#2 SYST:ERR?")
+    )
+    answers: list[str] = []
+    end = time.monotonic() + 5.0
+    while len(answers) < 2 and time.monotonic() < end:
+        answers += [line for line in console.lines(0.05) if line.startswith("#")]
+    assert answers == ['#1 0,"No error"', '#2 -100,"Command error"']

@@ -17,6 +17,7 @@ import pytest
 
 from console.engine.clock import RealClock
 from device_drivers.emulator import EmulatorServer, make_emulator
+from device_drivers.firmware import Command, Op, Refusal, Reply
 from device_drivers.framed_protocol import NackReason
 from device_drivers.wire_check import framed, scpi
 from device_drivers.wire_check.link import Link
@@ -165,6 +166,59 @@ def test_framed_unknown_types_never_nacked_fail_sections_3_and_9() -> None:
     assert any(line.startswith("FAILED  §9 ") for line in failed), report
     assert "no ACK/NACK for type 0x7e" in report
     assert "> 05 7e" in report  # the frame sent, in hex with its delimiter
+
+
+@pytest.mark.parametrize(
+    ("protocol", "failure"),
+    [
+        ("scpi", "FAILED  §3.1   every command is answered exactly once, in the order received, "
+                 "refusals too"),
+        ("framed", "FAILED  §6     answers in the order received, refusals among accepted "
+                   "commands too"),
+    ],
+)  # fmt: skip
+def test_refusals_answered_after_the_commands_fail_the_order_check(
+    protocol: str, failure: str
+) -> None:
+    """An emulator that answers what it refused after what it accepted (as it once did) fails
+    the order check, and only that one."""
+    server = start_emulator(protocol)
+    feed = server.adapter.feed
+
+    def refusals_last(data: bytes) -> list:
+        return sorted(feed(data), key=lambda item: isinstance(item, Refusal))
+
+    server.adapter.feed = refusals_last  # type: ignore[method-assign]
+    try:
+        _results, report = check_machine(protocol, server.port)
+    finally:
+        server.stop()
+    assert failed_lines(report) == [failure], report
+
+
+def test_scpi_output_off_taken_for_a_retry_fails_section_3_2() -> None:
+    """A machine that answers a repeated 'OUTP OFF' from its memory without carrying it out
+    (the §3.2 exception missed) fails the §3.2 check, with what OUTP? said."""
+    server = start_emulator("scpi")
+    firmware = server.firmware
+    answered: dict[Command, Reply] = {}
+    execute = firmware.execute
+
+    def remembers_output_off(command: Command) -> Reply:
+        if command.op is Op.OUTPUT_OFF and command in answered:
+            return answered[command]  # taken for a retry: the output stays on
+        answered[command] = reply = execute(command)
+        return reply
+
+    firmware.execute = remembers_output_off  # type: ignore[method-assign]
+    try:
+        _results, report = check_machine("scpi", server.port)
+    finally:
+        server.stop()
+    failed = failed_lines(report)
+    assert "FAILED  §3.2   OUTP OFF repeated under the same tag is carried out every time" in failed
+    assert "taken for a retry and not carried out" in report
+    assert not firmware.machine.output_on  # the checker turned it off in the end
 
 
 def test_the_command_passes_against_the_emulator_command() -> None:

@@ -84,6 +84,18 @@ class FramedBench(Bench[Frame]):
         self.link.write(raw_frame(frame_type, seq, payload))
         return seq
 
+    def send_together(self, frames: list[tuple[int, bytes]]) -> list[int]:
+        """``(type, payload)`` frames in one write, so they arrive together; returns the seqs."""
+        seqs = [self.next_seq() for _ in frames]
+        self.link.write(
+            b"".join(
+                raw_frame(frame_type, seq, payload)
+                for (frame_type, payload), seq in zip(frames, seqs, strict=True)
+            )
+        )
+        self._last_command_seq = seqs[-1]
+        return seqs
+
     def answer(self, seq: int, timeout: float = ANSWER_WAIT_S) -> Frame | None:
         """The ACK or NACK of ``seq``, or None."""
         got = self.wait(lambda f: f.type in _ANSWERS and f.seq == seq, timeout)
@@ -487,6 +499,29 @@ def duplicates(bench: FramedBench) -> None:
     expect(answer is not None and answer.type is FrameType.ACK, "SET_AMPLITUDE 0 not ACKed")
     shown = bench.status().amplitude_ua
     expect(shown == 0.0, f"same seq with another CRC was taken for a retry: {shown:g} uA")
+
+
+@check("6", "answers in the order received, refusals among accepted commands too")
+def answered_in_order(bench: FramedBench) -> None:
+    # The console sends keep-alives and OUTPUT_OFF beside its commands: several frames may
+    # arrive together, and each is answered in its turn, NACKs included.
+    frames = [
+        (FrameType.HEARTBEAT_REQUEST, b""),
+        (0x7E, b""),  # an unknown type: NACK UNKNOWN_COMMAND
+        (FrameType.IDENTIFY, b""),
+        (FrameType.GET_CAPABILITIES, b"\x00"),  # a payload on a command without: BAD_PAYLOAD
+        (FrameType.HEARTBEAT_REQUEST, b""),
+        (FrameType.SET_AMPLITUDE, fp.pack_amplitude(1200.0)),  # OUT_OF_RANGE
+        (FrameType.OUTPUT_OFF, b""),
+    ]
+    seqs = bench.send_together(frames)
+
+    def answered(received: list[Received[Frame]]) -> list[int]:
+        return [u.item.seq for u in received if u.item.type in _ANSWERS]
+
+    got = bench.collect_until(lambda r: len(answered(r)) >= len(seqs), ANSWER_WAIT_S, 0.1)
+    answers = answered(got)
+    expect(answers == seqs, f"ACK/NACK seqs {answers}, sent {seqs}")
 
 
 @check("6", "answers within 20 ms (median of 10; none later than the console's 400 ms)")

@@ -152,6 +152,17 @@ class Bench(abc.ABC, Generic[T]):
         out, self.inbox = self.inbox, []
         return out
 
+    def collect_until(
+        self, enough: Callable[[list[Received[T]]], bool], timeout: float, linger: float
+    ) -> list[Received[T]]:
+        """:meth:`collect` until ``enough`` of it came (or ``timeout``), then ``linger`` more
+        seconds, so that what should not come has its chance too."""
+        got: list[Received[T]] = []
+        deadline = time.monotonic() + timeout
+        while not enough(got) and time.monotonic() < deadline:
+            got += self.collect(0.02)
+        return got + self.collect(linger)
+
     def reconnect(self, pause_s: float) -> float:
         """Close the port, wait ``pause_s`` (the machine sees it close), open it again; returns
         when it was opened."""

@@ -377,12 +377,26 @@ def tag_range(bench: ScpiBench) -> None:
         expect(reply.ok, f"'#{tag} SYST:HEART' answered {_said(reply)}")
 
 
-@check("3.1", "every command is answered exactly once, in the order received")
+@check("3.1", "every command is answered exactly once, in the order received, refusals too")
 def answered_once_in_order(bench: ScpiBench) -> None:
-    texts = [wire.KEEPALIVE, wire.OUTPUT_QUERY, wire.KEEPALIVE, wire.OUTPUT_QUERY, "FOO:BAR"]
+    # Refused commands among accepted ones, all in one write: each answered in its turn.
+    texts = [
+        wire.KEEPALIVE,
+        "FOO:BAR",
+        wire.OUTPUT_QUERY,
+        "SOUR:FREQ ten",
+        wire.KEEPALIVE,
+        "SOUR:CURR 1000.5",
+        wire.OUTPUT_QUERY,
+    ]
     tags = [bench.next_tag() for _ in texts]
     bench.link.write(b"".join(wire.seal(f"#{t} {x}") for t, x in zip(tags, texts, strict=True)))
-    answers = [u.item.split(" ", 1)[0][1:] for u in bench.collect(0.5) if u.item.startswith("#")]
+
+    def answered(received: list[Received[str]]) -> list[str]:
+        return [u.item.split(" ", 1)[0][1:] for u in received if u.item.startswith("#")]
+
+    got = bench.collect_until(lambda r: len(answered(r)) >= len(tags), ANSWER_WAIT_S, 0.1)
+    answers = answered(got)
     expect(answers == tags, f"answers under tags {answers}, sent {tags}")
 
 
@@ -478,6 +492,30 @@ def repeat_not_executed(bench: ScpiBench) -> None:
     expect(last.code == 0, f"the queue should now be empty, SYST:ERR? answered {last}")
 
 
+@check("3.2", "OUTP OFF repeated under the same tag is carried out every time")
+def output_off_repeated(bench: ScpiBench) -> str:
+    tag = bench.next_tag()
+    with bench.output_guard():
+        reply = bench.ask(wire.OUTPUT_OFF, tag)
+        expect(reply.ok and reply.value is None, f"'#{tag} OUTP OFF' answered {_said(reply)}")
+        bench.ok("SOUR:CURR 0")
+        bench.configure()
+        bench.ok(wire.OUTPUT_ON)
+        bench.ok(f"SOUR:CURR {wire.format_number(bench.lowest_current())}")
+        # The same bytes again within the second a repeat is remembered: a retry to any other
+        # command, but OUTP OFF must turn the output off all the same.
+        again = bench.ask(wire.OUTPUT_OFF, tag)
+        expect(again.ok and again.value is None, f"the repeated OUTP OFF answered {_said(again)}")
+        state = bench.ask(wire.OUTPUT_QUERY)
+        expect(
+            state.value == "OFF",
+            f"OUTP? answered {_said(state)} after the repeated '#{tag} OUTP OFF': it was taken "
+            "for a retry and not carried out",
+        )
+    bench.ok("SOUR:CURR 0")
+    return f"'#{tag} OUTP OFF' twice, the output off after the second"
+
+
 # -- 2: malformed lines -------------------------------------------------------------------------
 
 
@@ -508,12 +546,14 @@ def wrong_checksum(bench: ScpiBench) -> None:
 
 @check("2.3", "checksum digits in lower case: dropped")
 def lower_case_checksum(bench: ScpiBench) -> None:
-    tag = bench.next_tag()
-    body = f"#{tag} SYST:HEART"
-    digits = f"{wire.checksum(body.encode()):02x}"
-    if digits == digits.upper():  # no letter in it: make one with a harmless extra space
-        body += " "
+    # A checksum of digits only reads the same in either case: take the next tag until it has
+    # a letter (a trailing space is no help: "q" and "Q" can both give digits, 0x71 and 0x51).
+    while True:
+        tag = bench.next_tag()
+        body = f"#{tag} SYST:HEART"
         digits = f"{wire.checksum(body.encode()):02x}"
+        if digits != digits.upper():
+            break
     _dropped(bench, _line(body, digits), tag)
 
 
