@@ -15,9 +15,14 @@ import pytest
 from records_fixtures import OpenStore
 from sqlalchemy import text
 
-from console.records import accounts, audit
+from console.records import accounts, audit, reports
 from console.records.client_rights import erase_client, export_client, the_client
-from console.records.errors import FieldError, PermissionRefusedError, RecordNotFoundError
+from console.records.errors import (
+    FieldError,
+    PermissionRefusedError,
+    RecordNotFoundError,
+    StoreUnavailableError,
+)
 from console.records.signed_in import Role
 from console.records.store import RecordStore
 from console.screening import Screening
@@ -100,6 +105,27 @@ def test_an_export_into_no_folder_is_refused_and_not_audited(
         export_client(store, None, client_id, tmp_path / "a-file")
     assert (tmp_path / "a-file").read_text(encoding="utf-8") == "kept"
     assert audit.entries(store) == []
+
+
+@pytest.mark.parametrize("failing", ["the audit trail", "a session's report"])
+def test_an_export_cut_short_leaves_no_file(
+    store: RecordStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    client_id, _ = a_full_record(store)
+
+    def unavailable(*_args: object, **_kwargs: object) -> None:
+        raise StoreUnavailableError("the records database is busy")
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise OSError("cannot write the PDF report: no space left on the device")
+
+    if failing == "the audit trail":
+        monkeypatch.setattr(audit, "record", unavailable)
+    else:
+        monkeypatch.setattr(reports, "write_session_pdf", disk_full)
+    with pytest.raises((StoreUnavailableError, OSError)):
+        export_client(store, None, client_id, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("client")) == []
 
 
 def test_an_erasure_leaves_nothing_of_the_client_but_an_audit_entry(store: RecordStore) -> None:

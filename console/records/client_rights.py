@@ -115,26 +115,35 @@ def export_client(
     accesses = audit.entries(store, [client_id])
     stem = f"client-{client_id}"
     data = _export_document(record, consents, accesses, who)
-    json_path = folder / f"{stem}.json"
-    _write_private(json_path, json.dumps(data, ensure_ascii=False, indent=2).encode() + b"\n")
     from console.records.reports import write_session_pdf  # Qt, only when a PDF is made
 
+    # All the files or none: an export cut short (a full disk) or that the trail cannot name
+    # takes away what it wrote, so no copy of the record is left that the trail does not show.
+    written: list[Path] = []
     missing: list[str] = []
-    summary = folder / f"{stem}-record.pdf"
-    missing += _write_summary_pdf(record, consents, summary)
-    session_pdfs = []
-    for session in sorted(record.sessions, key=lambda s: s.started_at):
-        path = folder / f"{stem}-session-{session.started_at:%Y%m%d}-{session.id[:8]}.pdf"
-        missing += write_session_pdf(session, record, path)
-        session_pdfs.append(path)
-    audit.record(
-        store,
-        who,
-        audit.EXPORT,
-        [client_id],
-        f"everything held exported (JSON, {1 + len(session_pdfs)} PDF file(s))",
-    )
-    return ExportedFiles(json_path, summary, tuple(session_pdfs), tuple(dict.fromkeys(missing)))
+    try:
+        json_path = folder / f"{stem}.json"
+        written.append(json_path)
+        _write_private(json_path, json.dumps(data, ensure_ascii=False, indent=2).encode() + b"\n")
+        summary = folder / f"{stem}-record.pdf"
+        written.append(summary)
+        missing += _write_summary_pdf(record, consents, summary)
+        for session in sorted(record.sessions, key=lambda s: s.started_at):
+            path = folder / f"{stem}-session-{session.started_at:%Y%m%d}-{session.id[:8]}.pdf"
+            written.append(path)
+            missing += write_session_pdf(session, record, path)
+        audit.record(
+            store,
+            who,
+            audit.EXPORT,
+            [client_id],
+            f"everything held exported (JSON, {len(written) - 1} PDF file(s))",
+        )
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return ExportedFiles(json_path, summary, tuple(written[2:]), tuple(dict.fromkeys(missing)))
 
 
 def erase_client(
