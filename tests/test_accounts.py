@@ -3,6 +3,7 @@ refusals delayed and counted, the lockout, and the records naming the signed-in 
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -241,3 +242,54 @@ def test_an_account_continues_the_history_of_its_typed_name(store: RecordStore) 
 def _attempts(store: RecordStore, admin: SignedIn, name: str) -> int:
     (found,) = [a for a in accounts.list_accounts(store, admin) if a.name == name]
     return found.failed_attempts
+
+
+def test_mc_console_accounts_makes_and_manages_accounts_headless(
+    sqlite_url: str,
+    open_store: OpenStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from console import cli
+
+    open_store(sqlite_url)  # the records exist, without accounts
+
+    def mc(*argv: str, given: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(given))  # a script's input: no terminal
+        status = cli.main([*argv, "--db", sqlite_url])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    too_short = mc("accounts", "create-administrator", "Dana Admin", given="pass\n")
+    assert too_short[0] == 2 and "at least 8 characters" in too_short[2]
+    assert mc("accounts", "create-administrator", "Dana Admin", given=f"{ADMIN_SECRET}\n")[0] == 0
+    again = mc("accounts", "create-administrator", "Eve", given=f"{ADMIN_SECRET}\n")
+    assert again[0] == 4 and "administrator already" in again[2]
+
+    admin = ("--user", "Dana Admin")
+    added = mc(
+        "accounts",
+        "add",
+        "Ana Sousa",
+        "--role",
+        "trainer",
+        *admin,
+        given=f"{ADMIN_SECRET}\n{PIN}\n",
+    )
+    assert added[0] == 0 and "added the account Ana Sousa (trainer)" in added[1]
+    not_admin = mc("accounts", "list", "--user", "Ana Sousa", given=f"{PIN}\n")
+    assert not_admin[0] == 4 and "only an administrator may manage accounts" in not_admin[2]
+    assert mc("accounts", "disable", "Ana Sousa", *admin, given=f"{ADMIN_SECRET}\n")[0] == 0
+    assert mc("accounts", "unlock", "Ana Sousa", *admin, given=f"{ADMIN_SECRET}\n")[0] == 0
+    status, listed, _ = mc("accounts", "list", *admin, given=f"{ADMIN_SECRET}\n")
+    assert status == 0
+    assert [line.split()[-3:] for line in listed.splitlines()[2:]] == [
+        ["trainer", "disabled", "0"],
+        ["administrator", "active", "0"],
+    ]
+    no_secret = mc("accounts", "list", *admin, given="")
+    assert no_secret[0] == 2 and "no PIN or password was given" in no_secret[2]
+    for output in (too_short, again, added, not_admin, listed, no_secret):
+        assert ADMIN_SECRET not in "".join(map(str, output)) and PIN not in "".join(
+            map(str, output)
+        )
