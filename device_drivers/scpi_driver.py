@@ -111,9 +111,8 @@ class ScpiMachineDriver(StreamMachineDriver):
 
     def decode(self, data: bytes) -> Iterator[Message]:
         """The measurements in the bytes as one batch, then the other lines, as messages."""
-        measurements, others = wire.split_measurements(self.decoder.feed(data))
-        if measurements:
-            batch = self.measurements.parse(measurements)
+        batch, others = self.decoder.feed_split(data, self.measurements)
+        if len(batch):
             yield Samples(batch.machine_time_us, batch.current_ua, batch.voltage_v)
         for line in others:
             try:
