@@ -127,6 +127,7 @@ class EmulatorServer:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
+        self._stop_requested = False  #: set by a signal handler: a plain flag, no lock
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._random = random.Random(self.garbage_seed)
@@ -166,6 +167,16 @@ class EmulatorServer:
         """Serve in a background thread."""
         self._thread = threading.Thread(target=self.serve, name="emulator", daemon=True)
         self._thread.start()
+
+    def request_stop(self, *_signal: object) -> None:
+        """Ask the serving loop to end (it looks every few ms). Safe in a signal handler: it
+        takes no lock and raises nothing."""
+        self._stop_requested = True
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` or :meth:`request_stop` was called."""
+        return self._stop_requested or self._stop.is_set()
 
     def stop(self) -> None:
         """Stop serving and release the endpoint."""
@@ -209,7 +220,7 @@ class EmulatorServer:
             self._accept()
         last_heard = time.monotonic()
         next_heartbeat = next_samples = next_hello = time.monotonic()
-        while not self._stop.is_set():
+        while not self.stopping:
             if self._pull_requested and not self._pulled:
                 self._pulled = True
                 self._close_endpoint()
@@ -377,7 +388,7 @@ class EmulatorServer:
         listener = self._listener
         assert listener is not None
         listener.settimeout(0.2)
-        while not self._stop.is_set():
+        while not self.stopping:
             try:
                 connection, _ = listener.accept()
             except TimeoutError:
@@ -498,32 +509,25 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(error))
         schedule.append((fault.at_s, fault.name))
     server = make_emulator(args.protocol, ScaledClock(args.speed), args.sample_rate)
+    # SIGTERM and Ctrl-C only ask the serving loop to stop, which it sees within a few ms. A
+    # handler must not take a lock (setting the loop's Event deadlocked when the signal came
+    # while the loop held the Event's lock in its own wait: 1 exit in 10 hung under load), nor
+    # raise: an exception thrown into the middle of the loop's Condition.wait can leave its
+    # lock released twice, and the emulator then dies of a RuntimeError with exit status 1.
+    # Installed before the port is printed, so no signal finds the default handler.
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, server.request_stop)
     port = server.open_pty() if args.pty else server.listen_tcp(args.tcp)
     print(port, flush=True)
     for at, name in schedule:
         timer = threading.Timer(at, server.inject, args=(name,))
         timer.daemon = True
         timer.start()
-    # SIGTERM unwinds the serving loop as Ctrl-C does. (It once set the loop's stop event
-    # instead, which deadlocked when the signal came while that thread held the event's
-    # lock inside its own wait: the emulator then never exited.)
-    signal.signal(signal.SIGTERM, _terminated)
     try:
         server.serve()
-    except (KeyboardInterrupt, _TerminatedError):
-        pass
     finally:
         server.stop()
     return 0
-
-
-class _TerminatedError(BaseException):
-    """SIGTERM arrived: stop serving. A BaseException, as KeyboardInterrupt is, so that the
-    loop's guards against an emulator bug (``except Exception``) do not swallow it."""
-
-
-def _terminated(_signal: int, _frame: object) -> None:
-    raise _TerminatedError
 
 
 if __name__ == "__main__":

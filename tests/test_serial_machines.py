@@ -9,6 +9,7 @@ engine allows it (a real machine would be refused).
 from __future__ import annotations
 
 import os
+import pathlib
 import socket
 import subprocess
 import sys
@@ -331,24 +332,47 @@ def _hardware_hello() -> bytes:
 
 
 @pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
-def test_the_emulator_command_prints_its_port_and_serves(protocol: str) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "device_drivers.emulator", "--protocol", protocol, "--pty"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def test_the_emulator_command_prints_its_port_and_serves(
+    protocol: str, tmp_path: pathlib.Path
+) -> None:
+    # The emulator's stderr goes to a file (a pipe nobody reads could fill and stall it) and
+    # into any failure's message, with its exit status: a rare failure tells its own story.
+    stderr_path = tmp_path / "emulator-stderr.txt"
+    with stderr_path.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "device_drivers.emulator", "--protocol", protocol, "--pty"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+
+    def story() -> str:
+        return f"emulator exit status {process.poll()}; its stderr:\n{stderr_path.read_text()}"
+
     try:
         assert process.stdout is not None
         port = process.stdout.readline().strip()
-        assert port.startswith("/dev/")
+        assert port.startswith("/dev/"), story()
         driver = PROTOCOLS[protocol][0](RealClock(), port=port)
-        driver.open()
-        assert "emulator" in driver.identify().model
-        wait_for(lambda: len(driver.read_samples()) > 0, timeout=5.0)
-        driver.close()
+        try:
+            driver.open()
+            assert "emulator" in driver.identify().model
+            wait_for(lambda: len(driver.read_samples()) > 0, timeout=5.0)
+        except (AssertionError, DriverError) as error:
+            raise AssertionError(f"{error}\n{story()}") from error
+        finally:
+            driver.close()
     finally:
         process.terminate()
-        assert process.wait(20) == 0  # generous: a busy computer slows a process's exit
+        try:
+            status = process.wait(20)  # generous: a busy computer slows a process's exit
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+            raise AssertionError(
+                f"the emulator did not exit within 20 s of SIGTERM; {story()}"
+            ) from None
+    assert status == 0, story()
 
 
 def test_the_emulator_serves_tcp_for_socket_urls() -> None:
