@@ -233,8 +233,11 @@ class EmulatorServer:
                 # and its watchdog turns the output off.
                 self._stop.wait(0.005)
             else:
+                # Sleep until the next batch is due (a command wakes it at once): fewer
+                # wake-ups leave a busy computer's scheduler readier to run it on time.
+                wait = min(max(next_samples - time.monotonic(), 0.0), SAMPLES_EVERY_S)
                 try:
-                    ready, _, _ = select.select([fd], [], [], 0.001)
+                    ready, _, _ = select.select([fd], [], [], wait)
                 except (OSError, ValueError):  # the endpoint went away under us
                     ready, data = [], None
                 else:

@@ -275,7 +275,7 @@ def test_s5_set_waveform_malformed_is_bad_payload(bench: Bench, payload: bytes) 
 
 @pytest.mark.parametrize("reversal_s", [0.001, 0.499])
 def test_s5_s8_2_reversal_interval_below_500_ms_is_refused(bench: Bench, reversal_s: float) -> None:
-    """Sections 5 and 8.2: alternating polarity below 500 ms → OUT_OF_RANGE (MUST)."""
+    """Sections 1, 5 and 8.2: alternating polarity below 500 ms → OUT_OF_RANGE (MUST)."""
     fast = Waveform(WaveShape.SQUARE, 10.0, 0.0, Polarity.ALTERNATING, reversal_s)
     answer = bench.command(FrameType.SET_WAVEFORM, fp.pack_waveform(fast))
     assert nack_reason(answer) is NackReason.OUT_OF_RANGE
@@ -293,7 +293,7 @@ def test_s5_reversal_interval_is_ignored_unless_alternating(bench: Bench) -> Non
 def test_s5_s8_2_frequency_outside_the_hard_limits_is_refused(
     bench: Bench, frequency_hz: float
 ) -> None:
-    """Sections 5 and 8.2: frequency outside 0.1–1000 Hz → OUT_OF_RANGE."""
+    """Sections 1, 5 and 8.2: frequency outside 0.1–1000 Hz → OUT_OF_RANGE."""
     waveform = Waveform(WaveShape.SQUARE, frequency_hz, 0.0, Polarity.POSITIVE, 2.0)
     answer = bench.command(FrameType.SET_WAVEFORM, fp.pack_waveform(waveform))
     assert nack_reason(answer) is NackReason.OUT_OF_RANGE
@@ -312,7 +312,7 @@ def test_s5_amplitude_off_the_10_ua_step_is_refused_not_rounded(
 
 @pytest.mark.parametrize("current_ua", [1000.1, 1010.0, 1200.0, 6553.5])
 def test_s5_s8_2_amplitude_above_1000_ua_is_refused(bench: Bench, current_ua: float) -> None:
-    """Sections 5 and 8.2: above 1000 µA or current_max → OUT_OF_RANGE."""
+    """Sections 1, 5 and 8.2: above 1000 µA or current_max → OUT_OF_RANGE."""
     answer = bench.command(FrameType.SET_AMPLITUDE, fp.pack_amplitude(current_ua))
     assert nack_reason(answer) is NackReason.OUT_OF_RANGE
 
@@ -565,3 +565,84 @@ def test_s6_commands_and_refusals_arriving_together_are_answered_in_order(bench:
         None,
         None,
     ]
+
+
+def test_s5_a_machine_that_fell_behind_sends_what_it_owes_at_once_in_full_frames() -> None:
+    """Section 5 (SAMPLES): batches at most 20 ms apart; a machine held up (here the emulator's
+    loop, stopped for 200 ms as a busy computer would) sends the samples it owes at once, in
+    full frames, not in late small ones. At 2 kS/s that is 400 samples: 200 a frame."""
+    server = make_emulator("framed", RealClock(), sample_rate_hz=2000.0)
+    server.open_pty()
+    server.start()
+    bench = Bench(server)
+    try:
+        bench.wait(lambda f: f.type is FrameType.HELLO)
+        arrivals: list[tuple[float, fp.SampleBatch]] = []
+
+        def read(seconds: float) -> None:
+            end = time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0:
+                ready, _, _ = select.select([bench.fd], [], [], left)
+                if ready:
+                    with contextlib.suppress(BlockingIOError):
+                        data = os.read(bench.fd, 65536)
+                        now = time.monotonic()
+                        arrivals.extend(
+                            (now, fp.unpack_samples(f.payload))
+                            for f in bench.decoder.feed(data)
+                            if f.type is FrameType.SAMPLES
+                        )
+
+        read(0.2)
+        bench.send(FrameType.HEARTBEAT_REQUEST)  # the console is alive
+        with server._lock:  # the loop stops at its next send or flush
+            time.sleep(0.2)
+            released = time.monotonic()
+        read(0.2)
+        after = [(at, batch) for at, batch in arrivals if at >= released]
+        assert after, "no SAMPLES after the stall"
+        first_at = after[0][0]
+        burst = [batch for at, batch in after if at <= first_at + 0.02]
+        assert max(len(batch) for batch in burst) == server.adapter.batch_samples
+        assert sum(len(batch) for batch in burst) >= 350  # what the 200 ms held back
+        assert first_at - released < 0.5  # at once; the bound only allows for a busy computer
+        batches = [batch for _, batch in arrivals]
+        for before, following in itertools.pairwise(batches):  # none lost, none repeated
+            assert following.first_index == before.first_index + len(before)
+    finally:
+        bench.close()
+        server.stop()
+
+
+def test_s3_receivers_count_dropped_frames_by_reason() -> None:
+    """Section 3 (Receiving): what a receiver drops it counts, by reason: bad COBS, bad CRC, an
+    unknown type, too short, too long; and a valid frame after them is still read."""
+    decoder = fp.FrameDecoder()
+    good = fp.encode_frame(Frame(FrameType.HEARTBEAT_REQUEST, 7))
+    head = bytes((FrameType.HEARTBEAT_REQUEST, 8))
+    bad_crc = cobs.encode(head + ((crc16_ccitt(head) ^ 1).to_bytes(2, "little"))) + b"\x00"
+    unknown_head = bytes((0x7E, 9))
+    unknown = cobs.encode(unknown_head + crc16_ccitt(unknown_head).to_bytes(2, "little"))
+    too_long_body = bytes((FrameType.SAMPLES, 1)) + bytes(fp.MAX_BODY_SIZE)
+    too_long = cobs.encode(too_long_body + crc16_ccitt(too_long_body).to_bytes(2, "little"))
+    stream = (
+        b"\x05\x01\x02\x00"  # COBS that points past its run: invalid
+        + bad_crc
+        + unknown
+        + b"\x00"
+        + cobs.encode(b"\x24\x01")
+        + b"\x00"  # a body of 2 bytes: too short
+        + too_long
+        + b"\x00"
+        + good
+    )
+    assert decoder.feed(stream) == [Frame(FrameType.HEARTBEAT_REQUEST, 7)]
+    counted = {reason: n for reason, n in decoder.dropped_by_reason.items() if n}
+    assert counted == {
+        fp.DropReason.BAD_COBS: 1,
+        fp.DropReason.BAD_CRC: 1,
+        fp.DropReason.UNKNOWN_TYPE: 1,
+        fp.DropReason.TOO_SHORT: 1,
+        fp.DropReason.TOO_LONG: 1,
+    }
+    assert decoder.frames_dropped == 5 and decoder.frames_ok == 1
