@@ -12,7 +12,8 @@ specified in ``docs/protocols/scpi.md``; in short:
 
 The hot path is streaming: 2000 ``!M`` lines a second. :class:`LineDecoder` verifies framing and
 checksums for a whole chunk at once with numpy (one XOR reduction per line), and
-:func:`parse_measurements` converts many lines to arrays in a few numpy calls.
+:func:`parse_measurements` converts many lines to arrays in a few numpy calls; the driver's
+:meth:`LineDecoder.feed_split` does both for a read without making a string of each line.
 """
 
 from __future__ import annotations
