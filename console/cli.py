@@ -821,11 +821,8 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
 
             who = signed_in_for(store, args.user, Permission.WRITE_RECORDS)
         recorded_as = who or practitioner
+        # (the session's row, written as it begins, puts its change in the audit trail)
         client_id = store.client_named(args.client, recorded_as) if args.client else None
-        if client_id is not None:  # a session about to be recorded for the client: audited
-            from console.records import audit
-
-            audit.record(store, who, audit.CHANGE, [client_id], "treatment session recorded")
     except (RecordError, FieldError) as error:
         store.close()
         raise UsageError(f"records database: {error}") from None

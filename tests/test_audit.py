@@ -58,15 +58,16 @@ def test_each_entry_points_at_the_one_before_and_the_chain_verifies(store: Recor
 
     trail = audit.entries(store)
     assert [(e.id, e.action, e.client_id) for e in trail] == [
-        (1, "view", client_id),
-        (2, "report", client_id),
-        (3, "export", client_id),
-        (4, "export", None),
+        (1, "change", client_id),  # the client added (in the same transaction as the row)
+        (2, "view", client_id),
+        (3, "report", client_id),
+        (4, "export", client_id),
+        (5, "export", None),
     ]
     assert trail[0].previous_hash == audit.GENESIS
     for before, entry in itertools.pairwise(trail):
         assert entry.previous_hash == before.entry_hash
-    first = trail[0]
+    first = trail[1]
     assert first.role == audit.NO_ACCOUNT and first.actor.endswith("(no account)")
     assert first.workstation == audit.workstation() and first.at.tzinfo is not None
     assert first.entry_hash == audit.hash_of(
@@ -83,8 +84,8 @@ def test_each_entry_points_at_the_one_before_and_the_chain_verifies(store: Recor
     assert CLIENT not in repr(trail)  # clients by id only
 
     found = audit.verify(store)
-    assert (found.intact, found.entries, found.head_hash) == (True, 4, trail[-1].entry_hash)
-    assert [e.id for e in audit.entries(store, [client_id], limit=2)] == [2, 3]
+    assert (found.intact, found.entries, found.head_hash) == (True, 5, trail[-1].entry_hash)
+    assert [e.id for e in audit.entries(store, [client_id], limit=2)] == [3, 4]
 
 
 def test_a_listing_of_thousands_of_clients_is_chained_in_one_batch(store: RecordStore) -> None:
@@ -225,7 +226,8 @@ def test_every_kind_of_access_through_the_command_line_is_audited(
     finally:
         store.close()
     assert [(e.action, e.client_id) for e in trail] == [
-        ("change", 1),  # run --client: a session recorded for the client
+        ("change", 1),  # run --client: the client added,
+        ("change", 1),  # and a session recorded for them
         ("view", 1),  # sessions
         ("view", 1),  # sessions --csv: listed,
         ("export", 1),  # and exported

@@ -124,7 +124,7 @@ def test_the_trail_dialog_lists_a_clients_accesses_and_finds_a_broken_chain(
     dialog = window.records.audit_dialog
     assert dialog is not None and dialog.isVisible()
     rows = [dialog.table.topLevelItem(i).text(4) for i in range(dialog.table.topLevelItemCount())]
-    assert rows == ["viewed"]
+    assert rows == ["changed", "viewed"]  # the client added, then shown
     dialog.check_button.click()
     assert "whole" in dialog.chain.text() and dialog.chain.property("level") == "ok"
 
@@ -215,3 +215,31 @@ def test_the_administrator_adds_unlocks_and_disables_accounts_in_the_window(
     dialog.disable_selected()
     qtbot.waitUntil(lambda: not dialog._busy, timeout=15_000)
     assert "only administrator" in dialog.message.text()
+
+
+def test_a_signed_in_visit_records_its_changes_under_the_account(
+    qtbot, records_window, store
+) -> None:
+    from console.ui.app import prepare_demo_visit
+
+    create_administrator(store, "Anna Berg", PIN)
+    window = records_window
+    _sign_in(qtbot, window, store, "Anna Berg", PIN)
+    assert prepare_demo_visit(window, "toning", client="Eva Fors")
+    window.start_session()
+    engine = window.engine
+    window.clock.run_until(3.0)
+    window.stop_session()
+    qtbot.waitUntil(lambda: engine.state.terminal, timeout=10_000)
+    client = int(window.visit.client.reference)
+    changes = [e for e in audit.entries(store) if e.action == audit.CHANGE]
+    assert [e.detail.split(" (")[0].rstrip() for e in changes][:4] == [
+        "client added",
+        "goals changed",
+        "screening recorded",
+        "consent recorded",
+    ]
+    assert any(e.detail.startswith("treatment session") for e in changes)
+    assert {(e.actor, e.role, e.client_id) for e in changes} == {
+        ("Anna Berg", "administrator", client)
+    }

@@ -21,6 +21,7 @@ from console.engine.events import (
     SessionSummary,
     StepDelivery,
 )
+from console.records.signed_in import SignedIn
 from console.records.store import (
     RecordNotFoundError,
     RecordRejectedError,
@@ -116,7 +117,7 @@ def describe(entry: Entry) -> str:
     }.get(str(op), "a record")
 
 
-def apply_entry(store: RecordStore, entry: Entry) -> None:
+def apply_entry(store: RecordStore, entry: Entry, who: SignedIn | None = None) -> None:
     """Write ``entry`` into ``store`` (idempotently). Raises ``StoreUnavailableError`` when the
     database cannot be written now, :class:`RecordRejectedError` for an entry it never will take
     (malformed, or about a client deleted meanwhile)."""
@@ -137,7 +138,11 @@ def apply_entry(store: RecordStore, entry: Entry) -> None:
             )
             store.begin_session(
                 info,
-                entry["practitioner"],
+                # The account signed in, when the entry comes live from its console (a journal
+                # replayed later has only the name it kept).
+                who
+                if who is not None and who.name == entry["practitioner"]
+                else entry["practitioner"],
                 entry["client_id"],
                 entry["lease_owner"],
                 entry.get("goals"),  # absent from journals written before goals were kept

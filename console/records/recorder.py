@@ -98,6 +98,8 @@ class SessionRecorder:
         self.practitioner = (
             practitioner.name if isinstance(practitioner, SignedIn) else practitioner
         )
+        #: The account, named in the audit trail when the session's row is written live.
+        self.signed_in = practitioner if isinstance(practitioner, SignedIn) else None
         self.client_id = client_id
         self.on_trouble = on_trouble
         self.on_recovered = on_recovered
@@ -152,7 +154,7 @@ class SessionRecorder:
         journaled = self._open_journal(session.session_id)
         journaled = journaled and self._journal(entry)
         try:
-            apply_entry(self.store, entry)
+            apply_entry(self.store, entry, self.signed_in)
         except RecordRejectedError:
             self._close_journal(discard=True)  # the session does not start: nothing to keep
             raise
@@ -356,7 +358,7 @@ class SessionRecorder:
         good and kept in the journal), False to retry it later."""
         entry = item.entry
         try:
-            apply_entry(self.store, entry)
+            apply_entry(self.store, entry, self.signed_in)
         except StoreUnavailableError as error:
             self._database_problem = str(error)
             if in_memory_only:

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload, sessionmaker
 
 from console.engine.events import SafetyEvent, SessionInfo, SessionSummary, StepDelivery
+from console.records import audit
 from console.records.engines import engine_for
 from console.records.errors import (
     FieldError,
@@ -427,6 +428,7 @@ class RecordStore:
             )
             db.add(row)
             db.flush()
+            _changed(db, practitioner, int(row.id), "client added")
             return int(row.id)
 
     def client_named(self, name: str, practitioner: str | SignedIn) -> int:
@@ -446,6 +448,7 @@ class RecordStore:
             row = Client(name=name, search_name=key, created_by_id=practitioner_id)
             db.add(row)
             db.flush()
+            _changed(db, practitioner, int(row.id), "client added")
             return int(row.id)
 
     def search_clients(self, query: str = "", limit: int = 100) -> list[ClientSummary]:
@@ -535,6 +538,8 @@ class RecordStore:
             if composed(confirm_name) != row.name:
                 raise FieldError("confirm_name", "type the client's full name to confirm")
             db.delete(row)
+            db.flush()
+            audit.append(db, None, audit.DELETE, client_id, "client deleted with their records")
 
     def record_screening(
         self, client_id: int, screening: ScreeningForm, practitioner: str | SignedIn
@@ -569,8 +574,16 @@ class RecordStore:
                     date_of_birth=born,
                 )
             )
+            verdict = "cleared" if result.cleared else "not cleared"
+            _changed(db, practitioner, client_id, f"screening recorded ({verdict})")
 
-    def record_goals(self, client_id: int, goals: str, session_id: str | None = None) -> bool:
+    def record_goals(
+        self,
+        client_id: int,
+        goals: str,
+        session_id: str | None = None,
+        by: str | SignedIn | None = None,
+    ) -> bool:
         """The client's goals as stated at a visit become their record's goals, and, with
         ``session_id``, that visit's session's (goals typed after the session started). Empty
         goals leave the records as they are (a visit where none were asked is not one where
@@ -587,6 +600,7 @@ class RecordStore:
             if client.goals == goals:
                 return False
             client.goals = goals
+            _changed(db, by, client_id, "goals changed")
             return True
 
     def record_consent(
@@ -596,6 +610,7 @@ class RecordStore:
         practitioner_id = self.practitioner(practitioner)
         with self._transaction() as db:
             db.add(Consent(client_id=client_id, practitioner_id=practitioner_id, text=consent_text))
+            _changed(db, practitioner, client_id, "consent recorded")
 
     # -- sessions, as they happen ------------------------------------------------------------
 
@@ -634,6 +649,8 @@ class RecordStore:
                     goals=(goals or "").strip() or None,
                 )
             )
+            if client_id is not None:
+                _changed(db, practitioner, client_id, f"treatment session {info.session_id[:8]}")
 
     def renew_lease(self, session_id: str, lease_owner: str) -> bool:
         """Extend the lease of a running session this console records; False if the session
@@ -777,6 +794,7 @@ class RecordStore:
                     text=note_text.strip(),
                 )
             )
+            _changed(db, practitioner, client_id, "note recorded")
 
     def plan_follow_up(
         self,
@@ -802,6 +820,7 @@ class RecordStore:
                     notes=notes.strip(),
                 )
             )
+            _changed(db, practitioner, client_id, "appointment planned")
 
     def save_follow_up(
         self,
@@ -850,6 +869,12 @@ class RecordStore:
                 plan.due_at, plan.due_on = due
                 plan.notes = text
             db.flush()
+            _changed(
+                db,
+                practitioner,
+                client_id,
+                "follow-up corrected" if replacing is not None else "follow-up recorded",
+            )
             return SavedFollowUp(int(note.id), int(plan.id) if plan is not None else None)
 
     # -- reading sessions --------------------------------------------------------------------
@@ -1493,3 +1518,17 @@ def _private_file(path: Path) -> None:
             raise StoreUnavailableError(
                 f"cannot protect the records file: {error.strerror}"
             ) from None
+
+
+def _changed(
+    db: OrmSession, practitioner: str | SignedIn | None, client_id: int, what: str
+) -> None:
+    """The audit trail's entry for a change to a client's records, in the change's own
+    transaction (both are kept, or neither). A signed-in account is named as who; a typed
+    practitioner (records without accounts) is named in the detail, the computer's user as who.
+    Nothing of the client goes into the entry: only their id."""
+    if isinstance(practitioner, SignedIn):
+        audit.append(db, practitioner, audit.CHANGE, client_id, what)
+        return
+    typed = f" (practitioner: {practitioner})" if practitioner else ""
+    audit.append(db, None, audit.CHANGE, client_id, f"{what}{typed}")

@@ -19,6 +19,7 @@ from console.engine.runner import TreatmentEngine
 from console.protocols import Protocol
 from console.records.aftercare import course_after_visit
 from console.records.recorder import RecordsTrouble, SessionRecorder
+from console.records.signed_in import SignedIn
 from console.records.store import ReactionRow, RecordError, RecordStore, SavedFollowUp
 from console.screening import Screening
 from console.workflow import Visit
@@ -27,8 +28,16 @@ from console.workflow import Visit
 class VisitArchive:
     """Writes one :class:`Visit` into a :class:`RecordStore` as it goes."""
 
-    def __init__(self, store: RecordStore, on_error: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: RecordStore,
+        on_error: Callable[[str], None] | None = None,
+        signed_in: Callable[[], SignedIn | None] = lambda: None,
+    ) -> None:
         self.store = store
+        #: The account signed in to the window (None: records without accounts, where the
+        #: visit's typed practitioner is named).
+        self.signed_in = signed_in
         #: Told when a follow-up entry could not be saved (the visit itself keeps it).
         self.on_error = on_error
         self._visit: Visit | None = None
@@ -51,7 +60,7 @@ class VisitArchive:
     def client_id(self, visit: Visit) -> int:
         """The record of the visit's client (found by name, or created), kept on the visit."""
         if visit.client.reference is None:
-            client_id = self.store.client_named(visit.client.name, visit.practitioner)
+            client_id = self.store.client_named(visit.client.name, self._who(visit))
             visit.client.reference = str(client_id)
         return int(visit.client.reference)
 
@@ -70,19 +79,18 @@ class VisitArchive:
         be written: the treatment must then not start."""
         assert engine.session is not None, "prepare the engine first"
         client_id = self.client_id(visit)
-        self.store.record_goals(client_id, visit.client.goals)
+        who = self._who(visit)
+        self.store.record_goals(client_id, visit.client.goals, by=who)
         answered = _answered(visit.screening)
         if answered != self._screening_saved:
-            self.store.record_screening(client_id, visit.screening, visit.practitioner)
+            self.store.record_screening(client_id, visit.screening, who)
             self._screening_saved = answered
         if visit.consent_by and not self._consent_saved:
-            self.store.record_consent(
-                client_id, visit.practitioner, f"Consent given by {visit.consent_by}"
-            )
+            self.store.record_consent(client_id, who, f"Consent given by {visit.consent_by}")
             self._consent_saved = True
         recorder = SessionRecorder(
             self.store,
-            visit.practitioner,
+            who,
             client_id,
             on_trouble,
             on_recovered,
@@ -105,6 +113,11 @@ class VisitArchive:
             visit.application_ended_cleanly,
         )
 
+    def _who(self, visit: Visit) -> str | SignedIn:
+        """Who the records name on what this visit writes: the signed-in account, else the
+        practitioner typed at the consultation."""
+        return self.signed_in() or visit.practitioner
+
     def _changed(self, visit: Visit, what: str) -> None:
         if what != "follow-up" or visit is not self._visit or visit.client.reference is None:
             return
@@ -116,10 +129,11 @@ class VisitArchive:
         ]
         try:
             # Goals typed or changed after the session started are the visit's too.
-            self.store.record_goals(client_id, visit.client.goals, self.session_id)
+            who = self._who(visit)
+            self.store.record_goals(client_id, visit.client.goals, self.session_id, by=who)
             self.follow_up_saved = self.store.save_follow_up(
                 client_id,
-                visit.practitioner,
+                who,
                 reactions,
                 follow_up.notes,
                 follow_up.next_appointment,

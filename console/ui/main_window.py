@@ -295,7 +295,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from console.records.visit_archive import VisitArchive
 
         self.store = store
-        self.archive = VisitArchive(store, self._records_error)
+        self.archive = VisitArchive(store, self._records_error, lambda: self.access.signed_in)
         self.archive.follow(self.visit)
         self.records_opening = False
         self._build_records(store)
@@ -712,7 +712,9 @@ class MainWindow(QtWidgets.QMainWindow):
         who = self.access.signed_in
         self.lock_action.setEnabled(who is not None)
         self.sign_out_action.setEnabled(who is not None)
-        self.set_up_accounts_action.setVisible(self.store is not None and not self.access.accounts_on)
+        self.set_up_accounts_action.setVisible(
+            self.store is not None and not self.access.accounts_on
+        )
         self.accounts_action.setVisible(
             who is not None and who.may(Permission.MANAGE_ACCOUNTS) and self.store is not None
         )
@@ -720,8 +722,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.trail_action.setVisible(
             self.store is not None
             and (
-                not self.access.accounts_on
-                or (who is not None and who.may(Permission.READ_AUDIT))
+                not self.access.accounts_on or (who is not None and who.may(Permission.READ_AUDIT))
             )
         )
         if self.records is not None:
