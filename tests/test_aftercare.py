@@ -381,3 +381,35 @@ def test_an_appointment_day_is_printed_without_a_time(tmp_path: Path) -> None:
     _pages, found = pdf_text(path)
     assert f"{day:%A} {day.day} {day:%B %Y}" in found
     assert f"{day.day} {day:%B %Y} at" not in found
+
+
+def test_a_printed_aftercare_sheet_is_in_the_audit_trail_or_not_written(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20: the sheet is a report of the client's treatment; the window notes it in the
+    trail first, and a trail that cannot take it means no sheet."""
+    from datetime import datetime
+
+    from console.ui import dialogs
+    from console.ui.followup_page import FollowUpPage
+
+    visit = Visit(Client("Maria Rossi"), practitioner="Anna Berg")
+    visit.follow_up.recorded_at = datetime.now().astimezone()
+    page = FollowUpPage(visit)
+    qtbot.addWidget(page)
+    page.show_course(make_protocol())
+    noted: list[str] = []
+    answer = [False]
+
+    def auditor(detail: str) -> bool:
+        noted.append(detail)
+        return answer[0]
+
+    page.report_auditor = auditor
+    target = tmp_path / "aftercare.pdf"
+    monkeypatch.setattr(dialogs, "choose_save_file", lambda *a, **_k: a[-1](target))
+    page.save_aftercare()
+    assert noted == ["aftercare sheet"] and not target.exists()
+    answer[0] = True
+    page.save_aftercare()
+    assert noted == ["aftercare sheet"] * 2 and target.read_bytes().startswith(b"%PDF")

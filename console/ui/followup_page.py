@@ -82,6 +82,9 @@ class FollowUpPage(QtWidgets.QWidget):
         self.visit = visit
         self.protocol: Protocol | None = None
         self.course_provider: Callable[[], CourseStatus | None] | None = None
+        #: Notes a printed sheet in the records' audit trail (set by the window when there are
+        #: records); False when the trail cannot take it: the sheet is then not written.
+        self.report_auditor: Callable[[str], bool] | None = None
         self._date_chosen = False  # the operator picked a day: a suggestion no longer moves it
         self.setStyleSheet(FOLLOW_UP_CSS)
         body_widget = QtWidgets.QWidget()
@@ -364,6 +367,8 @@ class FollowUpPage(QtWidgets.QWidget):
         )
 
     def _write_aftercare(self, sheet: AftercareSheet, path: Path) -> None:
+        if self.report_auditor is not None and not self.report_auditor("aftercare sheet"):
+            return
         try:
             missing = write_aftercare_pdf(sheet, path)
         except OSError as error:

@@ -142,6 +142,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.visit: Visit = new_visit(practitioner)
         self.workflow = WorkflowPanel(self.visit, console.host.protocols)
         self.workflow.course_provider = self._visit_course  # for the aftercare sheet
+        self.workflow.report_auditor = self._audit_aftercare
         self.workflow.application.select(str(settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
         self.workflow.stage_changed.connect(self._stage_changed)
@@ -409,6 +410,11 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             return False
         return True
+
+    def _audit_aftercare(self, detail: str) -> bool:
+        """A client's aftercare sheet printed: a report, in the trail (records only)."""
+        reference = self.visit.client.reference
+        return self.audit_access("report", [int(reference) if reference else None], detail)
 
     def toggle_clients(self) -> None:
         """Between the Clients tab and the treatment."""
@@ -1425,6 +1431,7 @@ class MainWindow(QtWidgets.QMainWindow):
         old = self.workflow
         self.workflow = WorkflowPanel(self.visit, self.console.host.protocols)
         self.workflow.course_provider = self._visit_course  # for the aftercare sheet
+        self.workflow.report_auditor = self._audit_aftercare
         self.workflow.application.select(str(self.settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
         self.workflow.stage_changed.connect(self._stage_changed)

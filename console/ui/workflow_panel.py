@@ -92,6 +92,8 @@ class WorkflowPanel(QtWidgets.QWidget):
         #: Gives the client's course to the follow-up page's aftercare sheet (set by the window
         #: when there are records; handed to the page when it is built).
         self._course_provider: Callable[[], CourseStatus | None] | None = None
+        #: Notes a printed aftercare sheet in the audit trail (set by the window with records).
+        self._report_auditor: Callable[[str], bool] | None = None
         self._follow_up: FollowUpPage | None = None  # built when first shown (``follow_up``)
         self.pages = QtWidgets.QStackedWidget()
         for page in (
@@ -140,6 +142,7 @@ class WorkflowPanel(QtWidgets.QWidget):
 
         page = FollowUpPage(self.visit)
         page.course_provider = self._course_provider
+        page.report_auditor = self._report_auditor
         index = int(Stage.FOLLOW_UP)
         placeholder = self.pages.widget(index)
         current = self.pages.currentIndex()
@@ -159,6 +162,17 @@ class WorkflowPanel(QtWidgets.QWidget):
         self._course_provider = provider
         if self._follow_up is not None:
             self._follow_up.course_provider = provider
+
+    @property
+    def report_auditor(self) -> Callable[[str], bool] | None:
+        """Notes a printed aftercare sheet in the audit trail (see :class:`FollowUpPage`)."""
+        return self._report_auditor
+
+    @report_auditor.setter
+    def report_auditor(self, auditor: Callable[[str], bool] | None) -> None:
+        self._report_auditor = auditor
+        if self._follow_up is not None:
+            self._follow_up.report_auditor = auditor
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt's name)
         """Stage names in full when they fit, short when the panel is narrow (a 1280 px
