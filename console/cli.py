@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from console import __version__
 from console.cli_checks import (
+    RefusedError,
     UsageError,
     check_db_url,
     check_fault_times,
@@ -74,6 +75,8 @@ RECORDS_GRACE_S = 3.0
 
 if TYPE_CHECKING:
     from console.records.recorder import SessionRecorder
+    from console.records.signed_in import SignedIn
+    from console.records.store import RecordStore
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +109,7 @@ def _main(argv: Sequence[str] | None, out: GuardedStream) -> int:
         return int(handler(args, out))
     except UsageError as error:
         print(f"mc-console: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return error.status
 
 
 def _window(args: argparse.Namespace) -> int:
@@ -814,18 +817,18 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
         raise UsageError(f"records database: {error}") from None
     store = opened.store
     try:
-        who = None
-        if args.client or args.user:  # with accounts, a client's session needs one signed in
-            from console.records.cli_signin import signed_in_for
-            from console.records.signed_in import Permission
-
-            who = signed_in_for(store, args.user, Permission.WRITE_RECORDS)
+        who = getattr(args, "signed_in", None)  # signed in already to read the screening
+        if (args.client or args.user) and not getattr(args, "signed_in_checked", False):
+            who = _sign_in_for_run(store, args)  # with accounts, a client's session needs one
         recorded_as = who or practitioner
         # (the session's row, written as it begins, puts its change in the audit trail)
         client_id = store.client_named(args.client, recorded_as) if args.client else None
     except (RecordError, FieldError) as error:
         store.close()
         raise UsageError(f"records database: {error}") from None
+    except UsageError:  # a sign-in refused
+        store.close()
+        raise
 
     def trouble(trouble: RecordsTrouble) -> None:
         if not trouble.must_stop:
@@ -871,13 +874,37 @@ def _screening(args: argparse.Namespace, console: Console, out: TextIO) -> Scree
     except (RecordError, OSError) as error:
         raise UsageError(f"records database: {error}") from None
     try:
-        _client_id, result = screening_on_record(store, args.client)
+        # With accounts, nothing of the client is read before the account has signed in (once:
+        # the recorder reuses it), and the read is in the audit trail.
+        args.signed_in = _sign_in_for_run(store, args)
+        args.signed_in_checked = True
+        client_id, result = screening_on_record(store, args.client)
+        from console.records import audit
+
+        audit.record(store, args.signed_in, audit.VIEW, [client_id], "screening read for a run")
     except NotScreenedError as error:
         raise UsageError(str(error)) from None
+    except RecordError as error:
+        raise UsageError(f"records database: {error}") from None
     finally:
         store.close()
     print(f"Screening: {args.client}, recorded today, clears the treatment.", file=out)
     return result
+
+
+def _sign_in_for_run(store: RecordStore, args: argparse.Namespace) -> SignedIn | None:
+    """The ``--user`` account signed in to record (None: records without accounts). A refusal
+    is said in one line with exit status 4."""
+    from console.records.cli_signin import signed_in_for
+    from console.records.errors import AccessRefusedError, FieldError
+    from console.records.signed_in import Permission
+
+    try:
+        return signed_in_for(store, args.user, Permission.WRITE_RECORDS)
+    except AccessRefusedError as error:
+        raise RefusedError(f"refused: {error}") from None
+    except FieldError as error:
+        raise UsageError(str(error)) from None
 
 
 def _finish_records(recorder: SessionRecorder, out: TextIO) -> None:

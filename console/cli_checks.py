@@ -18,6 +18,15 @@ DB_URL_EXAMPLES = "sqlite:////home/you/records.db or postgresql+psycopg://clinic
 class UsageError(Exception):
     """A mistake in what the user asked for; printed as one line, exit status 2."""
 
+    status = 2
+
+
+class RefusedError(UsageError):
+    """A sign-in or a permission refused; printed as one line, exit status 4 (as the records'
+    own commands)."""
+
+    status = 4
+
 
 def check_db_url(url: str | None) -> None:
     """``--db`` must at least read as a database URL (else SQLAlchemy's 45-line traceback)."""

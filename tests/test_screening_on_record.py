@@ -146,3 +146,62 @@ def test_a_client_screened_today_is_treated_on_a_real_machine(
     assert "Screening: Ana Núñez, recorded today, clears the treatment." in said
     assert "REAL MACHINE" in said
     assert "output off" in said
+
+
+def test_with_accounts_a_real_machine_run_signs_in_once_before_reading_the_screening(
+    real_machine: str, sqlite_url: str, open_store: OpenStore, tmp_path: Path
+) -> None:
+    """Issue 20: nothing of the client is read before the account signs in; the read is a view
+    in the audit trail; a wrong PIN is refused (exit 4) before any output."""
+    from console.records import audit
+    from console.records.accounts import create_administrator
+
+    store = open_store(sqlite_url)
+    create_administrator(store, "Dana", "482916")
+    client_id = _screened(store, "Ana Núñez")
+    argv = ["run", "--driver", "framed", "--port", real_machine, "--protocol", "toning"]
+    argv += ["--db", sqlite_url, "--client", "Ana Núñez"]
+
+    nobody = subprocess.run(
+        _mc_console(*argv), capture_output=True, text=True, timeout=60, env=os.environ.copy()
+    )
+    assert nobody.returncode == 2 and "give --user NAME" in nobody.stderr
+    wrong = subprocess.run(
+        _mc_console(*argv, "--user", "Dana"),
+        input="000000\n", capture_output=True, text=True, timeout=60, env=os.environ.copy(),
+    )  # fmt: skip
+    assert wrong.returncode == 4, wrong.stderr
+    assert "refused" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert "Screening:" not in wrong.stdout
+    views = [e for e in audit.entries(store) if e.action == audit.VIEW]
+    assert views == []  # refused: nothing read
+
+    log = tmp_path / "run.txt"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            _mc_console(*argv, "--user", "Dana"),
+            stdin=subprocess.PIPE, stdout=sink, stderr=subprocess.STDOUT, text=True,
+            env=os.environ.copy(),
+        )  # fmt: skip
+        try:
+            assert process.stdin is not None
+            process.stdin.write("482916\n")  # asked once: read and recorded as Dana
+            process.stdin.close()
+            deadline = time.monotonic() + 30
+            while "step 1/" not in log.read_text() and time.monotonic() < deadline:
+                assert process.poll() is None, log.read_text()
+                time.sleep(0.1)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(30) == 143
+        finally:
+            if process.poll() is None:
+                process.kill()
+    (view,) = [e for e in audit.entries(store) if e.action == audit.VIEW]
+    assert (view.actor, view.client_id, view.detail) == (
+        "Dana",
+        client_id,
+        "screening read for a run",
+    )
+    sessions = [e for e in audit.entries(store) if e.detail.startswith("treatment session")]
+    assert [(e.actor, e.client_id) for e in sessions] == [("Dana", client_id)]
+    assert sum(e.action == audit.SIGN_IN for e in audit.entries(store)) == 1  # signed in once
