@@ -75,7 +75,19 @@ def test_reading_the_default_database_before_anything_was_recorded_says_so(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    result = mc_console("sessions", XDG_DATA_HOME=str(data), HOME=str(tmp_path))
+    # Listing: nothing is wrong on a fresh install, there is just nothing yet.
+    listed = mc_console("sessions", XDG_DATA_HOME=str(data), HOME=str(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "No sessions recorded on this computer yet."
+    # Asking for one session: that one cannot be there.
+    result = mc_console(
+        "report",
+        "deadbeef",
+        "--pdf",
+        str(tmp_path / "r.pdf"),
+        XDG_DATA_HOME=str(data),
+        HOME=str(tmp_path),
+    )
     one_error(result, "nothing has been recorded on this computer yet", "give --db")
     assert not (data / "mc-console" / "records.sqlite3").exists()
 

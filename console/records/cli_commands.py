@@ -114,6 +114,10 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
     """``mc-console sessions``: the sessions as a table, and the CSV files asked for."""
     if args.limit < 1:
         return _error(f"--limit {args.limit} must be 1 or more", EXIT_USAGE)
+    if args.db is None and args.csv is None and args.steps_csv is None and _nothing_recorded():
+        # A fresh install: nothing is wrong, there is just nothing yet (no file to make).
+        print("No sessions recorded on this computer yet.", file=out)
+        return EXIT_OK
     try:
         store = _open(args.db)
         try:
@@ -197,6 +201,13 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if missing:
         print(f"note: {unprintable_note(missing)}", file=out)
     return EXIT_OK
+
+
+def _nothing_recorded() -> bool:
+    """True when this computer's own records database (the default) does not exist yet."""
+    from console.records.store import default_url
+
+    return not Path(default_url().removeprefix("sqlite:///")).exists()
 
 
 def _open(url: str | None) -> RecordStore:
