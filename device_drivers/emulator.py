@@ -321,7 +321,10 @@ class EmulatorServer:
 
     def _refuse(self, refusal: Refusal) -> None:
         if refusal.queued_error is not None:
-            self.firmware.queue_error(*refusal.queued_error)
+            if refusal.announced:
+                self.firmware.announce(*refusal.queued_error)
+            else:
+                self.firmware.queue_error(*refusal.queued_error)
         if refusal.answer:
             self._send(refusal.answer)
 

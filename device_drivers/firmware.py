@@ -71,10 +71,12 @@ class Command:
 class Refusal:
     """Input the machine refused whole, before it became a command, in its place among the
     commands: the bytes that answer it (a NACK, an ``ERR`` line; none when nobody can be
-    answered) and the error it leaves in the machine's queue, if any."""
+    answered) and the error it leaves in the machine's queue, if any (``announced``: also sent
+    as an asynchronous error, as an overlong line is)."""
 
     answer: bytes = b""
     queued_error: tuple[int, str] | None = None
+    announced: bool = False
 
 
 @dataclass(frozen=True, slots=True)

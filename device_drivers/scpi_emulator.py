@@ -80,32 +80,35 @@ class ScpiAdapter(WireAdapter):
         self._tags: dict[int, str] = {}  #: each tag as the console wrote it, by its number
 
     def feed(self, data: bytes) -> list[Command | Refusal]:
-        overlong_before = self.decoder.dropped_by_reason[wire.DropReason.TOO_LONG]
         received: list[Command | Refusal] = []
-        lines = self.decoder.feed(data)
-        self.heard = bool(lines)  # any intact line keeps the watchdog quiet (3.3)
-        for line in lines:
-            tag = _TAG.match(line)
-            if tag is not None:
-                self._tags[int(tag.group(1))] = tag.group(1)
-            try:
-                parsed = wire.parse_command(line)
-                received.append(self._command(parsed))
-            except wire.ScpiError as error:
-                if error.seq is None:
-                    # Nobody can be answered without a tag: the error waits in the queue
-                    # (sections 3.1 and 3.4).
-                    received.append(Refusal(queued_error=(-100, _error_text(-100))))
-                    continue
-                reply = wire.Reply(
-                    error.seq, False, None, int(error.code), _error_text(error.code, str(error))
-                )
-                answer = self._as_tagged(wire.format_reply(reply), error.seq)
-                received.append(Refusal(wire.seal(answer)))
-        overlong = self.decoder.dropped_by_reason[wire.DropReason.TOO_LONG] - overlong_before
-        for _ in range(overlong):  # sections 5.4 and 6: announced and queued
-            self.firmware.announce(ErrorCode.INPUT_BUFFER_OVERRUN, _error_text(-363))
+        self.heard = False
+        # A line at a time, so that an overlong line's -363 takes its place among the answers
+        # (sections 5.4 and 6: announced and queued when it comes, before the lines after it).
+        *whole, tail = data.split(b"\n")
+        for piece in [line + b"\n" for line in whole] + [tail]:
+            overlong_before = self.decoder.dropped_by_reason[wire.DropReason.TOO_LONG]
+            lines = self.decoder.feed(piece)
+            overlong = self.decoder.dropped_by_reason[wire.DropReason.TOO_LONG] - overlong_before
+            received += [Refusal(queued_error=(-363, _error_text(-363)), announced=True)] * overlong
+            self.heard = self.heard or bool(lines)  # any intact line keeps the watchdog quiet
+            received += [self._received(line) for line in lines]
         return received
+
+    def _received(self, line: str) -> Command | Refusal:
+        """The command of an intact line, or the refusal that answers it (3.1, 3.4)."""
+        tag = _TAG.match(line)
+        if tag is not None:
+            self._tags[int(tag.group(1))] = tag.group(1)
+        try:
+            return self._command(wire.parse_command(line))
+        except wire.ScpiError as error:
+            if error.seq is None:
+                # Nobody can be answered without a tag: the error waits in the queue.
+                return Refusal(queued_error=(-100, _error_text(-100)))
+            reply = wire.Reply(
+                error.seq, False, None, int(error.code), _error_text(error.code, str(error))
+            )
+            return Refusal(wire.seal(self._as_tagged(wire.format_reply(reply), error.seq)))
 
     def _as_tagged(self, body: str, seq: int) -> str:
         """``body`` under the tag exactly as the console wrote it (``#0007``, not ``#7``)."""

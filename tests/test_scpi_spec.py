@@ -307,3 +307,16 @@ def test_s8_6_nothing_above_1000_ua_is_taken(console: Wire, machine: EmulatorSer
         refused = console.ask(tag, f"SOUR:CURR {value}")
         assert refused is not None and refused.startswith(f"#{tag} ERR -222,")
         assert machine.firmware.machine.amplitude_ua == 1000.0
+
+
+def test_s5_4_and_s3_4_minus_363_is_queued_when_the_overlong_line_comes(console: Wire) -> None:
+    """Sections 5.4 and 3.4: an overlong line's -363 is queued in its turn: a SYST:ERR? sent
+    before it in the same read sees an empty queue, one sent after it the -363."""
+    console.send_raw(
+        wire.seal("#1 SYST:ERR?") + b"#9 " + b"X" * 300 + b"\n" + wire.seal("#2 SYST:ERR?")
+    )
+    answers: list[str] = []
+    end = time.monotonic() + 5.0
+    while len(answers) < 2 and time.monotonic() < end:
+        answers += [line for line in console.lines(0.05) if line.startswith("#")]
+    assert answers == ['#1 0,"No error"', '#2 -363,"Input buffer overrun"']
