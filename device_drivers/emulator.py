@@ -485,6 +485,7 @@ def make_emulator(
         sample_rate_hz=sample_rate_hz or Adapter.default_rate_hz,
         seed=seed,
         streams_from_boot=Adapter.streams_from_boot,
+        repeat_memory=Adapter.repeat_memory,
     )
     return EmulatorServer(Adapter(firmware), firmware)
 

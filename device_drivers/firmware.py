@@ -121,6 +121,9 @@ class Firmware:
     seed: int = 1
     #: The framed machine streams samples from power-on; the SCPI machine waits for MEAS:STR ON.
     streams_from_boot: bool = False
+    #: How many of the last commands a retry is recognised among: the SCPI spec's 16 (3.2),
+    #: the framed spec's last one only (6: an earlier command resent is a new command).
+    repeat_memory: int = 16
     machine: SimulatedMachine = field(init=False)
     #: The error queue (``SYST:ERR?``): what happened on its own, such as a trip. Bounded.
     errors: list[tuple[int, str]] = field(default_factory=list)
@@ -147,7 +150,7 @@ class Firmware:
             self.streaming = self.streams_from_boot
             self.faults = 0
             self._highest_setting_ua = 0.0
-            self._recent: deque[_Answered] = deque(maxlen=16)
+            self._recent: deque[_Answered] = deque(maxlen=self.repeat_memory)
             self._first_index = 0  # samples count from boot, as machine time does
             self._consumed = 0
             self.errors.clear()

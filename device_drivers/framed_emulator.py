@@ -65,6 +65,8 @@ class FramedAdapter(WireAdapter):
     """Frames in, commands out; answers and telemetry in, frames out."""
 
     default_rate_hz = 2000.0
+    #: Commands a retry is recognised among (the spec's section 6: the last one).
+    repeat_memory = 1
     streams_from_boot = True
     batch_samples = 200  # 18 + 4 × 200 bytes of payload: well inside the 1024-byte body
 

@@ -69,6 +69,8 @@ class ScpiAdapter(WireAdapter):
     """Lines in, commands out; answers and telemetry in, lines out."""
 
     default_rate_hz = 2000.0
+    #: Commands a retry is recognised among (the spec's 3.2: the last 16).
+    repeat_memory = 16
     batch_samples = 400  # lines per write: 2 kS/s in five or so writes a second per 100 ms
 
     def __init__(self, firmware: Firmware) -> None:

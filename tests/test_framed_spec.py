@@ -232,6 +232,21 @@ def test_s6_a_retry_within_1_s_is_answered_again_not_applied_again(bench: Bench)
     assert bench.status().amplitude_ua == 30.0
 
 
+def test_s6_only_the_last_command_is_remembered_an_earlier_one_resent_is_new(
+    bench: Bench,
+) -> None:
+    """Section 6 (duplicates): the machine keeps the *last* command only, so a command resent
+    after a different one (same seq and CRC, within 1 s) is applied again."""
+    ready_to_turn_on(bench, 100.0)
+    bench.send(FrameType.SET_AMPLITUDE, fp.pack_amplitude(50.0), seq=90)
+    assert bench.answer(90).type is FrameType.ACK
+    bench.send(FrameType.SET_AMPLITUDE, fp.pack_amplitude(60.0), seq=91)
+    assert bench.answer(91).type is FrameType.ACK
+    bench.send(FrameType.SET_AMPLITUDE, fp.pack_amplitude(50.0), seq=90)  # not the last one
+    assert bench.answer(90).type is FrameType.ACK
+    assert bench.status().amplitude_ua == 50.0
+
+
 # -- 5: each command -------------------------------------------------------------------------
 
 
