@@ -137,15 +137,14 @@ def _log_tail(log: Path, lines: int = 5) -> str:
 
 
 @contextlib.contextmanager
-def postgres_server(database: str = TEST_DATABASE) -> Iterator[str]:
-    """A private PostgreSQL cluster for the duration of the ``with`` block; yields its URL
-    (``postgresql+psycopg://postgres@127.0.0.1:PORT/<database>``), stops and deletes it after.
-
-    Raises :class:`PostgresUnavailableError` (before yielding) when it cannot be started.
-    """
+def postgres_cluster(hba: str, prefix: str = "mc-pg-") -> Iterator[tuple[Path, int]]:
+    """A private PostgreSQL cluster with ``hba`` as its ``pg_hba.conf``, for the duration of
+    the ``with`` block; yields its folder (its socket is there) and TCP port on 127.0.0.1, stops
+    and deletes it after. Raises :class:`PostgresUnavailableError` (before yielding) when it
+    cannot be started."""
     bindir = postgres_bindir()
     # Not under pytest's basetemp: that is private to root, and the cluster's owner must reach it.
-    root = Path(tempfile.mkdtemp(prefix="mc-pg-"))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     data, log = root / "data", root / "server.log"
     started = False
     try:
@@ -168,10 +167,7 @@ def postgres_server(database: str = TEST_DATABASE) -> Iterator[str]:
             ],
             cwd=root,
         )
-        # Trust, but only on the loopback interface and this folder's socket.
-        (data / "pg_hba.conf").write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 trust\n", encoding="utf-8"
-        )
+        (data / "pg_hba.conf").write_text(hba, encoding="utf-8")
         last_error = ""
         for _attempt in range(3):  # another process may take the free port first
             port = free_port()
@@ -189,13 +185,25 @@ def postgres_server(database: str = TEST_DATABASE) -> Iterator[str]:
             break
         if not started:
             raise PostgresUnavailableError(f"the PostgreSQL server did not start: {last_error}")
-        _create_database(port, database)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
+        yield root, port
     finally:
         if started:
             with contextlib.suppress(PostgresUnavailableError):
                 _run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], root)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_server(database: str = TEST_DATABASE) -> Iterator[str]:
+    """A private PostgreSQL cluster for the duration of the ``with`` block; yields its URL
+    (``postgresql+psycopg://postgres@127.0.0.1:PORT/<database>``), stops and deletes it after.
+
+    Raises :class:`PostgresUnavailableError` (before yielding) when it cannot be started.
+    """
+    # Trust, but only on the loopback interface and this folder's socket.
+    with postgres_cluster("local all all trust\nhost all all 127.0.0.1/32 trust\n") as (_, port):
+        _create_database(port, database)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
 
 
 def _create_database(port: int, database: str) -> None:

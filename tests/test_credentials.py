@@ -11,11 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,12 +23,9 @@ from console.records.errors import MASK, RecordError, StoreUnavailableError, kee
 from console.records.store import RecordStore
 from console.records.urls import _masked, parse, safe
 from records_support import (
-    CLUSTER_OWNER,
     PostgresUnavailableError,
-    _log_tail,
-    _run,
     free_port,
-    postgres_bindir,
+    postgres_cluster,
 )
 
 pytestmark = pytest.mark.timeout(180)
@@ -47,55 +41,10 @@ DATABASE = "records"
 def password_server() -> Iterator[int]:
     """A private PostgreSQL cluster that asks every TCP client for a SCRAM password (the role
     ``clinic`` with :data:`PASSWORD` owns the database ``records``); yields its port."""
-    bindir = postgres_bindir()
-    root = Path(tempfile.mkdtemp(prefix="mc-pg-scram-"))
-    data, log = root / "data", root / "server.log"
-    started = False
-    try:
-        if os.geteuid() == 0:
-            owner = pwd.getpwnam(CLUSTER_OWNER)
-            os.chown(root, owner.pw_uid, owner.pw_gid)
-        os.chmod(root, 0o700)
-        _run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            cwd=root,
-        )
-        # The socket in this folder stays trusted (to set the role up); TCP needs the password.
-        (data / "pg_hba.conf").write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n", encoding="utf-8"
-        )
-        port = free_port()
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        try:
-            _run(
-                [
-                    str(bindir / "pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-l",
-                    str(log),
-                    "-o",
-                    options,
-                    "-w",
-                    "-t",
-                    "30",
-                    "start",
-                ],
-                cwd=root,
-            )
-        except PostgresUnavailableError as error:
-            raise PostgresUnavailableError(f"{error}; server log: {_log_tail(log)}") from None
-        started = True
+    # The socket in the cluster's folder stays trusted (to set the role up); TCP needs the
+    # password.
+    hba = "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+    with postgres_cluster(hba, prefix="mc-pg-scram-") as (root, port):
         import psycopg
 
         with psycopg.connect(
@@ -104,11 +53,6 @@ def password_server() -> Iterator[int]:
             connection.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
             connection.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
         yield port
-    finally:
-        if started:
-            with contextlib.suppress(PostgresUnavailableError):
-                _run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], root)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,20 @@ def _sign_in(qtbot, window, store, name: str, secret: str) -> None:  # type: ign
     qtbot.waitUntil(lambda: not window.access.shown, timeout=15_000)
 
 
+def _short_session(qtbot, window, client: str) -> int:  # type: ignore[no-untyped-def]
+    """A toning session for ``client``, stopped after 3 s and recorded; the client's id."""
+    from console.ui.app import prepare_demo_visit
+
+    assert prepare_demo_visit(window, "toning", client=client)
+    window.start_session()
+    engine = window.engine
+    window.clock.run_until(3.0)
+    window.stop_session()
+    qtbot.waitUntil(lambda: engine.state.terminal, timeout=10_000)
+    qtbot.waitUntil(lambda: window.archive.session_id is not None, timeout=10_000)
+    return int(window.visit.client.reference)
+
+
 def _entries(store, action: str):  # type: ignore[no-untyped-def]
     return [e for e in audit.entries(store) if e.action == action]
 
@@ -143,17 +157,9 @@ def test_the_trail_dialog_lists_a_clients_accesses_and_finds_a_broken_chain(
 def test_reports_and_session_exports_from_the_window_are_in_the_trail(
     qtbot, records_window, store, tmp_path: Path, monkeypatch
 ) -> None:
-    from console.ui.app import prepare_demo_visit
 
     window = records_window
-    assert prepare_demo_visit(window, "toning", client="Eva Fors")
-    window.start_session()
-    engine = window.engine
-    window.clock.run_until(3.0)
-    window.stop_session()
-    qtbot.waitUntil(lambda: engine.state.terminal, timeout=10_000)
-    qtbot.waitUntil(lambda: window.archive.session_id is not None, timeout=10_000)
-    client = int(window.visit.client.reference)
+    client = _short_session(qtbot, window, "Eva Fors")
 
     monkeypatch.setattr(
         boxes, "choose_save_file", lambda _p, _t, name, _f, on_chosen: on_chosen(tmp_path / name)
@@ -220,18 +226,11 @@ def test_the_administrator_adds_unlocks_and_disables_accounts_in_the_window(
 def test_a_signed_in_visit_records_its_changes_under_the_account(
     qtbot, records_window, store
 ) -> None:
-    from console.ui.app import prepare_demo_visit
 
     create_administrator(store, "Anna Berg", PIN)
     window = records_window
     _sign_in(qtbot, window, store, "Anna Berg", PIN)
-    assert prepare_demo_visit(window, "toning", client="Eva Fors")
-    window.start_session()
-    engine = window.engine
-    window.clock.run_until(3.0)
-    window.stop_session()
-    qtbot.waitUntil(lambda: engine.state.terminal, timeout=10_000)
-    client = int(window.visit.client.reference)
+    client = _short_session(qtbot, window, "Eva Fors")
     changes = [e for e in audit.entries(store) if e.action == audit.CHANGE]
     assert [e.detail.split(" (")[0].rstrip() for e in changes][:4] == [
         "client added",
