@@ -817,8 +817,9 @@ def _recorder(args: argparse.Namespace, engine: TreatmentEngine, out: TextIO):  
         raise UsageError(f"records database: {error}") from None
     store = opened.store
     try:
-        who = getattr(args, "signed_in", None)  # signed in already to read the screening
-        if (args.client or args.user) and not getattr(args, "signed_in_checked", False):
+        # Signed in already to read a real machine's screening (None: records without accounts)
+        who = getattr(args, "signed_in", None)
+        if (args.client or args.user) and not hasattr(args, "signed_in"):
             who = _sign_in_for_run(store, args)  # with accounts, a client's session needs one
         recorded_as = who or practitioner
         # (the session's row, written as it begins, puts its change in the audit trail)
@@ -877,7 +878,6 @@ def _screening(args: argparse.Namespace, console: Console, out: TextIO) -> Scree
         # With accounts, nothing of the client is read before the account has signed in (once:
         # the recorder reuses it), and the read is in the audit trail.
         args.signed_in = _sign_in_for_run(store, args)
-        args.signed_in_checked = True
         client_id, result = screening_on_record(store, args.client)
         from console.records import audit
 

@@ -65,3 +65,9 @@ class SignedIn:
 
     def __str__(self) -> str:
         return f"{self.name} ({self.role.value})"
+
+
+def allowed(who: SignedIn | None, permission: Permission, accounts_on: bool) -> bool:
+    """Whether ``permission`` is offered: to everyone when the records have no accounts (they
+    are used as before accounts), else only to a signed-in account whose role allows it."""
+    return not accounts_on or (who is not None and who.may(permission))

@@ -10,11 +10,11 @@ scope and its emergency stop stay live meanwhile.
 from __future__ import annotations
 
 import enum
-import threading
 from collections.abc import Callable
 
 from PySide6 import QtCore, QtWidgets
 
+from console.ui.off_thread import OffThread
 from console.ui.restyle import set_style_state
 
 
@@ -46,7 +46,6 @@ class AccessPage(QtWidgets.QWidget):
     granted = QtCore.Signal(object)
     emergency_stop_requested = QtCore.Signal()
     cancelled = QtCore.Signal()
-    _answered = QtCore.Signal(object, object)  # (result, error) from the worker thread
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,7 +53,8 @@ class AccessPage(QtWidgets.QWidget):
         self.mode = AccessMode.SIGN_IN
         self._check: Check | None = None
         self._busy = False
-        self._answered.connect(self._on_answer)
+        self._checking = OffThread("mc-sign-in", self)
+        self._checking.done.connect(self._on_answer)
 
         self.title = QtWidgets.QLabel("")
         self.title.setObjectName("accessTitle")
@@ -208,17 +208,7 @@ class AccessPage(QtWidgets.QWidget):
         self._enable(False)
         self._say("Checking…", "")
         check = self._check
-        threading.Thread(
-            target=self._run_check, args=(check, name, secret), name="mc-sign-in", daemon=True
-        ).start()
-
-    def _run_check(self, check: Check, name: str, secret: str) -> None:
-        try:
-            result: object = check(name, secret)
-        except Exception as error:  # noqa: BLE001 (every refusal or failure is said on the page)
-            self._answered.emit(None, error)
-            return
-        self._answered.emit(result, None)
+        self._checking.run(lambda: check(name, secret))
 
     def _on_answer(self, result: object, error: object) -> None:
         self._busy = False

@@ -8,12 +8,12 @@ and its emergency stop stay live.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
+from console.ui.off_thread import OffThread
 from console.ui.restyle import set_style_state
 
 if TYPE_CHECKING:
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 class AccountsDialog(QtWidgets.QDialog):
     """The accounts of ``store``, managed by the administrator ``by`` (non-modal)."""
-
-    _done = QtCore.Signal(object, object)  # (message, error) from the worker thread
 
     def __init__(
         self, store: RecordStore, by: SignedIn, parent: QtWidgets.QWidget | None = None
@@ -38,7 +36,8 @@ class AccountsDialog(QtWidgets.QDialog):
         self.setObjectName("accountsDialog")
         self.resize(760, 480)
         self._busy = False
-        self._done.connect(self._finished)
+        self._work = OffThread("mc-accounts", self)
+        self._work.done.connect(self._finished)
 
         self.table = QtWidgets.QTreeWidget()
         self.table.setObjectName("accountsTable")
@@ -176,16 +175,7 @@ class AccountsDialog(QtWidgets.QDialog):
         for button in (self.add_button, self.unlock_button, self.disable_button):
             button.setEnabled(False)
         self._say("Working…", "")
-
-        def run() -> None:
-            try:
-                said = work()
-            except Exception as error:  # noqa: BLE001 (a refusal or a records failure, said)
-                self._done.emit(None, error)
-                return
-            self._done.emit(said, None)
-
-        threading.Thread(target=run, name="mc-accounts", daemon=True).start()
+        self._work.run(work)
 
     def _finished(self, said: object, error: object) -> None:
         self._busy = False

@@ -713,7 +713,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._sync_account_actions()
 
     def _sync_account_actions(self) -> None:
-        from console.records.signed_in import Permission
+        from console.records.signed_in import Permission, allowed
 
         who = self.access.signed_in
         self.lock_action.setEnabled(who is not None)
@@ -726,10 +726,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         # Without accounts the trail is open to whoever uses the records, as the records are.
         self.trail_action.setVisible(
-            self.store is not None
-            and (
-                not self.access.accounts_on or (who is not None and who.may(Permission.READ_AUDIT))
-            )
+            self.store is not None and allowed(who, Permission.READ_AUDIT, self.access.accounts_on)
         )
         if self.records is not None:
             self.records.set_access(self.access.accounts_on)

@@ -697,14 +697,13 @@ class RecordsPanel(QtWidgets.QWidget):
         self._sync_rights()
 
     def _sync_rights(self) -> None:
-        from console.records.signed_in import Permission
+        from console.records.signed_in import Permission, allowed
 
         who = self.signed_in()
-        allowed = not self.accounts_on or (who is not None and who.may(Permission.CLIENT_RIGHTS))
-        trail = not self.accounts_on or (who is not None and who.may(Permission.READ_AUDIT))
+        rights = allowed(who, Permission.CLIENT_RIGHTS, self.accounts_on)
         for button in (self.export_button, self.delete_button):
-            button.setVisible(allowed)
-        self.trail_button.setVisible(trail)
+            button.setVisible(rights)
+        self.trail_button.setVisible(allowed(who, Permission.READ_AUDIT, self.accounts_on))
 
     def export_client(self) -> None:
         """The open client's right of access: everything held about them into a folder."""

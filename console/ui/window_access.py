@@ -222,13 +222,7 @@ class WindowAccess(QtCore.QObject):
         """Nothing behind the page may be reached: the window's actions (their shortcuts
         too) and the application's other windows."""
         self._title = self._window.windowTitle()
-        self._disabled_actions = [
-            action
-            for action in self._window.findChildren(QtGui.QAction)
-            if action.isEnabled() and not action.isSeparator()
-        ]
-        for action in self._disabled_actions:
-            action.setEnabled(False)
+        self._disable_actions()
         self._hidden_windows = [
             other
             for other in QtWidgets.QApplication.topLevelWidgets()
@@ -245,8 +239,11 @@ class WindowAccess(QtCore.QObject):
     def keep_covered(self) -> None:
         """While the page is shown, disable any action enabled since (the window's menus built
         after the page, a state change that enabled one): all come back when it goes."""
-        if not self.shown:
-            return
+        if self.shown:
+            self._disable_actions()
+
+    def _disable_actions(self) -> None:
+        """Every enabled action of the window off, kept to be put back on when the page goes."""
         for action in self._window.findChildren(QtGui.QAction):
             if action.isEnabled() and not action.isSeparator():
                 action.setEnabled(False)
