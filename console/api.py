@@ -14,6 +14,9 @@ major one. The conformance kit, :mod:`console.testing.conformance`, is public to
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from console.drivers import (
     Capabilities,
     DeviceIdentity,
@@ -36,7 +39,6 @@ from console.engine.events import (
 )
 from console.faults import FaultInjector, FaultSpec, SimulatedClient, parse_fault_spec
 from console.hookspecs import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl
-from console.machine_clock import MachineClock
 from console.packs import PackError, load_pack, load_packs, parse_pack
 from console.placement import MotionKind, Placement
 from console.problems import ProblemKind, RuleProblem
@@ -59,14 +61,6 @@ from console.simulation import (
     SimulatedFault,
     SkinType,
 )
-from console.stream_driver import (
-    Answer,
-    Heartbeat,
-    Hello,
-    Message,
-    Samples,
-    StreamMachineDriver,
-)
 from console.waveforms import (
     COMFORT_CURRENT_UA,
     CURRENT_STEP_UA,
@@ -84,6 +78,40 @@ from console.waveforms import (
     unit_pulse,
 )
 from console.zones import Side, Zone, ZoneCatalog, ZoneLimits, zone_catalog
+
+if TYPE_CHECKING:
+    from console.machine_clock import MachineClock
+    from console.stream_driver import (
+        Answer,
+        Heartbeat,
+        Hello,
+        Message,
+        Samples,
+        StreamMachineDriver,
+    )
+
+#: Public names whose modules are imported on first use (a plugin that never talks over a
+#: stream need not load pyserial and the stream machinery at every start of the console).
+_ON_FIRST_USE = {
+    "Answer": "console.stream_driver",
+    "Heartbeat": "console.stream_driver",
+    "Hello": "console.stream_driver",
+    "Message": "console.stream_driver",
+    "Samples": "console.stream_driver",
+    "StreamMachineDriver": "console.stream_driver",
+    "MachineClock": "console.machine_clock",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The names of :data:`_ON_FIRST_USE`, imported when first asked for (PEP 562)."""
+    module = _ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "COMFORT_CURRENT_UA",
@@ -163,3 +191,8 @@ __all__ = [
     "validate_protocol",
     "zone_catalog",
 ]
+
+
+def __dir__() -> list[str]:
+    """Every public name, those imported on first use included."""
+    return sorted(set(globals()) | set(__all__))

@@ -82,7 +82,8 @@ def register_drivers() -> list[DriverInfo]:
         ``port``; a simulated machine's factory may also receive ``skin``, a training scenario
         client's :class:`console.api.ClientSkin`. It must ignore options it does not use. Do not
         open ports here: the console calls the factory, then ``open()``, only when the operator
-        connects.
+        connects. Keep this hook cheap, as it runs at every start: import the
+        driver's own module inside the factory, as the console's built-in serial drivers do.
 
     An id already registered by another plugin is refused and reported; the rest of your list is
     still registered.

@@ -6,11 +6,13 @@ The wire protocol is specified in ``docs/protocols/framed.md``; the emulator of 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.api import Capabilities, Clock, DriverInfo, Polarity, Transport, WaveShape, hookimpl
-from device_drivers.framed_driver import FramedMachineDriver
 from device_drivers.ports import discover_port
+
+if TYPE_CHECKING:
+    from device_drivers.framed_driver import FramedMachineDriver
 
 mc_console_api = "1.1"
 
@@ -32,7 +34,11 @@ NOMINAL_CAPABILITIES = Capabilities(
 
 
 def make_framed_driver(clock: Clock, port: str | None = None, **_: Any) -> FramedMachineDriver:
-    """Factory: the driver on ``port`` (a device, or a pyserial URL); found by USB id if None."""
+    """Factory: the driver on ``port`` (a device, or a pyserial URL); found by USB id if None.
+    The driver's module is imported here, when a machine is connected, not when the console
+    starts."""
+    from device_drivers.framed_driver import FramedMachineDriver
+
     return FramedMachineDriver(clock, port=port or discover_port("framed machine", USB_IDS))
 
 

@@ -6,12 +6,14 @@ The wire protocol is specified in ``docs/protocols/scpi.md``; the emulator of su
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.api import Clock, DriverInfo, Transport, hookimpl
 from device_drivers.framed_plugin import NOMINAL_CAPABILITIES
 from device_drivers.ports import discover_port
-from device_drivers.scpi_driver import ScpiMachineDriver
+
+if TYPE_CHECKING:
+    from device_drivers.scpi_driver import ScpiMachineDriver
 
 mc_console_api = "1.1"
 
@@ -20,7 +22,11 @@ USB_IDS = ((0x1209, 0x4D44),)
 
 
 def make_scpi_driver(clock: Clock, port: str | None = None, **_: Any) -> ScpiMachineDriver:
-    """Factory: the driver on ``port`` (a device, or a pyserial URL); found by USB id if None."""
+    """Factory: the driver on ``port`` (a device, or a pyserial URL); found by USB id if None.
+    The driver's module is imported here, when a machine is connected, not when the console
+    starts."""
+    from device_drivers.scpi_driver import ScpiMachineDriver
+
     return ScpiMachineDriver(clock, port=port or discover_port("SCPI machine", USB_IDS))
 
 

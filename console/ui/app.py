@@ -32,7 +32,8 @@ NO_DISPLAY = (
     "'mc-console --screenshot shot.png'"
 )
 
-#: How long the window's records wait for its machine's connection before they open anyway.
+#: How long, after its first frame, the window waits for its machine's connection before it
+#: opens its records and builds its scope's plots anyway (see ``console.ui.window_start``).
 RECORDS_WAIT_MS = 250
 _ONCE = QtCore.Qt.ConnectionType.SingleShotConnection
 
@@ -196,6 +197,7 @@ def run_gui(
     from console.ui import dialogs
     from console.ui.machine_dialog import MachineChoice, remembered_port
     from console.ui.main_window import MainWindow
+    from console.ui.window_start import WindowStart
 
     if not display_available():
         print(f"mc-console: error: {NO_DISPLAY}", file=sys.stderr)
@@ -217,22 +219,24 @@ def run_gui(
     window = MainWindow(console, QtCore.QSettings())
     apply_style_sheet(app)
     chosen = driver_id or console.default_driver_id()
+    # What takes a while and no session needs yet waits until the window is up (first frame
+    # painted, machine connected, or RECORDS_WAIT_MS after the frame if connecting takes
+    # longer, as a real machine's may): the records open in a worker thread (loading the
+    # database layer would take the interpreter from the window and the connection), then the
+    # scope's plots are built (pyqtgraph takes 0.2 s to import). Until the records are open
+    # no session may start; a session that starts first builds the plots itself.
+    start = WindowStart(window, RECORDS_WAIT_MS, connecting=chosen is not None)
+    opening = RecordsOpening(window, db_url)
+    start.when_up(opening.start)
+    start.when_up(window.scope.build_plots)
+    _report_start_when_ready(window, start, app)
     window.show()
     if plugins_problem:
         dialogs.warn(window, "Plugin settings", plugins_problem)
-    _report_start_when_ready(window, app)
-    # The records open in a worker thread once the machine is connected (loading the database
-    # layer would take the interpreter from the window and the connection meanwhile), or after
-    # RECORDS_WAIT_MS if connecting takes longer (a real machine may take seconds).
-    opening = RecordsOpening(window, db_url)
-    QtCore.QTimer.singleShot(RECORDS_WAIT_MS, opening.start)
-    window.connected.connect(lambda _result: opening.start(), type=_ONCE)
     if chosen is not None:
         # A machine on a port or the network: where it was last connected from the picker.
         port = remembered_port(window.settings, chosen)
         window.connect_machine(MachineChoice(chosen, port, speed or 1.0))
-    else:
-        opening.start()
     code = app.exec()
     console.disconnect()
     opening.finish()
@@ -333,14 +337,15 @@ def records_opened(window: Any, result: object) -> None:
 
 
 #: Set by ``benchmarks/ui_benchmark.py`` (not a user option): the window prints
-#: ``mc-console: ready`` once it is shown with its machine connected, ``mc-console: records
-#: open`` once its records are open too (or known unavailable), then quits (the caller times it).
+#: ``mc-console: ready`` once its first frame is painted and its machine connected, then
+#: ``mc-console: scope ready`` once the scope's plots are built and ``mc-console: records open``
+#: once its records are open too (or known unavailable), then quits (the caller times it).
 STARTUP_PROBE = "MC_CONSOLE_STARTUP_PROBE"
 
 
-def _report_start_when_ready(window: Any, app: QtWidgets.QApplication) -> None:
-    """Under :data:`STARTUP_PROBE`: say when the window is up and connected, then when its
-    records are open, and quit."""
+def _report_start_when_ready(window: Any, start: Any, app: QtWidgets.QApplication) -> None:
+    """Under :data:`STARTUP_PROBE`: say when the window is up and connected, when its scope's
+    plots are built, when its records are open, and quit."""
     if not os.environ.get(STARTUP_PROBE):
         return
 
@@ -351,12 +356,18 @@ def _report_start_when_ready(window: Any, app: QtWidgets.QApplication) -> None:
         print("mc-console: records open", flush=True)
         app.quit()
 
-    def ready() -> None:
-        print("mc-console: ready", flush=True)
+    def scope_ready() -> None:
+        if not window.scope.plots_built:
+            QtCore.QTimer.singleShot(5, scope_ready)
+            return
+        print("mc-console: scope ready", flush=True)
         records_open()
 
-    # Queued behind the window's own handling of the connection.
-    window.connected.connect(lambda _result: QtCore.QTimer.singleShot(0, ready))
+    def ready() -> None:
+        print("mc-console: ready", flush=True)
+        scope_ready()
+
+    start.up_and_connected.connect(ready, type=_ONCE)
 
 
 def take_screenshot(

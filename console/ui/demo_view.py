@@ -40,6 +40,7 @@ from console.ui.facemap import (
     fit_face_rect,
     paint_face,
 )
+from console.ui.plot_style import pyqtgraph as configured_pyqtgraph
 from console.ui.restyle import repolish
 from console.zone_progress import ZoneState
 from console.zones import Point, zone_catalog
@@ -301,7 +302,7 @@ class WaveformPanel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="#333")
+        configured_pyqtgraph()  # the console's plot settings, whichever plot came first
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setObjectName("demoPlots")
         self.plots.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # nothing to type into here

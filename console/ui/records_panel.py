@@ -41,6 +41,7 @@ from console.records.rows import (
 )
 from console.screening import REASON_STARTS, contraindications, question_version
 from console.ui import dialogs
+from console.ui.plot_style import pyqtgraph as configured_pyqtgraph
 from console.ui.restyle import repolish
 from console.zones import Side, zone_catalog
 
@@ -536,6 +537,7 @@ class RecordsPanel(QtWidgets.QWidget):
         screenings_box = QtWidgets.QGroupBox("Screening history")
         QtWidgets.QVBoxLayout(screenings_box).addWidget(self.screenings)
 
+        configured_pyqtgraph()  # the console's plot settings, whichever plot came first
         self.chart = pg.GraphicsLayoutWidget()
         self.chart.setObjectName("courseChart")
         self.chart.setBackground("w")

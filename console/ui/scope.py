@@ -11,13 +11,14 @@ from __future__ import annotations
 import enum
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from console.engine.ringbuffer import SampleRing
 from console.ui.decimate import min_max_decimate
+from console.ui.plot_style import pyqtgraph
 
 #: Rolling windows the operator can choose, seconds.
 WINDOWS_S = (2, 5, 10, 30)
@@ -37,10 +38,11 @@ class MarkerKind(enum.StrEnum):
     SAFETY = "safety"
 
 
-_MARKER_PENS = {
-    MarkerKind.STEP: pg.mkPen("#355c7d", width=1),
-    MarkerKind.REVERSAL: pg.mkPen("#9aa5b1", width=1, style=QtCore.Qt.PenStyle.DashLine),
-    MarkerKind.SAFETY: pg.mkPen("#c0392b", width=2),
+#: How each kind of marker is drawn: (colour, width, dashed).
+_MARKER_LOOKS = {
+    MarkerKind.STEP: ("#355c7d", 1, False),
+    MarkerKind.REVERSAL: ("#9aa5b1", 1, True),
+    MarkerKind.SAFETY: ("#c0392b", 2, False),
 }
 
 
@@ -53,21 +55,95 @@ class Marker:
     text: str = ""
 
 
+class _Plots:
+    """The scope's pyqtgraph half: the two linked plots, their curves, the cursor line and the
+    output-off mark. Made by :meth:`ScopeWidget.build_plots` (importing pyqtgraph takes 0.2 s)."""
+
+    def __init__(self, owner: ScopeWidget) -> None:
+        pg = pyqtgraph()
+        self.widget = pg.GraphicsLayoutWidget()
+        self.current_plot = self.widget.addPlot(row=0, col=0)
+        self.voltage_plot = self.widget.addPlot(row=1, col=0)
+        self.voltage_plot.setXLink(self.current_plot)
+        for plot, label, unit in (
+            (self.current_plot, "Current", "µA"),
+            (self.voltage_plot, "Load", "V"),
+        ):
+            axis = plot.getAxis("left")
+            axis.setLabel(f"{label} ({unit})")
+            # The value axis changes only when the range does (the time axis scrolls every
+            # frame): draw it and its grid lines once into a pixmap and reuse that.
+            axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            # Clinicians read µA and V as labelled: no "(x0.001)" rescaling of the ticks.
+            axis.enableAutoSIPrefix(False)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
+            # Grid on major and minor ticks only: the third (finest) level of semi-transparent
+            # lines tripled the time of a frame and adds nothing a clinician reads.
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setStyle(maxTickLevel=1)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+        self.voltage_plot.setLabel("bottom", "Treatment time (s)")
+        self.current_plot.getAxis("bottom").setStyle(showValues=False)
+        self.current_curve = self.current_plot.plot(pen=pg.mkPen(CURRENT_COLOUR, width=1))
+        self.voltage_curve = self.voltage_plot.plot(pen=pg.mkPen(VOLTAGE_COLOUR, width=1))
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", width=1))
+        self.current_plot.addItem(self.cursor, ignoreBounds=True)
+        self.cursor.hide()
+        self.marker_items: list[Any] = []  # pg.InfiniteLine, reused from frame to frame
+        dash = QtCore.Qt.PenStyle.DashLine
+        self.marker_pens = {
+            kind: pg.mkPen(colour, width=width, **({"style": dash} if dashed else {}))
+            for kind, (colour, width, dashed) in _MARKER_LOOKS.items()
+        }
+        self._new_line = lambda: pg.InfiniteLine(angle=90, movable=False)
+        self.widget.scene().sigMouseMoved.connect(owner._mouse_moved)
+
+        # Over the plots while the output is off: what is drawn then is the machine's noise
+        # around zero, and says so instead of being zoomed into a wild-looking signal.
+        self.output_off_mark = QtWidgets.QLabel("OUTPUT OFF", self.widget)
+        self.output_off_mark.setObjectName("scopeOutputOff")
+        self.output_off_mark.setStyleSheet(
+            "QLabel#scopeOutputOff { background: rgba(236, 239, 241, 215); color: #37474f; "
+            "border: 2px solid #90a4ae; border-radius: 6px; padding: 6px 18px; "
+            "font-size: 16pt; font-weight: bold; }"
+        )
+        self.output_off_mark.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.output_off_mark.hide()
+        self.widget.installEventFilter(owner)
+
+    def marker_line(self) -> Any:
+        """One more marker line on the current plot (a pg.InfiniteLine), kept for reuse."""
+        item = self._new_line()
+        self.current_plot.addItem(item, ignoreBounds=True)
+        self.marker_items.append(item)
+        return item
+
+
 class ScopeWidget(QtWidgets.QWidget):
-    """Two linked plots, a window chooser, freeze, auto/fixed range and a cursor readout."""
+    """Two linked plots, a window chooser, freeze, auto/fixed range and a cursor readout.
+
+    The plots are built by :meth:`build_plots`: the window calls it once it is up and its machine
+    connected, and anything that needs them (a session attaching, a test reading them) builds
+    them first. Until then their place is a blank plate of the plots' white, so the window comes
+    up without waiting 0.2 s for pyqtgraph to import."""
+
+    #: The plots now exist (emitted once, by :meth:`build_plots`).
+    plots_ready = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, refresh_hz: float = 40.0) -> None:
         super().__init__(parent)
-        pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="#333")
         self._ring: SampleRing | None = None
         self._origin_s = 0.0
         self._sample_rate_hz = 2000.0
         self._window_s = float(DEFAULT_WINDOW_S)
         self._frozen = False
         self._markers: deque[Marker] = deque(maxlen=MAX_MARKERS)
-        self._marker_items: list[pg.InfiniteLine] = []
         self._fixed_ranges: tuple[float, float] | None = None
         self._output_on = False
+        self._view: _Plots | None = None
         self.frames_drawn = 0
         self.last_sample_t: float | None = None  #: clock time of the newest sample drawn
 
@@ -104,56 +180,16 @@ class ScopeWidget(QtWidgets.QWidget):
         bar.addStretch(1)
         bar.addWidget(self.readout)
 
-        self.plots = pg.GraphicsLayoutWidget()
-        self.current_plot = self.plots.addPlot(row=0, col=0)
-        self.voltage_plot = self.plots.addPlot(row=1, col=0)
-        self.voltage_plot.setXLink(self.current_plot)
-        for plot, label, unit in (
-            (self.current_plot, "Current", "µA"),
-            (self.voltage_plot, "Load", "V"),
-        ):
-            axis = plot.getAxis("left")
-            axis.setLabel(f"{label} ({unit})")
-            # The value axis changes only when the range does (the time axis scrolls every
-            # frame): draw it and its grid lines once into a pixmap and reuse that.
-            axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            # Clinicians read µA and V as labelled: no "(x0.001)" rescaling of the ticks.
-            axis.enableAutoSIPrefix(False)
-            plot.getAxis("bottom").enableAutoSIPrefix(False)
-            # Grid on major and minor ticks only: the third (finest) level of semi-transparent
-            # lines tripled the time of a frame and adds nothing a clinician reads.
-            for side in ("left", "bottom"):
-                plot.getAxis(side).setStyle(maxTickLevel=1)
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.hideButtons()
-            plot.setMenuEnabled(False)
-        self.voltage_plot.setLabel("bottom", "Treatment time (s)")
-        self.current_plot.getAxis("bottom").setStyle(showValues=False)
-        self.current_curve = self.current_plot.plot(pen=pg.mkPen(CURRENT_COLOUR, width=1))
-        self.voltage_curve = self.voltage_plot.plot(pen=pg.mkPen(VOLTAGE_COLOUR, width=1))
-        self._cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", width=1))
-        self.current_plot.addItem(self._cursor, ignoreBounds=True)
-        self._cursor.hide()
-        self.plots.scene().sigMouseMoved.connect(self._mouse_moved)
-
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(bar)
-        layout.addWidget(self.plots, 1)
-
-        # Over the plots while the output is off: what is drawn then is the machine's noise
-        # around zero, and says so instead of being zoomed into a wild-looking signal.
-        self.output_off_mark = QtWidgets.QLabel("OUTPUT OFF", self.plots)
-        self.output_off_mark.setObjectName("scopeOutputOff")
-        self.output_off_mark.setStyleSheet(
-            "QLabel#scopeOutputOff { background: rgba(236, 239, 241, 215); color: #37474f; "
-            "border: 2px solid #90a4ae; border-radius: 6px; padding: 6px 18px; "
-            "font-size: 16pt; font-weight: bold; }"
-        )
-        self.output_off_mark.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.output_off_mark.hide()
-        self.plots.installEventFilter(self)
+        self._plate = QtWidgets.QWidget()  # where the plots go, until they are built
+        self._plate.setObjectName("scopePlate")
+        self._plate.setAutoFillBackground(True)
+        palette = self._plate.palette()
+        palette.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor("white"))
+        self._plate.setPalette(palette)
+        self._layout = QtWidgets.QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addLayout(bar)
+        self._layout.addWidget(self._plate, 1)
 
         # 40 fps target so that timer jitter never takes the scope below 30 fps.
         self._timer = QtCore.QTimer(self)
@@ -162,10 +198,51 @@ class ScopeWidget(QtWidgets.QWidget):
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
 
+    # -- the plots -------------------------------------------------------------------------
+
+    def build_plots(self) -> None:
+        """Build the plots in place of the blank plate (imports pyqtgraph); later calls do
+        nothing."""
+        if self._view is not None:
+            return
+        self._view = _Plots(self)
+        self._layout.replaceWidget(self._plate, self._view.widget)
+        self._plate.hide()
+        self._plate.deleteLater()
+        self._apply_ranges()
+        self._show_output_off_mark()
+        self.plots_ready.emit()
+
+    @property
+    def plots_built(self) -> bool:
+        """True once :meth:`build_plots` has run."""
+        return self._view is not None
+
+    def _plots(self) -> _Plots:
+        self.build_plots()
+        assert self._view is not None
+        return self._view
+
+    @property
+    def plots(self) -> Any:
+        """The plots' pyqtgraph.GraphicsLayoutWidget (built on first use)."""
+        return self._plots().widget
+
+    @property
+    def current_curve(self) -> Any:
+        """The measured current's pyqtgraph.PlotDataItem (built on first use)."""
+        return self._plots().current_curve
+
+    @property
+    def output_off_mark(self) -> QtWidgets.QLabel:
+        """The "OUTPUT OFF" label over the plots (built on first use)."""
+        return self._plots().output_off_mark
+
     # -- data source -----------------------------------------------------------------------
 
     def attach(self, ring: SampleRing, sample_rate_hz: float, origin_s: float) -> None:
         """Show ``ring`` (the engine's samples); times are drawn relative to ``origin_s``."""
+        self.build_plots()
         self._ring = ring
         self._output_on = False
         self._sample_rate_hz = sample_rate_hz
@@ -217,10 +294,7 @@ class ScopeWidget(QtWidgets.QWidget):
         """Mark the picture "output off" (and hold the ranges fixed) while no current is driven."""
         changed = on != self._output_on
         self._output_on = on
-        show_mark = not on and self._ring is not None
-        if show_mark == self.output_off_mark.isHidden():
-            self.output_off_mark.setVisible(show_mark)
-            self._place_output_off_mark()
+        self._show_output_off_mark()
         if changed:
             self._apply_ranges()
 
@@ -230,27 +304,45 @@ class ScopeWidget(QtWidgets.QWidget):
         return self._output_on
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
-        if watched is self.plots and event.type() == QtCore.QEvent.Type.Resize:
-            self._place_output_off_mark()
+        view = self._view
+        if (
+            view is not None
+            and watched is view.widget
+            and event.type() == QtCore.QEvent.Type.Resize
+        ):
+            self._place_output_off_mark(view)
         return False
 
-    def _place_output_off_mark(self) -> None:
-        mark = self.output_off_mark
+    def _show_output_off_mark(self) -> None:
+        view = self._view
+        if view is None:
+            return  # shown when the plots are built, if it should be then
+        show_mark = not self._output_on and self._ring is not None
+        if show_mark == view.output_off_mark.isHidden():
+            view.output_off_mark.setVisible(show_mark)
+            self._place_output_off_mark(view)
+
+    @staticmethod
+    def _place_output_off_mark(view: _Plots) -> None:
+        mark = view.output_off_mark
         mark.adjustSize()
-        mark.move((self.plots.width() - mark.width()) // 2, 12)
+        mark.move((view.widget.width() - mark.width()) // 2, 12)
         mark.raise_()
 
     def _apply_ranges(self) -> None:
+        view = self._view
+        if view is None:
+            return  # applied when the plots are built
         # With the output off, auto range would zoom onto a few µA of noise: hold the
         # treatment's fixed ranges instead (when a session has given them).
         auto = self.auto_range.isChecked() and self._output_on
         if auto or self._fixed_ranges is None:
-            self.current_plot.enableAutoRange(axis="y")
-            self.voltage_plot.enableAutoRange(axis="y")
+            view.current_plot.enableAutoRange(axis="y")
+            view.voltage_plot.enableAutoRange(axis="y")
             return
         current, voltage = self._fixed_ranges
-        self.current_plot.setYRange(-current, current, padding=0.05)
-        self.voltage_plot.setYRange(-voltage, voltage, padding=0.05)
+        view.current_plot.setYRange(-current, current, padding=0.05)
+        view.voltage_plot.setYRange(-voltage, voltage, padding=0.05)
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -262,56 +354,60 @@ class ScopeWidget(QtWidgets.QWidget):
         block = ring.latest(int(self._window_s * self._sample_rate_hz))
         if len(block) == 0:
             return
+        view = self._plots()
         x = block.t - self._origin_s
-        buckets = max(200, int(self.plots.width()))
+        buckets = max(200, int(view.widget.width()))
         xc, current = min_max_decimate(x, block.current_ua, buckets)
         xv, voltage = min_max_decimate(x, block.voltage_v, buckets)
-        self.current_curve.setData(xc, current, skipFiniteCheck=True)
-        self.voltage_curve.setData(xv, voltage, skipFiniteCheck=True)
+        view.current_curve.setData(xc, current, skipFiniteCheck=True)
+        view.voltage_curve.setData(xv, voltage, skipFiniteCheck=True)
         end = float(x[-1])
-        self.current_plot.setXRange(end - self._window_s, end, padding=0)
-        self._draw_markers(end - self._window_s, end)
+        view.current_plot.setXRange(end - self._window_s, end, padding=0)
+        self._draw_markers(view, end - self._window_s, end)
         self.last_sample_t = float(block.t[-1])
         self.frames_drawn += 1
 
-    def _draw_markers(self, start: float, end: float) -> None:
+    def _draw_markers(self, view: _Plots, start: float, end: float) -> None:
         visible = [m for m in self._markers if start <= m.at_s - self._origin_s <= end]
-        while len(self._marker_items) < len(visible):
-            item = pg.InfiniteLine(angle=90, movable=False)
-            self.current_plot.addItem(item, ignoreBounds=True)
-            self._marker_items.append(item)
-        for item, marker in zip(self._marker_items, visible, strict=False):
+        while len(view.marker_items) < len(visible):
+            view.marker_line()
+        for item, marker in zip(view.marker_items, visible, strict=False):
             item.setPos(marker.at_s - self._origin_s)
-            item.setPen(_MARKER_PENS[marker.kind])
+            item.setPen(view.marker_pens[marker.kind])
             item.setToolTip(marker.text or marker.kind.value)
             item.show()
-        for item in self._marker_items[len(visible) :]:
+        for item in view.marker_items[len(visible) :]:
             item.hide()
 
     def visible_markers(self) -> list[Marker]:
         """Markers inside the current window (for tests and the readout)."""
-        data = self.current_curve.getData()[0]
+        if self._view is None:
+            return []
+        data = self._view.current_curve.getData()[0]
         if data is None or len(data) == 0:
             return []
         end = float(data[-1])
         return [m for m in self._markers if end - self._window_s <= m.at_s - self._origin_s <= end]
 
     def _mouse_moved(self, position: QtCore.QPointF) -> None:
+        view = self._view
+        if view is None:
+            return
         plot = None
-        for candidate in (self.current_plot, self.voltage_plot):
+        for candidate in (view.current_plot, view.voltage_plot):
             if candidate.sceneBoundingRect().contains(position):
                 plot = candidate
         if plot is None:
-            self._cursor.hide()
+            view.cursor.hide()
             return
         x = plot.vb.mapSceneToView(position).x()
-        xs, current = self.current_curve.getData()
-        _, voltage = self.voltage_curve.getData()
+        xs, current = view.current_curve.getData()
+        _, voltage = view.voltage_curve.getData()
         if xs is None or len(xs) == 0:
             return
         index = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
-        self._cursor.setPos(xs[index])
-        self._cursor.show()
+        view.cursor.setPos(xs[index])
+        view.cursor.show()
         volt_text = (
             f"{voltage[index]:.2f} V" if voltage is not None and len(voltage) > index else ""
         )

@@ -1,0 +1,162 @@
+"""The window comes up before what no session needs yet (issue 15, start-up): the scope's plots
+(pyqtgraph) are built once the window's first frame is painted and its machine connected, and
+whatever needs them first builds them; the real ``mc-console`` shows its window without having
+imported pyqtgraph (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from console.engine.events import EngineState
+from console.ui.app import prepare_demo_visit
+from console.ui.scope import Marker, MarkerKind, ScopeWidget
+from console.ui.window_start import WindowStart
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class _Window(QtWidgets.QWidget):
+    """Enough of a main window for :class:`WindowStart`: a ``connected`` signal."""
+
+    connected = QtCore.Signal(object)
+
+
+def _follow(start: WindowStart) -> list[str]:
+    said: list[str] = []
+    start.up.connect(lambda: said.append("up"))
+    start.up_and_connected.connect(lambda: said.append("up and connected"))
+    return said
+
+
+def test_up_once_painted_and_connected_in_either_order(qtbot: Any) -> None:
+    window = _Window()
+    qtbot.addWidget(window)
+    start = WindowStart(window, wait_ms=10_000, connecting=True)
+    said = _follow(start)
+    window.show()
+    qtbot.wait(100)  # painted, but the machine is still connecting
+    assert said == []
+    window.connected.emit(object())
+    qtbot.waitUntil(lambda: said == ["up and connected", "up"], timeout=2000)
+
+
+def test_connected_before_the_first_frame_waits_for_the_frame(qtbot: Any) -> None:
+    window = _Window()
+    qtbot.addWidget(window)
+    start = WindowStart(window, wait_ms=10_000, connecting=True)
+    said = _follow(start)
+    window.connected.emit(object())
+    qtbot.wait(50)
+    assert said == []  # not shown yet
+    window.show()
+    qtbot.waitUntil(lambda: said == ["up and connected", "up"], timeout=2000)
+
+
+def test_a_slow_machine_does_not_hold_the_window_back(qtbot: Any) -> None:
+    window = _Window()
+    qtbot.addWidget(window)
+    start = WindowStart(window, wait_ms=50, connecting=True)
+    said = _follow(start)
+    window.show()
+    qtbot.waitUntil(lambda: said == ["up"], timeout=2000)
+    window.connected.emit(object())  # seconds later, a real machine answers
+    qtbot.waitUntil(lambda: said == ["up", "up and connected"], timeout=2000)
+
+
+def test_without_a_machine_the_first_frame_is_enough(qtbot: Any) -> None:
+    window = _Window()
+    qtbot.addWidget(window)
+    start = WindowStart(window, wait_ms=10_000, connecting=False)
+    ran: list[str] = []
+    start.when_up(lambda: ran.append("first"))
+    window.show()
+    qtbot.waitUntil(lambda: ran == ["first"], timeout=2000)
+    start.when_up(lambda: ran.append("late"))  # asked once up: at once
+    assert ran == ["first", "late"]
+
+
+def test_a_window_never_painted_is_up_after_a_while(qtbot: Any) -> None:
+    window = _Window()  # never shown: no frame will come
+    qtbot.addWidget(window)
+    start = WindowStart(window, wait_ms=10, connecting=False)
+    said = _follow(start)
+    qtbot.waitUntil(lambda: "up" in said, timeout=5000)
+
+
+def test_the_scope_waits_for_its_plots_and_keeps_what_it_was_told(qtbot: Any) -> None:
+    scope = ScopeWidget()
+    qtbot.addWidget(scope)
+    scope.set_window(10)
+    scope.set_fixed_ranges(300.0, 12.0)
+    scope.set_output_on(False)
+    scope.add_marker(Marker(1.0, MarkerKind.STEP, "step 1"))
+    scope.show()
+    assert not scope.plots_built
+    assert scope.visible_markers() == []  # nothing drawn yet
+    built: list[bool] = []
+    scope.plots_ready.connect(lambda: built.append(True))
+    scope.build_plots()
+    scope.build_plots()  # once only
+    assert built == [True] and scope.plots_built
+    assert scope.window_s == 10.0
+    # Output off with a session's ranges: the fixed ±300 µA range (and 5 % padding of its span),
+    # set before the plots were.
+    low, high = scope._view.current_plot.viewRange()[1]  # type: ignore[union-attr]
+    assert low == pytest.approx(-330.0) and high == pytest.approx(330.0)
+    assert scope.output_off_mark.isHidden()  # no session attached: no mark
+
+
+def test_a_session_builds_the_plots_it_draws_on(qtbot: Any, stepped_window) -> None:  # type: ignore[no-untyped-def]
+    window = stepped_window
+    assert not window.scope.plots_built  # the fixture's window, as a test builds it
+    prepare_demo_visit(window, "toning")
+    window.start_session()
+    engine = window.engine
+    assert engine is not None and window.scope.plots_built
+    window.clock.run_until(window.clock.now() + 3.0)
+    qtbot.waitUntil(lambda: window.scope.frames_drawn > 0, timeout=5000)
+    engine.emergency_stop()
+    assert engine.wait(5) and engine.state is EngineState.ABORTED
+
+
+def test_mc_console_shows_its_window_before_importing_pyqtgraph(tmp_path: Path) -> None:
+    """The real entry point, under the start-up probe: at "ready" (first frame painted, machine
+    connected) pyqtgraph is not loaded; the scope's plots follow, then the records."""
+    probe = (
+        "import sys\n"
+        "import builtins\n"
+        "_print = builtins.print\n"
+        "def _said(*args, **kwargs):\n"
+        "    if args and args[0] == 'mc-console: ready':\n"
+        "        _print('pyqtgraph loaded:', 'pyqtgraph' in sys.modules, flush=True)\n"
+        "    _print(*args, **kwargs)\n"
+        "builtins.print = _said\n"
+        "from console.cli import main\n"
+        "sys.exit(main([]))\n"
+    )
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "MC_CONSOLE_STARTUP_PROBE": "1",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=50
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("mc-console", "pyq"))]
+    assert lines == [
+        "pyqtgraph loaded: False",
+        "mc-console: ready",
+        "mc-console: scope ready",
+        "mc-console: records open",
+    ], done.stdout + done.stderr
