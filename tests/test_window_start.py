@@ -160,3 +160,45 @@ def test_mc_console_shows_its_window_before_importing_pyqtgraph(tmp_path: Path) 
         "mc-console: scope ready",
         "mc-console: records open",
     ], done.stdout + done.stderr
+
+
+def test_the_esc_guard_is_on_once_the_window_is_painted(qtbot: Any, stepped_window) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: stepped_window.emergency_keys.installed, timeout=5000)
+
+
+def test_a_session_started_before_the_guard_is_on_turns_it_on(
+    qtbot: Any,
+    tmp_path: Path,
+    dialogs,  # type: ignore[no-untyped-def]
+) -> None:
+    """``run_gui`` installs the guard once the window is up; a session that starts before
+    (nothing in the window can, but code may) installs it first, and Esc stops it."""
+    from console.engine.clock import SteppedClock
+    from console.plugins import load_plugins
+    from console.session import Console
+    from console.ui.main_window import MainWindow
+
+    console = Console(load_plugins())
+    clock = SteppedClock()
+    console.connect("simulator", clock=clock)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    window = MainWindow(console, settings, guard_keys_when_painted=False)
+    qtbot.addWidget(window)
+    window.show_connection(console.connection)
+    window.show()
+    window.dialogs = dialogs
+    try:
+        qtbot.wait(200)  # painted: still not guarding, as run_gui leaves it to itself
+        assert not window.emergency_keys.installed
+        prepare_demo_visit(window, "toning")
+        window.start_session()
+        engine = window.engine
+        assert engine is not None and window.emergency_keys.installed
+        clock.run_until(clock.now() + 2.0)
+        qtbot.keyClick(window.workflow, QtCore.Qt.Key.Key_Escape)
+        assert engine.wait(5) and engine.state is EngineState.ABORTED
+    finally:
+        if window.engine is not None and not window.engine.state.terminal:
+            window.engine.emergency_stop()
+        clock.release()
+        console.disconnect()

@@ -34,13 +34,37 @@ class EmergencyKeyGuard(QtCore.QObject):
     window), so a closed window's stop is never called.
     """
 
-    def __init__(self, stop: Callable[[], None], parent: QtCore.QObject | None = None) -> None:
+    def __init__(
+        self,
+        stop: Callable[[], None],
+        parent: QtCore.QObject | None = None,
+        *,
+        install: bool = True,
+    ) -> None:
         super().__init__(parent)
         self._stop = stop
-        app = QtWidgets.QApplication.instance()
-        if app is None:
+        self._installed = False
+        if QtWidgets.QApplication.instance() is None:
             raise RuntimeError("the emergency key guard needs a QApplication")
-        app.installEventFilter(self)
+        if install:
+            self.install()
+
+    def install(self) -> None:
+        """Start guarding (later calls do nothing). The main window does this once its first
+        frame is painted, and before any session starts, whichever comes first: the first
+        events an application-wide Python filter sees make PySide create the Python types of
+        every Qt class (some 30 ms), which need not delay the window's first frame, when no
+        output can be on."""
+        if not self._installed:
+            self._installed = True
+            app = QtWidgets.QApplication.instance()
+            assert app is not None
+            app.installEventFilter(self)
+
+    @property
+    def installed(self) -> bool:
+        """True once the guard sees the application's keys."""
+        return self._installed
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
         kind = event.type()

@@ -65,6 +65,7 @@ from console.ui.restyle import repolish, set_style_state
 from console.ui.scope import Marker, MarkerKind, ScopeWidget
 from console.ui.time_control import TimeControlBar
 from console.ui.window_access import WindowAccess
+from console.ui.window_start import FirstFrame
 from console.ui.workflow_panel import WorkflowPanel, new_visit
 from console.workflow import Stage, Visit
 from console.zone_progress import zone_states
@@ -112,8 +113,16 @@ class MainWindow(QtWidgets.QMainWindow):
     client_reacted = QtCore.Signal(object)  # a scenario client's Reaction, from the event thread
 
     def __init__(
-        self, console: Console, settings: QtCore.QSettings, store: RecordStore | None = None
+        self,
+        console: Console,
+        settings: QtCore.QSettings,
+        store: RecordStore | None = None,
+        *,
+        guard_keys_when_painted: bool = True,
     ) -> None:
+        """``guard_keys_when_painted=False`` leaves the Esc guard's installation to the caller
+        (``run_gui`` installs it once the window is up and connected); a session's start
+        installs it in any case."""
         super().__init__()
         self.console = console
         self.settings = settings
@@ -286,9 +295,12 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self.resize(1440, 900)
         #: Esc in any window of the application, modal or not, is the emergency stop. Installed
-        #: last: an application-wide filter sees every event, and building the window makes
-        #: some fifty thousand (no session can run before the window exists).
-        self.emergency_keys = EmergencyKeyGuard(self.emergency_stop, self)
+        #: once the window's first frame is painted (see ``EmergencyKeyGuard.install``), or when
+        #: a session starts if that comes first: an application-wide filter sees every event,
+        #: and no output can be on before a session.
+        self.emergency_keys = EmergencyKeyGuard(self.emergency_stop, self, install=False)
+        if guard_keys_when_painted:
+            FirstFrame(self, self.emergency_keys.install)
 
     def attach_records(self, store: RecordStore) -> None:
         """Record this window's visits and sessions in ``store`` from now on, and show its
@@ -1003,6 +1015,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 lambda: self.start_session(again=True),
             )
             return
+        self.emergency_keys.install()  # Esc stops, in every window, before output can be on
         connection = self.console.connection
         if self.scenario is not None and not connection.info.simulated:
             dialogs.warn(

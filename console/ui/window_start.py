@@ -13,13 +13,41 @@ from typing import Any
 
 from PySide6 import QtCore
 
-#: How long a window that Qt never paints is waited for before it counts as up anyway.
+#: How long a window that Qt never paints is waited for before it counts as painted anyway.
 UNPAINTED_WAIT_MS = 1500
 
 
+class FirstFrame(QtCore.QObject):
+    """Calls ``action`` once, when ``window``'s first frame is on screen: Qt paints the whole
+    window while it handles the window's ``UpdateRequest``, so what is queued then runs after
+    the frame. A window never painted (started minimized, on a screen that is off) gets its
+    ``action`` after ``UNPAINTED_WAIT_MS`` all the same. Only ``window``'s own events are
+    looked at, never the application's."""
+
+    def __init__(self, window: QtCore.QObject, action: Callable[[], object]) -> None:
+        super().__init__(window)
+        self._window = window
+        self._action: Callable[[], object] | None = action
+        window.installEventFilter(self)
+        QtCore.QTimer.singleShot(UNPAINTED_WAIT_MS, self, self._run)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        """Queue the action behind the frame being painted."""
+        if watched is self._window and event.type() == QtCore.QEvent.Type.UpdateRequest:
+            self._window.removeEventFilter(self)
+            QtCore.QTimer.singleShot(0, self, self._run)
+        return False
+
+    def _run(self) -> None:
+        action, self._action = self._action, None
+        if action is not None:
+            self._window.removeEventFilter(self)
+            action()
+
+
 class WindowStart(QtCore.QObject):
-    """Follows a starting main window: its first frame painted, its machine's connection
-    settled (connected or refused; ``window.connected``).
+    """Follows a starting main window: its first frame painted (:class:`FirstFrame`), its
+    machine's connection settled (connected or refused; ``window.connected``).
 
     ``up`` is emitted once both have happened (or once ``wait_ms`` has passed after the first
     frame without a connection: a real machine may take seconds); ``up_and_connected`` once the
@@ -30,25 +58,13 @@ class WindowStart(QtCore.QObject):
 
     def __init__(self, window: Any, wait_ms: int, connecting: bool) -> None:  # a MainWindow
         super().__init__(window)
-        self._window = window
         self._wait_ms = wait_ms
         self._painted = False
         self._connected = not connecting
         self._up = False
         once = QtCore.Qt.ConnectionType.SingleShotConnection
         window.connected.connect(self._on_connected, type=once)
-        window.installEventFilter(self)
-        # A window that is never painted (started minimized, on a screen that is off) is up
-        # all the same after a while: its records must open.
-        QtCore.QTimer.singleShot(UNPAINTED_WAIT_MS, self._on_painted)
-
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
-        """The window's first frame: Qt paints the whole window while it handles this event,
-        so what is queued now runs once the frame is on screen."""
-        if watched is self._window and event.type() == QtCore.QEvent.Type.UpdateRequest:
-            self._window.removeEventFilter(self)
-            QtCore.QTimer.singleShot(0, self._on_painted)
-        return False
+        FirstFrame(window, self._on_painted)
 
     def when_up(self, action: Callable[[], object]) -> None:
         """Run ``action`` once the window is up (at once if it is)."""
@@ -58,20 +74,17 @@ class WindowStart(QtCore.QObject):
             self.up.connect(action, type=QtCore.Qt.ConnectionType.SingleShotConnection)
 
     def _on_painted(self) -> None:
-        if self._painted:
-            return
         self._painted = True
-        self._window.removeEventFilter(self)
         if self._connected:
             self._settle()
         else:
-            QtCore.QTimer.singleShot(self._wait_ms, self._declare_up)
+            QtCore.QTimer.singleShot(self._wait_ms, self, self._declare_up)
 
     def _on_connected(self, _result: object) -> None:
         self._connected = True
         if self._painted:
             # Queued behind the window's own handling of the connection.
-            QtCore.QTimer.singleShot(0, self._settle)
+            QtCore.QTimer.singleShot(0, self, self._settle)
 
     def _settle(self) -> None:
         self.up_and_connected.emit()
