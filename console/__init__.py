@@ -10,6 +10,14 @@ API promises, and its changelog, are in ``docs/plugin-api.md``. The two names be
 plugins written for API 1.0.
 """
 
+import os
+
+# numpy's OpenBLAS starts a worker thread per core at import, each spinning for some 0.1 s of CPU
+# before it sleeps. The console's arrays are a few thousand samples: it never needs more than
+# one thread, and on a two-core clinic computer the spinning takes time from the window and the
+# treatment engine. (Set before numpy is imported; a value the user set is kept.)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from console.hookspecs import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl
 
 __all__ = ["PLUGIN_API_VERSION", "PROJECT_NAME", "hookimpl"]

@@ -126,16 +126,31 @@ def test_a_session_builds_the_plots_it_draws_on(qtbot: Any, stepped_window) -> N
     assert engine.wait(5) and engine.state is EngineState.ABORTED
 
 
+#: Modules a start on the simulated machine has no use for before its window is up.
+NOT_LOADED_AT_READY = (
+    "pyqtgraph",  # the scope's plots: built once the window is up
+    "sqlalchemy",  # the records: opened in a worker thread once the window is up
+    "console.stream_driver",  # the serial machines' base: loaded by their factories
+    "device_drivers.framed_driver",
+    "device_drivers.scpi_driver",
+    "console.records.rows",  # the record commands' own
+    "console.records.reports",
+)
+
+
 def test_mc_console_shows_its_window_before_importing_pyqtgraph(tmp_path: Path) -> None:
     """The real entry point, under the start-up probe: at "ready" (first frame painted, machine
-    connected) pyqtgraph is not loaded; the scope's plots follow, then the records."""
+    connected) none of :data:`NOT_LOADED_AT_READY` is loaded; the scope's plots follow, then
+    the records."""
     probe = (
         "import sys\n"
         "import builtins\n"
         "_print = builtins.print\n"
+        f"_watched = {NOT_LOADED_AT_READY!r}\n"
         "def _said(*args, **kwargs):\n"
         "    if args and args[0] == 'mc-console: ready':\n"
-        "        _print('pyqtgraph loaded:', 'pyqtgraph' in sys.modules, flush=True)\n"
+        "        loaded = [name for name in _watched if name in sys.modules]\n"
+        "        _print('loaded at ready:', loaded, flush=True)\n"
         "    _print(*args, **kwargs)\n"
         "builtins.print = _said\n"
         "from console.cli import main\n"
@@ -153,9 +168,9 @@ def test_mc_console_shows_its_window_before_importing_pyqtgraph(tmp_path: Path) 
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=50
     )
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stdout.splitlines() if line.startswith(("mc-console", "pyq"))]
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("mc-console", "load"))]
     assert lines == [
-        "pyqtgraph loaded: False",
+        "loaded at ready: []",
         "mc-console: ready",
         "mc-console: scope ready",
         "mc-console: records open",
@@ -202,3 +217,17 @@ def test_a_session_started_before_the_guard_is_on_turns_it_on(
             window.engine.emergency_stop()
         clock.release()
         console.disconnect()
+
+
+@pytest.mark.parametrize(("given", "used"), [(None, "1"), ("4", "4")])
+def test_numpy_gets_one_blas_thread_unless_the_user_says(given: str | None, used: str) -> None:
+    """OpenBLAS's worker threads spin at import; the console needs none of them."""
+    env = {name: value for name, value in os.environ.items() if name != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    code = "import os, console, numpy; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == used

@@ -30,16 +30,11 @@ from console.records.errors import (
     RecordNotFoundError,
     StoreUnavailableError,
 )
-from console.records.reports import (
-    export_csv,
-    unprintable_note,
-    write_session_pdf,
-)
-from console.records.rows import ExportedSession
 from console.records.signed_in import Permission, SignedIn
 from console.report import format_table
 
 if TYPE_CHECKING:  # the store loads SQLAlchemy: only when a command opens the records
+    from console.records.rows import ExportedSession
     from console.records.store import RecordStore
 
 EXIT_OK = 0
@@ -118,6 +113,8 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
         # A fresh install: nothing is wrong, there is just nothing yet (no file to make).
         print("No sessions recorded on this computer yet.", file=out)
         return EXIT_OK
+    from console.records.reports import export_csv
+
     try:
         store = _open(args.db)
         try:
@@ -173,6 +170,8 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             f"{args.session_id!r} is not a session id (letters and digits, as 'sessions' shows)",
             EXIT_USAGE,
         )
+    from console.records.reports import unprintable_note, write_session_pdf
+
     try:
         store = _open(args.db)
         try:
