@@ -28,18 +28,19 @@ class _Window(QtWidgets.QWidget):
     connected = QtCore.Signal(object)
 
 
-def _follow(start: WindowStart) -> list[str]:
+def _starting(qtbot: Any, wait_ms: int) -> tuple[_Window, list[str]]:
+    """A window not yet shown whose machine is connecting, and what its start says, in order."""
+    window = _Window()
+    qtbot.addWidget(window)
+    start = WindowStart(window, wait_ms=wait_ms, connecting=True)
     said: list[str] = []
     start.up.connect(lambda: said.append("up"))
     start.up_and_connected.connect(lambda: said.append("up and connected"))
-    return said
+    return window, said
 
 
-def test_up_once_painted_and_connected_in_either_order(qtbot: Any) -> None:
-    window = _Window()
-    qtbot.addWidget(window)
-    start = WindowStart(window, wait_ms=10_000, connecting=True)
-    said = _follow(start)
+def test_up_once_painted_and_connected(qtbot: Any) -> None:
+    window, said = _starting(qtbot, wait_ms=10_000)
     window.show()
     qtbot.wait(100)  # painted, but the machine is still connecting
     assert said == []
@@ -48,10 +49,7 @@ def test_up_once_painted_and_connected_in_either_order(qtbot: Any) -> None:
 
 
 def test_connected_before_the_first_frame_waits_for_the_frame(qtbot: Any) -> None:
-    window = _Window()
-    qtbot.addWidget(window)
-    start = WindowStart(window, wait_ms=10_000, connecting=True)
-    said = _follow(start)
+    window, said = _starting(qtbot, wait_ms=10_000)
     window.connected.emit(object())
     qtbot.wait(50)
     assert said == []  # not shown yet
@@ -60,10 +58,7 @@ def test_connected_before_the_first_frame_waits_for_the_frame(qtbot: Any) -> Non
 
 
 def test_a_slow_machine_does_not_hold_the_window_back(qtbot: Any) -> None:
-    window = _Window()
-    qtbot.addWidget(window)
-    start = WindowStart(window, wait_ms=50, connecting=True)
-    said = _follow(start)
+    window, said = _starting(qtbot, wait_ms=50)
     window.show()
     qtbot.waitUntil(lambda: said == ["up"], timeout=2000)
     window.connected.emit(object())  # seconds later, a real machine answers
@@ -83,11 +78,9 @@ def test_without_a_machine_the_first_frame_is_enough(qtbot: Any) -> None:
 
 
 def test_a_window_never_painted_is_up_after_a_while(qtbot: Any) -> None:
-    window = _Window()  # never shown: no frame will come
-    qtbot.addWidget(window)
-    start = WindowStart(window, wait_ms=10, connecting=False)
-    said = _follow(start)
-    qtbot.waitUntil(lambda: "up" in said, timeout=5000)
+    window, said = _starting(qtbot, wait_ms=10)  # never shown: no frame will come
+    window.connected.emit(object())
+    qtbot.waitUntil(lambda: said == ["up and connected", "up"], timeout=5000)
 
 
 def test_the_scope_waits_for_its_plots_and_keeps_what_it_was_told(qtbot: Any) -> None:
