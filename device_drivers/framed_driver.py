@@ -65,11 +65,23 @@ class FramedMachineDriver(StreamMachineDriver):
         self.last_bad_payload = ""
         #: The machine's last ERROR report.
         self.last_machine_error = ""
+        #: The protocol version a machine's HELLO gave, when it is not the one spoken here.
+        self.unspoken_version: int | None = None
 
     # -- commands ----------------------------------------------------------------------------
 
     def encode(self, seq: int, command: str, argument: Any = None) -> bytes:
-        """One command frame; SET_AMPLITUDE rounded down to the machine's current step."""
+        """One command frame; SET_AMPLITUDE rounded down to the machine's current step.
+
+        A machine whose HELLO gave another protocol version is refused (spec section 5, HELLO):
+        nothing but OUTPUT_OFF is sent to it, since it may read version 1's frames otherwise."""
+        if self.unspoken_version is not None and command != "output_off":
+            raise DriverError(
+                f"the {self.kind} on {self.port_url} speaks version {self.unspoken_version} of "
+                f"the framed protocol and this console speaks version {wire.PROTOCOL_VERSION}: "
+                "use a console whose framed driver speaks its version, or the machine's "
+                f"firmware for version {wire.PROTOCOL_VERSION}"
+            )
         payload = b""
         if command == "waveform":
             payload = wire.pack_waveform(argument)
@@ -136,7 +148,10 @@ class FramedMachineDriver(StreamMachineDriver):
             self._replies.pop(nack.seq, None)
             return Answer(nack.seq, False, error=f"{reason}: {nack.text}".rstrip(": "))
         if kind is FrameType.HELLO:
-            return Hello(wire.unpack_hello(frame.payload).emulator)
+            hello = wire.unpack_hello(frame.payload)
+            if hello.protocol_version != wire.PROTOCOL_VERSION:
+                self.unspoken_version = hello.protocol_version
+            return Hello(hello.emulator)
         if kind is FrameType.ERROR:
             report = wire.unpack_error(frame.payload)
             self.last_machine_error = f"{report.code}: {report.text}"
