@@ -70,6 +70,9 @@ class AcmeS2Driver(StreamMachineDriver):
     command_labels = COMMANDS
     port_hint = "--port /dev/ttyUSB0 (or COM3), or --port acme-sim:// for the emulated machine"
     answer_timeout_s = 0.25
+    # Three tries: a command gives up after 0.75 s, before the console's 1 s limit on a driver
+    # call, so a machine that stops answering is reported as such, not as a hung driver.
+    command_tries = 3
     keepalive_s = 0.2  # the machine's watchdog turns the output off after 1 s of silence
     clock_settle_s = 0.2
 
