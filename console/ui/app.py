@@ -221,16 +221,17 @@ def run_gui(
     chosen = driver_id or console.default_driver_id()
     # What takes a while and no session needs yet waits until the window is up (first frame
     # painted, machine connected, or RECORDS_WAIT_MS after the frame if connecting takes
-    # longer, as a real machine's may): the Esc guard starts seeing every event, the records
-    # open in a worker thread (loading the database layer would take the interpreter from the
-    # window and the connection), then the scope's plots are built (pyqtgraph takes 0.2 s to
-    # import). Until the records are open no session may start; a session that starts first
-    # installs the guard and builds the plots itself.
+    # longer, as a real machine's may): the Esc guard starts seeing every event, the scope's
+    # plots are built (pyqtgraph takes about 0.2 s to import), then the records open in a worker
+    # thread (loading the database layer would take the interpreter from the window and the
+    # connection; after the plots, so the two imports do not slow each other and the window
+    # is held the shortest time). Until the records are open no session may start; a session
+    # that starts first installs the guard and builds the plots itself.
     start = WindowStart(window, RECORDS_WAIT_MS, connecting=chosen is not None)
     opening = RecordsOpening(window, db_url)
     start.when_up(window.emergency_keys.install)  # Esc stops, in every window (before a session)
-    start.when_up(opening.start)
     start.when_up(window.scope.build_plots)
+    start.when_up(opening.start)
     _report_start_when_ready(window, start, app)
     window.show()
     if plugins_problem:
