@@ -172,6 +172,7 @@ def max_rate(frames: int) -> None:
 
     # The console's scope widget, fed through its ring buffer as in a session.
     scope = ScopeWidget()
+    scope.build_plots()  # as the window does once it is up
     scope._timer.stop()  # we drive the frames
     scope.resize(*size)
     scope.show()
