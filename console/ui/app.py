@@ -38,6 +38,42 @@ RECORDS_WAIT_MS = 250
 _ONCE = QtCore.Qt.ConnectionType.SingleShotConnection
 
 
+#: The system libraries Qt's X11 platform plugin needs that a minimal Linux may lack (Debian's
+#: and Ubuntu's package names).
+X11_PACKAGES = (
+    "libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 "
+    "libxkbcommon-x11-0"
+)
+
+
+def x11_problem() -> str | None:
+    """Why the window cannot open on this X11 display, said with exit status 2; None if it can
+    (or the window opens elsewhere). Qt's X11 plugin is loaded here first: where a library it
+    needs is missing, Qt would abort naming one of them (often not the one missing) and suggest
+    reinstalling the application."""
+    if sys.platform != "linux" or not os.environ.get("DISPLAY"):
+        return None
+    if os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb" or os.environ.get("WAYLAND_DISPLAY"):
+        return None  # drawn by another plugin (Qt may choose Wayland when both are named)
+    import ctypes
+
+    plugins = QtCore.QLibraryInfo.path(QtCore.QLibraryInfo.LibraryPath.PluginsPath)
+    plugin = Path(plugins) / "platforms" / "libqxcb.so"
+    if not plugin.exists():
+        return None  # another build of Qt: it says for itself what it lacks
+    try:
+        ctypes.CDLL(str(plugin))
+    except OSError as error:
+        missing = str(error).split(":")[0].strip() if ".so" in str(error) else str(error)
+        return (
+            f"the window cannot open on the X11 display {os.environ['DISPLAY']}: Qt's X11 "
+            f"plugin needs {missing}, which is not installed; install Qt's X11 libraries "
+            f"(Debian and Ubuntu: 'sudo apt-get install {X11_PACKAGES}'), or take a picture "
+            "without a screen with 'mc-console --screenshot shot.png'"
+        )
+    return None
+
+
 def display_available() -> bool:
     """False on Linux and other X11/Wayland systems when nothing says where to draw (no
     ``DISPLAY``, no ``WAYLAND_DISPLAY``, no ``QT_QPA_PLATFORM``): Qt would abort there with a
@@ -201,6 +237,10 @@ def run_gui(
 
     if not display_available():
         print(f"mc-console: error: {NO_DISPLAY}", file=sys.stderr)
+        return 2
+    problem = x11_problem()
+    if problem is not None:
+        print(f"mc-console: error: {problem}", file=sys.stderr)
         return 2
     app = make_application(style_sheet=False)  # styled once the window is built (see there)
     plugin_settings = read_plugin_settings()
@@ -386,7 +426,7 @@ def take_screenshot(
     or not simulated (a real machine cannot run on the picture's stepped clock)."""
     from console.ui.main_window import MainWindow
 
-    if not display_available():
+    if not display_available() or x11_problem() is not None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
     app = make_application()
     host = load_plugins(blocked=())  # the same picture whatever this computer disabled
