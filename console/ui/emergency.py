@@ -50,11 +50,11 @@ class EmergencyKeyGuard(QtCore.QObject):
             self.install()
 
     def install(self) -> None:
-        """Start guarding (later calls do nothing). The main window does this once its first
-        frame is painted, and before any session starts, whichever comes first: the first
-        events an application-wide Python filter sees make PySide create the Python types of
-        every Qt class (some 30 ms), which need not delay the window's first frame, when no
-        output can be on."""
+        """Start guarding (later calls do nothing). The main window does this once it is up
+        (its first frame painted, see ``console.ui.window_start``), or when a session starts if
+        that comes first: the first events an application-wide Python filter sees make PySide
+        create the Python types of every Qt class (some 30 ms), which need not delay the
+        window's first frame, before which no output can be on."""
         if not self._installed:
             self._installed = True
             app = QtWidgets.QApplication.instance()

@@ -98,7 +98,7 @@ class _Plots:
             kind: pg.mkPen(colour, width=width, **({"style": dash} if dashed else {}))
             for kind, (colour, width, dashed) in _MARKER_LOOKS.items()
         }
-        self._new_line = lambda: pg.InfiniteLine(angle=90, movable=False)
+        self._pg = pg
         self.widget.scene().sigMouseMoved.connect(owner._mouse_moved)
 
         # Over the plots while the output is off: what is drawn then is the machine's noise
@@ -116,7 +116,7 @@ class _Plots:
 
     def marker_line(self) -> Any:
         """One more marker line on the current plot (a pg.InfiniteLine), kept for reuse."""
-        item = self._new_line()
+        item = self._pg.InfiniteLine(angle=90, movable=False)
         self.current_plot.addItem(item, ignoreBounds=True)
         self.marker_items.append(item)
         return item
