@@ -169,13 +169,15 @@ class ApplicationPage(QtWidgets.QWidget):
 
     protocol_chosen = QtCore.Signal(str)
 
-    def __init__(self, protocols: dict[str, Protocol]) -> None:
+    def __init__(self, protocols: dict[str, Protocol], protocol_id: str | None = None) -> None:
+        """``protocol_id``: the protocol chosen at first (the first by name if None or gone)."""
         super().__init__()
         self.protocols = protocols
         self._shown_id: str | None = None  # the protocol whose steps the table shows
         self.choice = QtWidgets.QComboBox()
         self.choice.setToolTip("The protocol to run")
         self._fill_choice()
+        self.choice.setCurrentIndex(max(self.choice.findData(protocol_id), 0))
         self.choice.currentIndexChanged.connect(self._chosen)
         self.summary = QtWidgets.QLabel("")
         self.summary.setWordWrap(True)

@@ -149,10 +149,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
         practitioner = str(settings.value("practitioner", ""))
         self.visit: Visit = new_visit(practitioner)
-        self.workflow = WorkflowPanel(self.visit, console.host.protocols)
+        # The remembered protocol from the start: its steps are laid out once.
+        self.workflow = WorkflowPanel(
+            self.visit, console.host.protocols, str(settings.value("protocol", "lifting"))
+        )
         self.workflow.course_provider = self._visit_course  # for the aftercare sheet
         self.workflow.report_auditor = self._audit_aftercare
-        self.workflow.application.select(str(settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
         self.workflow.stage_changed.connect(self._stage_changed)
         self.workflow.consultation.practitioner.textChanged.connect(
@@ -1439,10 +1441,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.archive is not None:
             self.archive.follow(self.visit)
         old = self.workflow
-        self.workflow = WorkflowPanel(self.visit, self.console.host.protocols)
+        self.workflow = WorkflowPanel(
+            self.visit, self.console.host.protocols, str(self.settings.value("protocol", "lifting"))
+        )
         self.workflow.course_provider = self._visit_course  # for the aftercare sheet
         self.workflow.report_auditor = self._audit_aftercare
-        self.workflow.application.select(str(self.settings.value("protocol", "lifting")))
         self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
         self.workflow.stage_changed.connect(self._stage_changed)
         sizes = self.splitter.sizes()

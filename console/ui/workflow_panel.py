@@ -62,7 +62,10 @@ class WorkflowPanel(QtWidgets.QWidget):
 
     stage_changed = QtCore.Signal(int)
 
-    def __init__(self, visit: Visit, protocols: dict[str, Protocol]) -> None:
+    def __init__(
+        self, visit: Visit, protocols: dict[str, Protocol], protocol_id: str | None = None
+    ) -> None:
+        """``protocol_id``: the protocol chosen at first (the first by name if None or gone)."""
         super().__init__()
         self.visit = visit
         self.stepper = QtWidgets.QHBoxLayout()
@@ -82,7 +85,7 @@ class WorkflowPanel(QtWidgets.QWidget):
             CLEANSING_CHECKLIST,
             "Prepare the skin: clean, oil-free skin and an even layer of gel let the current flow evenly.",
         )
-        self.application = ApplicationPage(protocols)
+        self.application = ApplicationPage(protocols, protocol_id)
         self.moisturization = ChecklistPage(
             visit,
             Stage.MOISTURIZATION,
