@@ -228,8 +228,8 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=120.0,
         metavar="SECONDS",
-        help="stop the session when it has stayed paused this long with nobody resuming it "
-        "(default 120)",
+        help="stop the session when it has stayed paused this many treatment seconds with "
+        "nobody resuming it (default 120; at --speed 60, two seconds of wall time)",
     )
     run.add_argument(
         "--reapply-gel",
