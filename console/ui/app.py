@@ -285,7 +285,16 @@ def run_gui(
     opening.finish()
     if window.store is not None:
         window.store.close()
+    delete_now(app, window)
     return int(code)
+
+
+def delete_now(app: QtWidgets.QApplication, window: QtWidgets.QWidget) -> None:
+    """Delete ``window`` and everything in it (the scope's pyqtgraph items) now, while Python
+    runs: left to the interpreter's exit, PySide destroys them after its teardown has begun,
+    and the items' Python overrides, called from their destructors then, crash the process."""
+    window.deleteLater()
+    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
 
 
 class RecordsOpening(QtCore.QObject):
@@ -485,6 +494,7 @@ def take_screenshot(
         window.engine.wait(5)
     console.disconnect()
     window.close()
+    delete_now(app, window)
     if not ok:
         print(f"mc-console: error: could not write {path}", file=sys.stderr)
         return 1
