@@ -119,6 +119,19 @@ def test_a_session_builds_the_plots_it_draws_on(qtbot: Any, stepped_window) -> N
     assert engine.wait(5) and engine.state is EngineState.ABORTED
 
 
+def _probed_start_env(home: Path) -> dict[str, str]:
+    """The environment of a real ``mc-console`` start under the start-up probe, offscreen, as a
+    fresh user whose settings, plugins and records live under ``home``."""
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "MC_CONSOLE_STARTUP_PROBE": "1",
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+    }
+
+
 #: Modules a start on the simulated machine has no use for before its window is up.
 NOT_LOADED_AT_READY = (
     "pyqtgraph",  # the scope's plots: built once the window is up
@@ -149,14 +162,7 @@ def test_mc_console_shows_its_window_before_importing_pyqtgraph(tmp_path: Path) 
         "from console.cli import main\n"
         "sys.exit(main([]))\n"
     )
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "MC_CONSOLE_STARTUP_PROBE": "1",
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
+    env = _probed_start_env(tmp_path)
     done = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=50
     )
@@ -229,14 +235,7 @@ def test_numpy_gets_one_blas_thread_unless_the_user_says(given: str | None, used
 def test_the_window_ends_cleanly_every_time(tmp_path: Path) -> None:
     """Up, scope built, records open, quit: exit status 0 each time. (The window's pyqtgraph
     items left to the interpreter's exit crashed about one exit in two.)"""
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "MC_CONSOLE_STARTUP_PROBE": "1",
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
+    env = _probed_start_env(tmp_path)
     script = Path(sys.executable).with_name("mc-console")
     for _run in range(5):
         done = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=50)

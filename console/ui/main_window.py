@@ -149,14 +149,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         practitioner = str(settings.value("practitioner", ""))
         self.visit: Visit = new_visit(practitioner)
-        # The remembered protocol from the start: its steps are laid out once.
-        self.workflow = WorkflowPanel(
-            self.visit, console.host.protocols, str(settings.value("protocol", "lifting"))
-        )
-        self.workflow.course_provider = self._visit_course  # for the aftercare sheet
-        self.workflow.report_auditor = self._audit_aftercare
-        self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
-        self.workflow.stage_changed.connect(self._stage_changed)
+        self.workflow = self._visit_workflow()
         self.workflow.consultation.practitioner.textChanged.connect(
             lambda text: self.settings.setValue("practitioner", text)
         )
@@ -303,6 +296,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.emergency_keys = EmergencyKeyGuard(self.emergency_stop, self, install=False)
         if guard_keys_when_painted:
             FirstFrame(self, self.emergency_keys.install)
+
+    def _visit_workflow(self) -> WorkflowPanel:
+        """The stage pages for ``self.visit``, on the remembered protocol from the start (its
+        steps are laid out once), wired to this window."""
+        workflow = WorkflowPanel(
+            self.visit, self.console.host.protocols, str(self.settings.value("protocol", "lifting"))
+        )
+        workflow.course_provider = self._visit_course  # for the aftercare sheet
+        workflow.report_auditor = self._audit_aftercare
+        workflow.application.protocol_chosen.connect(self._protocol_chosen)
+        workflow.stage_changed.connect(self._stage_changed)
+        return workflow
 
     def attach_records(self, store: RecordStore) -> None:
         """Record this window's visits and sessions in ``store`` from now on, and show its
@@ -1441,13 +1446,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.archive is not None:
             self.archive.follow(self.visit)
         old = self.workflow
-        self.workflow = WorkflowPanel(
-            self.visit, self.console.host.protocols, str(self.settings.value("protocol", "lifting"))
-        )
-        self.workflow.course_provider = self._visit_course  # for the aftercare sheet
-        self.workflow.report_auditor = self._audit_aftercare
-        self.workflow.application.protocol_chosen.connect(self._protocol_chosen)
-        self.workflow.stage_changed.connect(self._stage_changed)
+        self.workflow = self._visit_workflow()
         sizes = self.splitter.sizes()
         self.splitter.replaceWidget(0, self.workflow)
         self.splitter.setSizes(sizes)  # the new visit's pages take the old ones' place exactly
